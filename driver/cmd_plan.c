@@ -1,0 +1,331 @@
+/* ptbuild plan: the build order, each variant, its build key and what it depends on. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "plan.h"
+#include "project.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+static const char plan_help[] =
+	"usage: ptbuild plan [TARGET...] [--set F] [--toolchain T] [--python V] [--json]\n"
+	"\n"
+	"Expands a build set (targets x toolchains x Python versions, minus excludes), pulls\n"
+	"in dependencies for the same toolchain and Python, and prints the build order with\n"
+	"each variant's build key and dependencies. Nothing is fetched or built.\n"
+	"\n"
+	"  --set F          build set: a name in recipes/sets/ or a path (default: \"default\")\n"
+	"  --toolchain T    plan for these toolchains instead of the set's (repeat or T1,T2)\n"
+	"  --python V       plan for these Pythons instead of the set's (repeat or 3.11,3.12)\n"
+	"  TARGET...        plan these recipes instead of the set's targets\n"
+	"  --json           one JSON document on stdout\n"
+	"  -v               full keys, environments and toolchain fingerprints\n"
+	"\n"
+	"exit status: 0 planned, 2 an input file or the request is wrong, 3 environment.\n";
+
+struct plan_opts {
+	const char *set;
+	char **toolchains;
+	size_t ntoolchains, cap_tc;
+	char **pythons;
+	size_t npythons, cap_py;
+};
+
+enum { OPT_SET = 2000, OPT_TOOLCHAIN, OPT_PYTHON };
+
+static const struct option plan_long[] = {
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "toolchain", required_argument, NULL, OPT_TOOLCHAIN },
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void split_into(const char *arg, char ***list, size_t *n, size_t *cap)
+{
+	for (const char *p = arg; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len) {
+			GROW(*list, *cap, *n + 1);
+			(*list)[(*n)++] = xstrndup(p, len);
+		}
+		p += len + (p[len] == ',');
+	}
+}
+
+static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
+{
+	(void)cli;
+	struct plan_opts *o = ctx;
+	if (opt == OPT_SET)
+		o->set = arg;
+	else if (opt == OPT_TOOLCHAIN)
+		split_into(arg, &o->toolchains, &o->ntoolchains, &o->cap_tc);
+	else if (opt == OPT_PYTHON)
+		split_into(arg, &o->pythons, &o->npythons, &o->cap_py);
+	else
+		return -1;
+	return 0;
+}
+
+static void write_diags_json(struct jw *w, const struct diags *d)
+{
+	static const char *const levels[] = { "error", "warning", "note" };
+	jw_key(w, "diagnostics");
+	jw_array_begin(w);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		jw_object_begin(w);
+		jw_kstring(w, "level", levels[g->level]);
+		jw_kstring(w, "file", g->pos.file);
+		jw_kint(w, "line", g->pos.line);
+		jw_kint(w, "col", g->pos.col);
+		jw_kstring(w, "message", g->msg);
+		jw_kstring(w, "hint", g->hint);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+static void series_text(const struct patch_series *ps, struct buf *out)
+{
+	if (ps->series) {
+		buf_adds(out, ps->series);
+	} else {
+		for (size_t k = 0; k < ps->files.n; k++)
+			buf_addf(out, "%s%s", k ? " " : "", ps->files.v[k].s);
+	}
+	for (size_t k = 0; k < ps->exclude.n; k++)
+		buf_addf(out, "%s%s", k ? ", " : " (excluding ", ps->exclude.v[k].s);
+	if (ps->exclude.n)
+		buf_addch(out, ')');
+	for (size_t k = 0; k < ps->when.n; k++)
+		buf_addf(out, "%s%s=%s", k ? ", " : " when ", ps->when.v[k].key, ps->when.v[k].value);
+}
+
+static void print_json(struct cli *cli, const struct plan *plan, const struct buildset *set)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &out, true);
+	jw_object_begin(&w);
+	jw_key(&w, "set");
+	if (set) {
+		jw_object_begin(&w);
+		jw_kstring(&w, "name", set->name);
+		jw_kstring(&w, "file", set->file);
+		jw_object_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "toolchains");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < plan->ntoolchains; i++)
+		jw_string(&w, plan->toolchains[i]);
+	jw_array_end(&w);
+	jw_key(&w, "python");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < plan->npythons; i++)
+		jw_string(&w, plan->pythons[i]);
+	jw_array_end(&w);
+	jw_key(&w, "variants");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct variant *v = &plan->v[i];
+		jw_object_begin(&w);
+		jw_kint(&w, "index", (long long)i + 1);
+		jw_kstring(&w, "recipe", v->recipe->name);
+		jw_kstring(&w, "version", v->recipe->version);
+		jw_kstring(&w, "toolchain", v->tc->name);
+		jw_kstring(&w, "python", v->python);
+		jw_kstring(&w, "variant", v->label);
+		jw_kbool(&w, "target", v->target);
+		jw_kstring(&w, "key", v->key);
+		jw_kstring(&w, "source", source_kind_name(v->recipe->source.kind));
+		jw_kstring(&w, "location", v->recipe->source.location);
+		if (v->recipe->source.ref)
+			jw_kstring(&w, "ref", v->recipe->source.ref);
+		jw_key(&w, "depends");
+		jw_array_begin(&w);
+		for (size_t k = 0; k < v->ndeps; k++) {
+			const struct variant *dv = &plan->v[v->deps[k]];
+			jw_object_begin(&w);
+			jw_kstring(&w, "recipe", dv->recipe->name);
+			jw_kstring(&w, "key", dv->key);
+			jw_object_end(&w);
+		}
+		jw_array_end(&w);
+		jw_key(&w, "patches");
+		jw_array_begin(&w);
+		for (size_t k = 0; k < v->nseries; k++) {
+			struct buf text = BUF_INIT;
+			series_text(&v->recipe->patches[v->series[k]], &text);
+			jw_string(&w, text.data);
+			buf_release(&text);
+		}
+		jw_array_end(&w);
+		jw_key(&w, "patch_files");
+		jw_array_begin(&w);
+		for (size_t k = 0; k < v->npatch_files; k++) {
+			jw_object_begin(&w);
+			jw_kstring(&w, "path", v->patch_files[k].path);
+			jw_kstring(&w, "sha256", v->patch_files[k].sha256);
+			jw_object_end(&w);
+		}
+		jw_array_end(&w);
+		jw_kstring(&w, "local_version", v->local_version);
+		jw_key(&w, "env");
+		jw_object_begin(&w);
+		for (size_t k = 0; k < v->env.n; k++)
+			jw_kstring(&w, v->env.v[k].name, v->env.v[k].value);
+		jw_object_end(&w);
+		jw_object_end(&w);
+	}
+	jw_array_end(&w);
+	write_diags_json(&w, &cli->diags);
+	jw_object_end(&w);
+	fputs(out.data, cli->out);
+	buf_release(&out);
+}
+
+static int width_of(const struct plan *plan, int which)
+{
+	int w = which == 0 ? 6 : which == 1 ? 7 : 7;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct variant *v = &plan->v[i];
+		const char *s = which == 0 ? v->recipe->name : which == 1 ? v->recipe->version : v->label;
+		if ((int)strlen(s) > w)
+			w = (int)strlen(s);
+	}
+	return w;
+}
+
+static void print_table(struct cli *cli, const struct plan *plan, const struct buildset *set)
+{
+	FILE *f = cli->out;
+	if (set)
+		fprintf(f, "build set \"%s\" (%s): ", set->name, set->file);
+	fprintf(f, "%zu variant%s; toolchains ", plan->n, plan->n == 1 ? "" : "s");
+	for (size_t i = 0; i < plan->ntoolchains; i++)
+		fprintf(f, "%s%s", i ? ", " : "", plan->toolchains[i]);
+	fprintf(f, "; Python ");
+	for (size_t i = 0; i < plan->npythons; i++)
+		fprintf(f, "%s%s", i ? ", " : "", plan->pythons[i]);
+	fprintf(f, "\n\n");
+	int wr = width_of(plan, 0), wv = width_of(plan, 1), wl = width_of(plan, 2);
+	int wk = cli->verbose ? 64 : 12;
+	int wi = plan->n >= 100 ? 4 : 3;
+	fprintf(f, "%*s  %-*s  %-*s  %-*s  %-*s  %s\n", wi, "#", wr, "recipe", wv, "version", wl,
+		"variant", wk, "key", "depends on");
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct variant *v = &plan->v[i];
+		struct buf deps = BUF_INIT;
+		for (size_t k = 0; k < v->ndeps; k++)
+			buf_addf(&deps, "%s%s", k ? ", " : "", plan->v[v->deps[k]].recipe->name);
+		fprintf(f, "%*zu  %-*s  %-*s  %-*s  %-*.*s  %s\n", wi, i + 1, wr, v->recipe->name, wv,
+			v->recipe->version, wl, v->label, wk, wk, v->key, deps.len ? deps.data : "-");
+		buf_release(&deps);
+		for (size_t k = 0; k < v->nseries; k++) {
+			struct buf text = BUF_INIT;
+			series_text(&v->recipe->patches[v->series[k]], &text);
+			fprintf(f, "%*s  patches: %s\n", wi, "", text.data);
+			buf_release(&text);
+		}
+		if (v->npatch_files && cli->verbose)
+			for (size_t k = 0; k < v->npatch_files; k++)
+				fprintf(f, "%*s    %s  %.12s\n", wi, "", v->patch_files[k].path,
+					v->patch_files[k].sha256);
+		if (cli->verbose)
+			for (size_t k = 0; k < v->env.n; k++)
+				fprintf(f, "%*s  env %s=%s\n", wi, "", v->env.v[k].name, v->env.v[k].value);
+	}
+	if (cli->verbose) {
+		fprintf(f, "\nfingerprints (%s):\n", plan->fp.platform);
+		for (size_t i = 0; i < plan->fp.ntc; i++) {
+			const struct toolchain_fp *t = &plan->fp.tc[i];
+			fprintf(f, "  %s: cc %s | c++ %s", t->tc->name, t->cc, t->cxx);
+			if (t->nvcc)
+				fprintf(f, " | nvcc %s", t->nvcc);
+			if (t->nccl)
+				fprintf(f, " | NCCL %s", t->nccl);
+			fputc('\n', f);
+		}
+		for (size_t i = 0; i < plan->fp.npy; i++)
+			fprintf(f, "  python%s: %s (%s)\n", plan->fp.py[i].version, plan->fp.py[i].full,
+				plan->fp.py[i].interpreter ? plan->fp.py[i].interpreter : "-");
+	}
+}
+
+int cmd_plan(struct cli *cli, int argc, char **argv)
+{
+	struct plan_opts o = { 0 };
+	int code = EXIT_OK;
+	struct project project = { 0 };
+	struct buildset set = { 0 };
+	bool have_set = false, have_project = false;
+	struct plan plan = { 0 };
+	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &o, plan_help);
+	if (first == -2)
+		goto done;
+	if (first < 0) {
+		code = EXIT_USAGE;
+		goto done;
+	}
+	have_project = true;
+	if (project_load(&project, cli->dir, &cli->diags) < 0) {
+		code = EXIT_USAGE;
+		goto done;
+	}
+	const char *set_name = o.set;
+	if (!set_name) {
+		/* The default set gives the matrix (and its "use") when none is named. */
+		char *path = project_set_path(&project, "default");
+		FILE *probe = fopen(path, "r");
+		if (probe) {
+			fclose(probe);
+			set_name = "default";
+		}
+		free(path);
+	}
+	if (set_name) {
+		if (project_load_set(&project, set_name, &set, &cli->diags) < 0) {
+			code = EXIT_USAGE;
+			goto done;
+		}
+		have_set = true;
+	}
+	struct plan_request req = {
+		.project = &project,
+		.set = have_set ? &set : NULL,
+		.targets = (const char *const *)(argv + first),
+		.ntargets = (size_t)(argc - first),
+		.toolchains = (const char *const *)o.toolchains,
+		.ntoolchains = o.ntoolchains,
+		.pythons = (const char *const *)o.pythons,
+		.npythons = o.npythons,
+	};
+	if (plan_make(&plan, &req, &cli->diags) < 0) {
+		code = EXIT_USAGE;
+		goto done;
+	}
+	if (cli->json)
+		print_json(cli, &plan, have_set ? &set : NULL);
+	else if (!cli->quiet)
+		print_table(cli, &plan, have_set ? &set : NULL);
+done:
+	code = cli_finish(cli, code);
+	plan_release(&plan);
+	if (have_set)
+		buildset_release(&set);
+	if (have_project)
+		project_release(&project);
+	for (size_t i = 0; i < o.ntoolchains; i++)
+		free(o.toolchains[i]);
+	free(o.toolchains);
+	for (size_t i = 0; i < o.npythons; i++)
+		free(o.pythons[i]);
+	free(o.pythons);
+	return code;
+}

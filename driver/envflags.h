@@ -1,0 +1,90 @@
+/*
+ * Build environments: composition (inherited allow-list, then toolchain, then recipe) and
+ * validation of the flags PyTorch and its extensions read, which they do not check
+ * themselves (facts and sources: docs/flags.md).
+ */
+#ifndef PTBUILD_ENVFLAGS_H
+#define PTBUILD_ENVFLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/diag.h"
+
+/* How a project's build reads its environment; selects the rules that apply. */
+enum builder {
+	BUILDER_GENERIC,       /* no project-specific rules */
+	BUILDER_PYTORCH,       /* PyTorch setup.py + CMake: USE_x and BUILD_x forwarded unchecked */
+	BUILDER_TORCH_MUSA,    /* torch_musa setup.py + CMake: BUILD_/USE_/ENABLE_... forwarded */
+	BUILDER_CPP_EXTENSION, /* torch.utils.cpp_extension setup.py; switches compared with "1" */
+	BUILDER_PYG_LIB,       /* pyg-lib: cpp_extension + CMake; FORCE_CUDA parsed with int() */
+	BUILDER_TORCHAUDIO,    /* torchaudio: 1/true/on/yes and their negatives */
+	BUILDER_PYTHON,        /* pure Python package */
+	BUILDER_WHEEL,         /* prebuilt wheel: nothing is built */
+};
+
+extern const char *const builder_names[]; /* indexed by enum builder */
+#define BUILDER_COUNT 8
+/* Returns 0 and sets *out, or -1 when `name` is not a builder. */
+int builder_parse(const char *name, enum builder *out);
+
+enum env_origin { ENV_INHERITED, ENV_TOOLCHAIN, ENV_RECIPE, ENV_PTBUILD };
+
+struct envvar {
+	char *name;  /* owned */
+	char *value; /* owned */
+	struct pos pos; /* where the value was written; file is NULL for inherited values */
+	enum env_origin origin;
+};
+
+/* A set of variables kept sorted by name. */
+struct env {
+	struct envvar *v; /* owned */
+	size_t n, cap;
+};
+
+void env_init(struct env *e);
+void env_release(struct env *e);
+/* Sets (or replaces) `name`. `pos` may be NULL. */
+void env_set(struct env *e, const char *name, const char *value, const struct pos *pos,
+	     enum env_origin origin);
+const struct envvar *env_find(const struct env *e, const char *name);
+const char *env_get(const struct env *e, const char *name);
+void env_unset(struct env *e, const char *name);
+
+/* The parent variables a build inherits (PATH, HOME, LANG, proxies, ...), NULL-terminated. */
+extern const char *const env_inherited_names[];
+/* Copies the allow-listed variables of `environ` into `e` with origin ENV_INHERITED. */
+void env_inherit(struct env *e, char *const *environ);
+
+struct flag_context {
+	enum builder builder;
+	const char *recipe;        /* recipe name, for messages */
+	const char *torch_version; /* the torch this recipe builds against; NULL if none */
+	bool cuda;                 /* the toolchain builds for CUDA */
+};
+
+/*
+ * Validates and normalizes the toolchain and recipe variables of `e` in place (inherited
+ * ones are left alone). Errors (exit 2) and warnings go to `d` at the position each
+ * variable was written. Returns -1 if any error was recorded.
+ *
+ * - TORCH_CUDA_ARCH_LIST in the grammar of the consumer: PyTorch's CMake for
+ *   BUILDER_PYTORCH/TORCH_MUSA, torch.utils.cpp_extension for the extension builders,
+ *   checked against `torch_version`; missing or empty while `cuda` is set is an error.
+ * - USE_* / BUILD_* names PyTorch does not know: a warning with "did you mean".
+ * - Legacy NO_X / WITH_X spellings: translated to USE_X / BUILD_X with a warning.
+ * - Boolean switches normalized to "1"/"0", the only spelling every project parses.
+ * - MAX_JOBS and CMAKE_BUILD_PARALLEL_LEVEL belong to the scheduler: an error.
+ */
+int envflags_check(struct env *e, const struct flag_context *ctx, struct diags *d);
+
+/*
+ * TORCH_CUDA_ARCH_LIST grammar checks. Return 0 when valid; otherwise -1 with a short
+ * reason in `why` (a static string or one written into `why_buf` of `why_len` bytes).
+ */
+int arch_list_check_cmake(const char *value, char *why, size_t why_len);
+int arch_list_check_cpp_extension(const char *value, const char *torch_version, char *why,
+				  size_t why_len);
+
+#endif

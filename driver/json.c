@@ -1,0 +1,485 @@
+#include "json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/os.h"
+#include "util/xalloc.h"
+
+/* ---- comments ---------------------------------------------------------------------- */
+
+/* Blanks comments with spaces (newlines kept) so offsets stay valid. Returns -1 on an
+ * unterminated block comment and stores its offset in *bad. */
+static int blank_comments(char *s, size_t len, size_t *bad)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\' && i + 1 < len)
+					i++;
+			i++;
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
+			while (i < len && s[i] != '\n')
+				s[i++] = ' ';
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			size_t start = i;
+			s[i++] = ' ';
+			s[i++] = ' ';
+			while (i < len && !(s[i] == '*' && i + 1 < len && s[i + 1] == '/')) {
+				if (s[i] != '\n')
+					s[i] = ' ';
+				i++;
+			}
+			if (i >= len) {
+				*bad = start;
+				return -1;
+			}
+			s[i++] = ' ';
+			s[i++] = ' ';
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* ---- positions ---------------------------------------------------------------------- */
+
+static void index_lines(struct jdoc *doc)
+{
+	size_t cap = 0;
+	GROW(doc->line_starts, cap, 1);
+	doc->line_starts[doc->nlines++] = 0;
+	for (size_t i = 0; i < doc->len; i++) {
+		if (doc->text[i] == '\n') {
+			GROW(doc->line_starts, cap, doc->nlines + 1);
+			doc->line_starts[doc->nlines++] = i + 1;
+		}
+	}
+}
+
+static struct pos offset_pos(const struct jdoc *doc, size_t off)
+{
+	size_t lo = 0, hi = doc->nlines;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (doc->line_starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	unsigned col = 1;
+	for (size_t i = doc->line_starts[lo]; i < off && i < doc->len; i++)
+		if (((unsigned char)doc->text[i] & 0xC0) != 0x80) /* count characters, not bytes */
+			col++;
+	return (struct pos){ doc->path, (unsigned)lo + 1, col };
+}
+
+/* ---- the positional walk over text cJSON has already accepted ------------------------ */
+
+struct walker {
+	struct jdoc *doc;
+	struct diags *d;
+	size_t i;
+	int errors;
+};
+
+static void skip_ws(struct walker *w)
+{
+	while (w->i < w->doc->len && (unsigned char)w->doc->text[w->i] <= 32)
+		w->i++;
+}
+
+static void skip_string(struct walker *w)
+{
+	const char *t = w->doc->text;
+	for (w->i++; w->i < w->doc->len && t[w->i] != '"'; w->i++)
+		if (t[w->i] == '\\')
+			w->i++;
+	w->i++;
+}
+
+static void skip_scalar(struct walker *w)
+{
+	while (w->i < w->doc->len && !strchr(",]} \t\r\n", w->doc->text[w->i]))
+		w->i++;
+}
+
+static void convert(struct walker *w, const cJSON *c, struct jnode *n);
+
+static void convert_children(struct walker *w, const cJSON *c, struct jnode *n, bool object)
+{
+	size_t count = 0;
+	for (const cJSON *e = c->child; e; e = e->next)
+		count++;
+	n->child = xcalloc(count, sizeof(*n->child));
+	n->n = count;
+	w->i++; /* '{' or '[' */
+	size_t k = 0;
+	for (const cJSON *e = c->child; e; e = e->next, k++) {
+		struct jnode *m = &n->child[k];
+		skip_ws(w);
+		if (object) {
+			m->key = xstrdup(e->string);
+			m->key_pos = offset_pos(w->doc, w->i);
+			skip_string(w);
+			skip_ws(w);
+			w->i++; /* ':' */
+			skip_ws(w);
+			for (size_t j = 0; j < k; j++) {
+				if (strcmp(n->child[j].key, m->key) == 0) {
+					diag_error(w->d, &m->key_pos, "duplicate key \"%s\" (first at line %u)",
+						   m->key, n->child[j].key_pos.line);
+					diag_hint(w->d, "keep one of the two; JSON readers disagree on which wins");
+					w->errors++;
+					break;
+				}
+			}
+		}
+		convert(w, e, m);
+		skip_ws(w);
+		if (w->i < w->doc->len && w->doc->text[w->i] == ',')
+			w->i++;
+	}
+	skip_ws(w);
+	w->i++; /* '}' or ']' */
+}
+
+static void convert(struct walker *w, const cJSON *c, struct jnode *n)
+{
+	n->offset = w->i;
+	n->pos = offset_pos(w->doc, w->i);
+	if (cJSON_IsObject(c)) {
+		n->type = JSON_OBJECT;
+		convert_children(w, c, n, true);
+	} else if (cJSON_IsArray(c)) {
+		n->type = JSON_ARRAY;
+		convert_children(w, c, n, false);
+	} else if (cJSON_IsString(c)) {
+		n->type = JSON_STRING;
+		n->str = xstrdup(c->valuestring);
+		skip_string(w);
+	} else {
+		if (cJSON_IsNumber(c)) {
+			n->type = JSON_NUMBER;
+			n->num = c->valuedouble;
+		} else if (cJSON_IsBool(c)) {
+			n->type = JSON_BOOL;
+			n->boolean = cJSON_IsTrue(c);
+		} else {
+			n->type = JSON_NULL;
+		}
+		skip_scalar(w);
+	}
+}
+
+/* ---- parse errors -------------------------------------------------------------------- */
+
+static void syntax_error(struct jdoc *doc, size_t at, struct diags *d)
+{
+	size_t back = at;
+	while (back > 0 && (unsigned char)doc->text[back - 1] <= 32)
+		back--;
+	size_t here = at;
+	while (here < doc->len && (unsigned char)doc->text[here] <= 32)
+		here++;
+	if (here >= doc->len) {
+		struct pos p = offset_pos(doc, doc->len);
+		diag_error(d, &p, "invalid JSON: unexpected end of file");
+		diag_hint(d, "a closing brace, bracket or quote is missing");
+		return;
+	}
+	char c = doc->text[here];
+	struct pos p = offset_pos(doc, here);
+	if ((c == '}' || c == ']') && back > 0 && doc->text[back - 1] == ',') {
+		struct pos comma = offset_pos(doc, back - 1);
+		diag_error(d, &comma, "invalid JSON: trailing comma before '%c'", c);
+		diag_hint(d, "remove the comma after the last element");
+	} else if (c == '\'') {
+		diag_error(d, &p, "invalid JSON: strings need double quotes");
+	} else if (c == '"' && back > 0 && doc->text[back - 1] != ',' && doc->text[back - 1] != '{' &&
+		   doc->text[back - 1] != '[' && doc->text[back - 1] != ':') {
+		diag_error(d, &p, "invalid JSON: missing comma before this value");
+	} else if ((unsigned char)c >= 32 && (unsigned char)c < 127) {
+		diag_error(d, &p, "invalid JSON: unexpected '%c'", c);
+	} else {
+		diag_error(d, &p, "invalid JSON: unexpected byte 0x%02x", (unsigned char)c);
+	}
+}
+
+int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len, struct diags *d)
+{
+	memset(doc, 0, sizeof(*doc));
+	doc->path = xstrdup(path);
+	doc->text = xstrndup(text, len);
+	doc->len = len;
+	index_lines(doc);
+	if (memchr(text, '\0', len)) {
+		struct pos p = { doc->path, 0, 0 };
+		return diag_error(d, &p, "not a text file: it contains a NUL byte");
+	}
+	size_t bad;
+	if (blank_comments(doc->text, len, &bad) < 0) {
+		struct pos p = offset_pos(doc, bad);
+		diag_error(d, &p, "unterminated comment");
+		diag_hint(d, "close it with */");
+		return -1;
+	}
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(doc->text, len, &end, 0);
+	if (!root) {
+		const char *err = end ? end : cJSON_GetErrorPtr();
+		syntax_error(doc, err ? (size_t)(err - doc->text) : 0, d);
+		return -1;
+	}
+	struct walker w = { doc, d, 0, 0 };
+	skip_ws(&w);
+	convert(&w, root, &doc->root);
+	cJSON_Delete(root);
+	skip_ws(&w);
+	if (w.i < doc->len) {
+		syntax_error(doc, w.i, d);
+		diag_hint(d, "there is text after the end of the JSON value");
+		return -1;
+	}
+	return w.errors ? -1 : 0;
+}
+
+int jdoc_load(struct jdoc *doc, const char *path, struct diags *d)
+{
+	struct buf text = BUF_INIT;
+	if (read_file(path, &text) < 0) {
+		int e = errno;
+		memset(doc, 0, sizeof(*doc));
+		doc->path = xstrdup(path);
+		buf_release(&text);
+		struct pos p = { doc->path, 0, 0 };
+		return diag_error(d, &p, "cannot read file: %s", strerror(e));
+	}
+	int rc = jdoc_parse(doc, path, text.data, text.len, d);
+	buf_release(&text);
+	return rc;
+}
+
+static void jnode_release(struct jnode *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		jnode_release(&n->child[i]);
+	free(n->child);
+	free(n->key);
+	free(n->str);
+}
+
+void jdoc_release(struct jdoc *doc)
+{
+	jnode_release(&doc->root);
+	free(doc->path);
+	free(doc->text);
+	free(doc->line_starts);
+	memset(doc, 0, sizeof(*doc));
+}
+
+struct pos jdoc_string_pos(const struct jdoc *doc, const struct jnode *n, size_t index)
+{
+	size_t i = n->offset + 1; /* after the opening quote */
+	size_t decoded = 0;
+	while (i < doc->len && doc->text[i] != '"' && decoded < index) {
+		if (doc->text[i] == '\\') {
+			i += doc->text[i + 1] == 'u' ? 6 : 2;
+			decoded++;
+		} else {
+			i++;
+			decoded++;
+		}
+	}
+	return offset_pos(doc, i);
+}
+
+const struct jnode *jnode_get(const struct jnode *obj, const char *key)
+{
+	if (obj->type != JSON_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < obj->n; i++)
+		if (strcmp(obj->child[i].key, key) == 0)
+			return &obj->child[i];
+	return NULL;
+}
+
+const char *jtype_name(enum jtype type)
+{
+	switch (type) {
+	case JSON_NULL:
+		return "null";
+	case JSON_BOOL:
+		return "a boolean";
+	case JSON_NUMBER:
+		return "a number";
+	case JSON_STRING:
+		return "a string";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_OBJECT:
+		return "an object";
+	}
+	return "?";
+}
+
+/* ---- writer ------------------------------------------------------------------------- */
+
+void json_quote(struct buf *out, const char *s)
+{
+	buf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			buf_adds(out, "\\\"");
+			break;
+		case '\\':
+			buf_adds(out, "\\\\");
+			break;
+		case '\n':
+			buf_adds(out, "\\n");
+			break;
+		case '\t':
+			buf_adds(out, "\\t");
+			break;
+		case '\r':
+			buf_adds(out, "\\r");
+			break;
+		default:
+			if (*p < 0x20)
+				buf_addf(out, "\\u%04x", *p);
+			else
+				buf_addch(out, (char)*p);
+		}
+	}
+	buf_addch(out, '"');
+}
+
+void jw_init(struct jw *w, struct buf *out, bool pretty)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	w->pretty = pretty;
+	w->first[0] = true;
+}
+
+static void newline(struct jw *w)
+{
+	if (!w->pretty)
+		return;
+	buf_addch(w->out, '\n');
+	for (int i = 0; i < w->depth; i++)
+		buf_adds(w->out, "  ");
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (!w->first[w->depth])
+		buf_addch(w->out, ',');
+	w->first[w->depth] = false;
+	newline(w);
+}
+
+static void open_container(struct jw *w, char c)
+{
+	before_item(w);
+	buf_addch(w->out, c);
+	if (w->depth < 63)
+		w->depth++;
+	w->first[w->depth] = true;
+}
+
+static void close_container(struct jw *w, char c)
+{
+	bool empty = w->first[w->depth];
+	w->depth--;
+	if (!empty)
+		newline(w);
+	buf_addch(w->out, c);
+	if (w->depth == 0 && w->pretty)
+		buf_addch(w->out, '\n');
+}
+
+void jw_object_begin(struct jw *w)
+{
+	open_container(w, '{');
+}
+
+void jw_object_end(struct jw *w)
+{
+	close_container(w, '}');
+}
+
+void jw_array_begin(struct jw *w)
+{
+	open_container(w, '[');
+}
+
+void jw_array_end(struct jw *w)
+{
+	close_container(w, ']');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	before_item(w);
+	json_quote(w->out, key);
+	buf_adds(w->out, w->pretty ? ": " : ":");
+	w->after_key = true;
+}
+
+void jw_string(struct jw *w, const char *s)
+{
+	before_item(w);
+	if (s)
+		json_quote(w->out, s);
+	else
+		buf_adds(w->out, "null");
+}
+
+void jw_int(struct jw *w, long long v)
+{
+	before_item(w);
+	buf_addf(w->out, "%lld", v);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+	before_item(w);
+	buf_adds(w->out, v ? "true" : "false");
+}
+
+void jw_null(struct jw *w)
+{
+	before_item(w);
+	buf_adds(w->out, "null");
+}
+
+void jw_kstring(struct jw *w, const char *key, const char *s)
+{
+	jw_key(w, key);
+	jw_string(w, s);
+}
+
+void jw_kint(struct jw *w, const char *key, long long v)
+{
+	jw_key(w, key);
+	jw_int(w, v);
+}
+
+void jw_kbool(struct jw *w, const char *key, bool v)
+{
+	jw_key(w, key);
+	jw_bool(w, v);
+}

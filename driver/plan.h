@@ -1,0 +1,76 @@
+/*
+ * Plans: a build set (or targets) expanded into variants (recipe x toolchain x Python),
+ * dependencies pulled in for the same toolchain and Python, ordered so that dependencies
+ * come first, each with its composed environment and its build key.
+ *
+ * The build key is the SHA-256 of a canonical JSON document (`key_input`) holding every
+ * input known before the build: the normalized recipe, the resolved environment, the
+ * toolchain and its fingerprint, the Python, the patch files' digests, the source identity
+ * and the keys of the dependencies. Changing one input changes the key of that variant
+ * and of every variant that depends on it, and nothing else.
+ */
+#ifndef PTBUILD_PLAN_H
+#define PTBUILD_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "envflags.h"
+#include "fingerprint.h"
+#include "model.h"
+#include "project.h"
+#include "util/diag.h"
+#include "util/hash.h"
+
+struct patch_file {
+	char *path;   /* as found, relative to the project */
+	char sha256[SHA256_HEX_SIZE];
+};
+
+struct variant {
+	const struct recipe *recipe;    /* borrowed from the project */
+	const struct toolchain *tc;     /* borrowed */
+	const char *python;             /* borrowed: "3.11" */
+	char *label;                    /* owned: "cpu-py3.11" */
+	bool target;                    /* asked for, not only pulled in as a dependency */
+	size_t *deps;                   /* owned: indices of build dependencies in plan order */
+	size_t ndeps;
+	size_t *source_deps;            /* owned: recipe indices whose sources this one reads */
+	size_t nsource_deps;
+	struct env env;                 /* toolchain and recipe variables, validated */
+	struct patch_file *patch_files; /* owned: local patch files that apply, in order */
+	size_t npatch_files;
+	size_t *series;                 /* owned: indices of the recipe's patch series that apply */
+	size_t nseries;
+	char *local_version;            /* owned, expanded; NULL if none */
+	char *key_input;                /* owned: the canonical JSON the key hashes */
+	char key[SHA256_HEX_SIZE];
+};
+
+struct plan_request {
+	const struct project *project;
+	const struct buildset *set;             /* may be NULL */
+	const char *const *targets;             /* replace the set's targets when given */
+	size_t ntargets;
+	const char *const *toolchains;          /* replace the set's toolchains when given */
+	size_t ntoolchains;
+	const char *const *pythons;             /* replace the set's Pythons when given */
+	size_t npythons;
+};
+
+struct plan {
+	struct variant *v;        /* owned, in build order: dependencies first */
+	size_t n;
+	struct fingerprints fp;
+	const char **toolchains;  /* owned array of borrowed names: the matrix axes */
+	size_t ntoolchains;
+	const char **pythons;
+	size_t npythons;
+};
+
+/* Returns -1 (errors in `d`) when the request or the files are wrong; warnings may be left
+ * in `d` either way. */
+int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d);
+void plan_release(struct plan *plan);
+
+#endif

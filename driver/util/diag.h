@@ -1,0 +1,62 @@
+/*
+ * Diagnostics: errors, warnings and notes collected with their source position and an
+ * optional hint, printed in one place. Library code never prints; it records here and
+ * returns -1, and the command decides the exit code.
+ */
+#ifndef PTBUILD_DIAG_H
+#define PTBUILD_DIAG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/buf.h"
+
+/* A place in a user's file. `file` is borrowed: the loader keeps it alive. */
+struct pos {
+	const char *file;
+	unsigned line; /* 1-based; 0 when only the file is known */
+	unsigned col;  /* 1-based */
+};
+
+enum diag_level { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
+
+struct diag {
+	enum diag_level level;
+	struct pos pos;
+	char *msg;  /* owned */
+	char *hint; /* owned, may be NULL */
+};
+
+struct diags {
+	struct diag *v; /* owned */
+	size_t n, cap;
+	size_t nerrors;
+	size_t nwarnings;
+	bool last_dropped; /* the last record was a duplicate: its hint is dropped too */
+};
+
+void diags_init(struct diags *d);
+void diags_release(struct diags *d);
+
+/* Records an error at `pos` (may be NULL) and returns -1, so callers can `return diag_error(...)`. */
+int diag_error(struct diags *d, const struct pos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void diag_warn(struct diags *d, const struct pos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void diag_note(struct diags *d, const struct pos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Attaches (or extends, one line more) the hint of the last record. */
+void diag_hint(struct diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends every record as text: "file:line:col: error: msg\nhint: ...\n". Notes only if verbose. */
+void diags_render(const struct diags *d, struct buf *out, bool verbose);
+void diags_print(const struct diags *d, FILE *f, bool verbose);
+/* Moves all records of `from` to the end of `to`. */
+void diags_take(struct diags *to, struct diags *from);
+
+/* "file:line:col" (or less when unknown) appended to `out`. */
+void pos_render(const struct pos *pos, struct buf *out);
+
+#endif

@@ -1,0 +1,58 @@
+/* The system calls ptbuild needs, behind one small interface. */
+#ifndef PTBUILD_OS_H
+#define PTBUILD_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+/* Reads a whole file; returns -1 with errno set. */
+int read_file(const char *path, struct buf *out);
+/* Writes `path` through a temporary file in the same directory and rename(2). */
+int write_file_atomic(const char *path, const void *data, size_t len);
+bool path_exists(const char *path);
+bool is_directory(const char *path);
+bool is_executable_file(const char *path);
+
+/*
+ * Lists the entries of `dir` whose names end with `suffix` (NULL: all but dot files), sorted.
+ * The caller frees each name and the array. Returns -1 with errno set.
+ */
+int list_dir(const char *dir, const char *suffix, char ***names, size_t *n);
+void free_names(char **names, size_t n);
+
+/* The first executable `name` in the colon-separated `path` list; NULL if none. Caller frees. */
+char *find_in_path(const char *name, const char *path);
+/* "dir/name" in a new string. */
+char *path_join(const char *dir, const char *name);
+
+/* One command to run with its output (stdout and stderr together) captured. */
+struct capture {
+	const char *const *argv; /* borrowed; argv[0] is looked up in PATH */
+	struct buf out;          /* owned; at most 64 KiB are kept */
+	int status;              /* exit code; 128+signal; -1 when it could not start */
+	int start_errno;         /* why it could not start */
+};
+
+/*
+ * Runs every command at once and waits for all of them, killing those still running after
+ * `timeout_ms` (status 124). Standard input is /dev/null.
+ */
+void run_capture_all(struct capture *caps, size_t n, int timeout_ms);
+/* Convenience for one command. */
+int run_capture(const char *const *argv, struct buf *out, int timeout_ms);
+
+long cpu_count(void);
+/* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
+uint64_t mem_available_bytes(void);
+uint64_t mem_total_bytes(void);
+/* Free bytes for unprivileged users on the filesystem holding `path`; 0 when unknown. */
+uint64_t disk_free_bytes(const char *path);
+/* Seconds since an arbitrary start, monotonic. */
+double monotonic_seconds(void);
+/* Peak resident set size of this process in KiB. */
+long peak_rss_kib(void);
+
+#endif

@@ -1,0 +1,219 @@
+#include "util/strutil.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+size_t edit_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	size_t *prev2 = xcalloc(m + 1, sizeof(size_t));
+	size_t *prev = xcalloc(m + 1, sizeof(size_t));
+	size_t *cur = xcalloc(m + 1, sizeof(size_t));
+	for (size_t j = 0; j <= m; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= n; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= m; j++) {
+			size_t cost = toupper((unsigned char)a[i - 1]) ==
+					      toupper((unsigned char)b[j - 1]) ? 0 : 1;
+			size_t best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (prev[j - 1] + cost < best)
+				best = prev[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
+		}
+		size_t *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	size_t d = prev[m];
+	free(prev2);
+	free(prev);
+	free(cur);
+	return d;
+}
+
+const char *closest_match(const char *word, const char *const *candidates, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, candidates[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	if (!best)
+		return NULL;
+	size_t len = strlen(word) > strlen(best) ? strlen(word) : strlen(best);
+	size_t limit = len / 3 ? len / 3 : 1;
+	return best_d <= limit ? best : NULL;
+}
+
+/* Reads one numeric component; returns the pointer after it. */
+static const char *read_component(const char *s, long *out)
+{
+	long v = 0;
+	while (isdigit((unsigned char)*s))
+		v = v * 10 + (*s++ - '0');
+	*out = v;
+	return s;
+}
+
+static bool at_release_end(const char *s)
+{
+	return *s == '\0' || *s == '+';
+}
+
+int version_cmp(const char *a, const char *b)
+{
+	for (;;) {
+		long x = 0, y = 0;
+		bool a_end = at_release_end(a) || !isdigit((unsigned char)*a);
+		bool b_end = at_release_end(b) || !isdigit((unsigned char)*b);
+		if (a_end && b_end)
+			break;
+		if (!a_end)
+			a = read_component(a, &x);
+		if (!b_end)
+			b = read_component(b, &y);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	/* Same release numbers: a pre-release tail (rc1, a0, .dev) sorts before the release. */
+	bool a_pre = !at_release_end(a), b_pre = !at_release_end(b);
+	if (a_pre != b_pre)
+		return a_pre ? -1 : 1;
+	if (a_pre) {
+		size_t na = strcspn(a, "+"), nb = strcspn(b, "+");
+		int c = strncmp(a, b, na < nb ? na : nb);
+		if (c)
+			return c < 0 ? -1 : 1;
+		return na == nb ? 0 : (na < nb ? -1 : 1);
+	}
+	return 0;
+}
+
+bool version_valid(const char *s)
+{
+	if (!isdigit((unsigned char)*s))
+		return false;
+	while (isdigit((unsigned char)*s) || *s == '.')
+		s++;
+	if (s[-1] == '.')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '+' && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+/* "2.9.*" matches every version whose leading components equal "2.9". */
+static bool prefix_match(const char *version, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(version, prefix, n) == 0 &&
+	       (version[n] == '\0' || version[n] == '.' || version[n] == '+');
+}
+
+static int clause_matches(const char *version, const char *clause)
+{
+	while (isspace((unsigned char)*clause))
+		clause++;
+	static const char *const ops[] = { "==", "!=", ">=", "<=", "~=", ">", "<" };
+	const char *op = NULL;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (starts_with(clause, ops[i])) {
+			op = ops[i];
+			break;
+		}
+	}
+	if (!op)
+		return -1;
+	const char *v = clause + strlen(op);
+	while (isspace((unsigned char)*v))
+		v++;
+	char *want = xstrdup(v);
+	size_t wl = strlen(want);
+	while (wl && isspace((unsigned char)want[wl - 1]))
+		want[--wl] = '\0';
+	int result = -1;
+	bool wildcard = wl > 2 && strcmp(want + wl - 2, ".*") == 0;
+	if (wildcard)
+		want[wl - 2] = '\0';
+	if (!version_valid(want) || (wildcard && strcmp(op, "==") && strcmp(op, "!="))) {
+		free(want);
+		return -1;
+	}
+	int c = version_cmp(version, want);
+	if (!strcmp(op, "=="))
+		result = wildcard ? prefix_match(version, want) : c == 0;
+	else if (!strcmp(op, "!="))
+		result = wildcard ? !prefix_match(version, want) : c != 0;
+	else if (!strcmp(op, ">="))
+		result = c >= 0;
+	else if (!strcmp(op, "<="))
+		result = c <= 0;
+	else if (!strcmp(op, ">"))
+		result = c > 0;
+	else if (!strcmp(op, "<"))
+		result = c < 0;
+	else { /* ~=X.Y.Z means >=X.Y.Z and ==X.Y.* */
+		char *dot = strrchr(want, '.');
+		if (!dot) {
+			free(want);
+			return -1;
+		}
+		result = c >= 0;
+		*dot = '\0';
+		result = result && prefix_match(version, want);
+	}
+	free(want);
+	return result;
+}
+
+int version_matches(const char *version, const char *spec)
+{
+	char *copy = xstrdup(spec);
+	int result = 1;
+	bool any = false;
+	for (char *clause = copy, *next; clause; clause = next) {
+		next = strchr(clause, ',');
+		if (next)
+			*next++ = '\0';
+		int r = clause_matches(version, clause);
+		any = true;
+		if (r < 0) {
+			result = -1;
+			break;
+		}
+		if (!r)
+			result = 0;
+	}
+	free(copy);
+	return any ? result : -1;
+}

@@ -1,0 +1,34 @@
+/* Small string helpers: edit distance for "did you mean", prefixes, version comparison. */
+#ifndef PTBUILD_STRUTIL_H
+#define PTBUILD_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+bool starts_with(const char *s, const char *prefix);
+bool ends_with(const char *s, const char *suffix);
+
+/* Optimal string alignment distance (Levenshtein with adjacent transpositions). */
+size_t edit_distance(const char *a, const char *b);
+
+/*
+ * The candidate closest to `word`, or NULL when none is close enough to be a plausible
+ * typo (distance at most a third of the longer word, and at least 1 allowed).
+ */
+const char *closest_match(const char *word, const char *const *candidates, size_t n);
+
+/*
+ * Compares dotted versions numerically ("2.10.0" > "2.9.1"); a local part after '+' is
+ * ignored, missing components count as 0, and a pre-release tail (2.9.0rc1) sorts first.
+ */
+int version_cmp(const char *a, const char *b);
+/* Whether `s` is a version this comparison understands: digits and dots, optional tail. */
+bool version_valid(const char *s);
+
+/*
+ * Checks `version` against a specifier list such as ">=2.0,<2.9" or "==2.9.*".
+ * Returns 1 when it matches, 0 when not, -1 when the specifier is malformed.
+ */
+int version_matches(const char *version, const char *spec);
+
+#endif

@@ -1,0 +1,28 @@
+/* Shared helpers for the cmocka unit tests. */
+#ifndef PTBUILD_TESTUTIL_H
+#define PTBUILD_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "util/diag.h"
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tmpdir_remove. Caller frees. */
+char *tmpdir_make(const char *tag);
+void tmpdir_remove(const char *dir);
+/* Writes `text` to dir/rel, creating parent directories. */
+void write_text(const char *dir, const char *rel, const char *text);
+/* All diagnostics (notes included) rendered as text. Caller frees. */
+char *diags_text(const struct diags *d);
+/* Fails the test, printing `haystack`, unless it contains `needle`. */
+#define assert_contains(haystack, needle) \
+	assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
+void assert_contains_impl(const char *haystack, const char *needle, const char *file, int line);
+#define assert_not_contains(haystack, needle) \
+	assert_not_contains_impl((haystack), (needle), __FILE__, __LINE__)
+void assert_not_contains_impl(const char *haystack, const char *needle, const char *file, int line);
+
+#endif
