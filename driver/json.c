@@ -198,8 +198,9 @@ static void syntax_error(struct jdoc *doc, size_t at, struct diags *d)
 		struct pos comma = offset_pos(doc, back - 1);
 		diag_error(d, &comma, "invalid JSON: trailing comma before '%c'", c);
 		diag_hint(d, "remove the comma after the last element");
-	} else if (c == '\'') {
-		diag_error(d, &p, "invalid JSON: strings need double quotes");
+	} else if (c == '\'' || (here > 0 && doc->text[here - 1] == '\'')) {
+		struct pos q = offset_pos(doc, c == '\'' ? here : here - 1);
+		diag_error(d, &q, "invalid JSON: strings need double quotes");
 	} else if (c == '"' && back > 0 && doc->text[back - 1] != ',' && doc->text[back - 1] != '{' &&
 		   doc->text[back - 1] != '[' && doc->text[back - 1] != ':') {
 		diag_error(d, &p, "invalid JSON: missing comma before this value");

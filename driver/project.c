@@ -142,6 +142,7 @@ static void load_source(struct fields *rf, struct recipe *r)
 	fields_init(&f, rf->doc, s, what, rf->d);
 	r->source.pos = s->pos;
 	int kind = -1;
+	int nkinds = 0;
 	for (size_t k = 0; k < COUNT(source_kinds); k++) {
 		const struct jnode *m = jnode_get(s, source_kinds[k]);
 		if (!m)
@@ -151,10 +152,14 @@ static void load_source(struct fields *rf, struct recipe *r)
 				   source_kinds[kind], source_kinds[k]);
 			diag_hint(f.d, "a recipe has exactly one source; make another recipe for the other");
 			f.errors++;
+			nkinds++;
 			continue;
 		}
 		kind = (int)k;
+		nkinds++;
 	}
+	if (nkinds > 1)
+		goto done;
 	if (kind < 0) {
 		fields_known(&f, source_kinds, COUNT(source_kinds));
 		diag_error(f.d, &s->pos, "%s names no source", what);
@@ -951,6 +956,7 @@ int project_load_set(struct project *p, const char *name_or_path, struct buildse
 		diag_error(d, &doc.root.pos, "a build set must be a JSON object, not %s",
 			   jtype_name(doc.root.type));
 		jdoc_release(&doc);
+		buildset_release(s);
 		return -1;
 	}
 	char *what = describe("build set", s->name);
@@ -1016,5 +1022,8 @@ int project_load_set(struct project *p, const char *name_or_path, struct buildse
 	jdoc_release(&doc);
 	if (d->nerrors == before)
 		check_set_names(p, s, d);
-	return d->nerrors == before ? 0 : -1;
+	if (d->nerrors == before)
+		return 0;
+	buildset_release(s);
+	return -1;
 }

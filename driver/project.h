@@ -38,7 +38,8 @@ const struct toolchain *project_toolchain(const struct project *p, const char *n
 const struct recipe *project_resolve(const struct project *p, const char *name,
 				     const struct kv_list *use);
 
-/* Loads recipes/sets/NAME.json (or a path containing '/' or ending in .json) and checks it. */
+/* Loads recipes/sets/NAME.json (or a path containing '/' or ending in .json) and checks it.
+ * On failure `s` holds nothing to release. */
 int project_load_set(struct project *p, const char *name_or_path, struct buildset *s,
 		     struct diags *d);
 

@@ -67,7 +67,19 @@ const char *closest_match(const char *word, const char *const *candidates, size_
 		return NULL;
 	size_t len = strlen(word) > strlen(best) ? strlen(word) : strlen(best);
 	size_t limit = len / 3 ? len / 3 : 1;
-	return best_d <= limit ? best : NULL;
+	if (best_d <= limit)
+		return best;
+	/* A truncated name ("cuda.arch" for "cuda.arch_list") is a plausible slip too, when
+	 * exactly one candidate starts with it. */
+	const char *prefixed = NULL;
+	for (size_t i = 0; i < n && strlen(word) >= 3; i++) {
+		if (!starts_with(candidates[i], word))
+			continue;
+		if (prefixed)
+			return NULL;
+		prefixed = candidates[i];
+	}
+	return prefixed;
 }
 
 /* Reads one numeric component; returns the pointer after it. */

@@ -13,7 +13,8 @@ size_t edit_distance(const char *a, const char *b);
 
 /*
  * The candidate closest to `word`, or NULL when none is close enough to be a plausible
- * typo (distance at most a third of the longer word, and at least 1 allowed).
+ * typo (distance at most a third of the longer word, and at least 1 allowed), or the only
+ * candidate that starts with `word`.
  */
 const char *closest_match(const char *word, const char *const *candidates, size_t n);
 

@@ -1,0 +1,325 @@
+/* Plans: expansion, order, `use`, excludes, and above all what changes a build key. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "project.h"
+#include "util/os.h"
+#include "util/xalloc.h"
+
+static const char torch_json[] =
+	"{ \"name\": \"torch\", \"version\": \"2.9.1\", \"builder\": \"pytorch\",\n"
+	"  \"source\": { \"git\": \"https://github.com/pytorch/pytorch.git\", \"ref\": \"v2.9.1\" },\n"
+	"  \"env\": { \"BUILD_TEST\": \"0\", \"USE_DISTRIBUTED\": \"1\" } }\n";
+static const char vision_json[] =
+	"{ \"name\": \"torchvision\", \"version\": \"0.24.1\", \"builder\": \"cpp_extension\",\n"
+	"  \"source\": { \"git\": \"https://github.com/pytorch/vision.git\", \"ref\": \"v0.24.1\" },\n"
+	"  \"depends\": [\"torch\"], \"compat\": { \"torch\": \"==2.9.1\" } }\n";
+static const char scatter_json[] =
+	"{ \"name\": \"torch_scatter\", \"version\": \"2.1.2\", \"builder\": \"cpp_extension\",\n"
+	"  \"source\": { \"pypi\": \"torch-scatter==2.1.2\" }, \"depends\": [\"torch\"],\n"
+	"  \"env\": { \"FORCE_CUDA\": \"${cuda.enabled}\" },\n"
+	"  \"patches\": [ { \"series\": \"patches/torch_scatter/*.patch\" },\n"
+	"                { \"series\": \"patches/torch_scatter/cuda/*.patch\", "
+	"\"when\": { \"toolchain\": \"cuda\" } } ],\n"
+	"  \"local_version\": \"pt${dep.torch.version_short}${toolchain.tag}\" }\n";
+static const char geometric_json[] =
+	"{ \"name\": \"torch_geometric\", \"version\": \"2.7.0\", \"builder\": \"python\",\n"
+	"  \"source\": { \"pypi\": \"torch-geometric==2.7.0\" } }\n";
+static const char wheel_json[] =
+	"{ \"name\": \"torch_wheel\", \"version\": \"2.9.1\", \"provides\": \"torch\",\n"
+	"  \"source\": { \"wheel\": \"torch==2.9.1\" } }\n";
+static const char cpu_json[] = "{ \"name\": \"cpu\", \"tag\": \"cpu\", \"env\": { \"USE_CUDA\": \"0\" } }\n";
+static const char cuda_json[] =
+	"{ \"name\": \"cuda\", \"tag\": \"cu130\",\n"
+	"  \"cuda\": { \"version\": \"13.0\", \"home\": \"/nonexistent/cuda\", \"arch_list\": \"8.0;9.0\" } }\n";
+static const char set_json[] =
+	"{ \"targets\": [\"torchvision\", \"torch_scatter\", \"torch_geometric\"],\n"
+	"  \"toolchains\": [\"cpu\"], \"python\": [\"3.11\"] }\n";
+
+static char *make_project(void)
+{
+	char *dir = tmpdir_make("plan");
+	write_text(dir, "recipes/torch.json", torch_json);
+	write_text(dir, "recipes/torchvision.json", vision_json);
+	write_text(dir, "recipes/torch_scatter.json", scatter_json);
+	write_text(dir, "recipes/torch_geometric.json", geometric_json);
+	write_text(dir, "recipes/torch_wheel.json", wheel_json);
+	write_text(dir, "toolchains/cpu.json", cpu_json);
+	write_text(dir, "toolchains/cuda.json", cuda_json);
+	write_text(dir, "recipes/sets/default.json", set_json);
+	write_text(dir, "patches/torch_scatter/0001-ninja.patch", "--- a/setup.py\n+++ b/setup.py\n");
+	write_text(dir, "patches/torch_scatter/cuda/0001-arch.patch", "--- a/x\n+++ b/x\n");
+	return dir;
+}
+
+/* Plans `set` in `dir`; returns "recipe@variant=key" lines, sorted as planned. */
+static char *plan_keys(const char *dir, const char *set_name, const char *const *tcs, size_t ntcs)
+{
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	if (project_load(&p, dir, &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("load failed:\n%s", t);
+	}
+	struct buildset set;
+	if (project_load_set(&p, set_name, &set, &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("set failed:\n%s", t);
+	}
+	struct plan plan;
+	struct plan_request req = { .project = &p, .set = &set, .toolchains = tcs, .ntoolchains = ntcs };
+	if (plan_make(&plan, &req, &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("plan failed:\n%s", t);
+	}
+	struct buf out = BUF_INIT;
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct variant *v = &plan.v[i];
+		assert_int_equal(strlen(v->key), 64);
+		buf_addf(&out, "%s@%s=%s\n", v->recipe->name, v->label, v->key);
+	}
+	plan_release(&plan);
+	buildset_release(&set);
+	project_release(&p);
+	diags_release(&d);
+	return buf_detach(&out);
+}
+
+/* The key of `recipe` in a listing from plan_keys. */
+static char *key_of(const char *listing, const char *recipe_variant)
+{
+	const char *at = strstr(listing, recipe_variant);
+	if (!at)
+		fail_msg("%s not planned in:\n%s", recipe_variant, listing);
+	at = strchr(at, '=') + 1;
+	return xstrndup(at, 64);
+}
+
+static void assert_changed(const char *before, const char *after, const char *what, bool changed)
+{
+	char *a = key_of(before, what), *b = key_of(after, what);
+	if (changed && !strcmp(a, b))
+		fail_msg("key of %s did not change", what);
+	if (!changed && strcmp(a, b))
+		fail_msg("key of %s changed", what);
+	free(a);
+	free(b);
+}
+
+static void test_order_and_dependencies(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	char *keys = plan_keys(dir, "default", NULL, 0);
+	/* torch once, before both of its dependents; torch_geometric stands alone. */
+	const char *torch = strstr(keys, "torch@cpu-py3.11=");
+	const char *vision = strstr(keys, "torchvision@cpu-py3.11=");
+	const char *scatter = strstr(keys, "torch_scatter@cpu-py3.11=");
+	assert_non_null(torch);
+	assert_non_null(vision);
+	assert_non_null(scatter);
+	assert_true(torch < vision && torch < scatter);
+	assert_null(strstr(torch + 1, "torch@cpu"));
+	assert_null(strstr(keys, "torch_wheel"));
+	free(keys);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* The brief's property: one env flag in torch changes torch and its dependents only. */
+static void test_env_flag_changes_dependents_only(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	char *before = plan_keys(dir, "default", NULL, 0);
+	char *edited = xstrdup(torch_json);
+	char *flag = strstr(edited, "\"USE_DISTRIBUTED\": \"1\"");
+	flag[strlen("\"USE_DISTRIBUTED\": \"")] = '0';
+	write_text(dir, "recipes/torch.json", edited);
+	char *after = plan_keys(dir, "default", NULL, 0);
+	assert_changed(before, after, "torch@cpu-py3.11", true);
+	assert_changed(before, after, "torchvision@cpu-py3.11", true);
+	assert_changed(before, after, "torch_scatter@cpu-py3.11", true);
+	assert_changed(before, after, "torch_geometric@cpu-py3.11", false);
+	free(edited);
+	free(before);
+	free(after);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* Comments, whitespace, key order and boolean spelling are not inputs. */
+static void test_formatting_is_not_an_input(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	char *before = plan_keys(dir, "default", NULL, 0);
+	write_text(dir, "recipes/torch.json",
+		   "// same recipe, written differently\n{\n"
+		   "  \"env\": { \"USE_DISTRIBUTED\": \"1\", \"BUILD_TEST\": \"0\" },  /* reordered */\n"
+		   "  \"source\": {\"ref\": \"v2.9.1\", \"git\": \"https://github.com/pytorch/pytorch.git\"},\n"
+		   "  \"builder\": \"pytorch\", \"version\": \"2.9.1\", \"name\": \"torch\"\n}\n");
+	char *after = plan_keys(dir, "default", NULL, 0);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* Each kind of input moves the key of the variant that has it. */
+static void test_each_input_changes_key(void **state)
+{
+	(void)state;
+	struct change {
+		const char *file, *from, *to, *variant;
+	} changes[] = {
+		{ "recipes/torch.json", "v2.9.1\" }", "v2.9.0\" }", "torch@cpu-py3.11" },
+		{ "recipes/torch_scatter.json", "torch-scatter==2.1.2", "torch-scatter==2.1.1",
+		  "torch_scatter@cpu-py3.11" },
+		{ "toolchains/cpu.json", "\"USE_CUDA\": \"0\"", "\"USE_CUDA\": \"0\", \"X\": \"1\"",
+		  "torch_geometric@cpu-py3.11" },
+		{ "recipes/torch_scatter.json", "pt${dep", "ptx${dep", "torch_scatter@cpu-py3.11" },
+		{ "patches/torch_scatter/0001-ninja.patch", "setup.py\n", "setup.py \n",
+		  "torch_scatter@cpu-py3.11" },
+		{ "recipes/torch_geometric.json", "\"builder\": \"python\"",
+		  "\"builder\": \"python\", \"build_requires\": [\"setuptools\"]",
+		  "torch_geometric@cpu-py3.11" },
+	};
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		char *dir = make_project();
+		char *before = plan_keys(dir, "default", NULL, 0);
+		char *path = path_join(dir, changes[i].file);
+		struct buf text = BUF_INIT;
+		assert_int_equal(read_file(path, &text), 0);
+		char *at = strstr(text.data, changes[i].from);
+		assert_non_null(at);
+		struct buf edited = BUF_INIT;
+		buf_add(&edited, text.data, (size_t)(at - text.data));
+		buf_adds(&edited, changes[i].to);
+		buf_adds(&edited, at + strlen(changes[i].from));
+		write_text(dir, changes[i].file, edited.data);
+		char *after = plan_keys(dir, "default", NULL, 0);
+		assert_changed(before, after, changes[i].variant, true);
+		buf_release(&text);
+		buf_release(&edited);
+		free(path);
+		free(before);
+		free(after);
+		tmpdir_remove(dir);
+		free(dir);
+	}
+}
+
+/* A `when` condition decides which series apply, and so the key. */
+static void test_when_selects_patches(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(project_load(&p, dir, &d), 0);
+	struct buildset set;
+	assert_int_equal(project_load_set(&p, "default", &set, &d), 0);
+	const char *tcs[] = { "cpu", "cuda" };
+	const char *targets[] = { "torch_scatter" };
+	struct plan plan;
+	struct plan_request req = { .project = &p, .set = &set, .targets = targets, .ntargets = 1,
+				    .toolchains = tcs, .ntoolchains = 2 };
+	assert_int_equal(plan_make(&plan, &req, &d), 0);
+	size_t seen = 0;
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct variant *v = &plan.v[i];
+		if (strcmp(v->recipe->name, "torch_scatter"))
+			continue;
+		seen++;
+		bool cuda = !strcmp(v->tc->name, "cuda");
+		assert_int_equal(v->npatch_files, cuda ? 2 : 1);
+		assert_string_equal(v->patch_files[0].path, "patches/torch_scatter/0001-ninja.patch");
+		assert_string_equal(v->local_version, cuda ? "pt29cu130" : "pt29cpu");
+		assert_string_equal(env_get(&v->env, "FORCE_CUDA"), cuda ? "1" : "0");
+	}
+	assert_int_equal(seen, 2);
+	/* nvcc under /nonexistent is missing: a warning, and the plan still stands. */
+	char *text = diags_text(&d);
+	assert_contains(text, "warning: toolchain \"cuda\": nvcc");
+	free(text);
+	plan_release(&plan);
+	buildset_release(&set);
+	project_release(&p);
+	diags_release(&d);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* "use" swaps the provider of a dependency; excludes drop targets. */
+static void test_use_and_exclude(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	write_text(dir, "recipes/sets/wheel.json",
+		   "{ \"targets\": [\"torch_scatter\", \"torch_geometric\"], \"toolchains\": [\"cpu\"],\n"
+		   "  \"python\": [\"3.11\", \"3.12\"], \"use\": { \"torch\": \"torch_wheel\" },\n"
+		   "  \"exclude\": [ { \"target\": \"torch_geometric\", \"python\": \"3.12\" } ] }\n");
+	char *keys = plan_keys(dir, "wheel", NULL, 0);
+	assert_contains(keys, "torch_wheel@cpu-py3.11=");
+	assert_contains(keys, "torch_wheel@cpu-py3.12=");
+	assert_not_contains(keys, "torch@");
+	assert_contains(keys, "torch_geometric@cpu-py3.11=");
+	assert_not_contains(keys, "torch_geometric@cpu-py3.12=");
+	free(keys);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+static void test_ambiguous_provider(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	write_text(dir, "recipes/ext.json",
+		   "{ \"name\": \"ext\", \"version\": \"1\", \"source\": {\"pypi\": \"ext==1\"},\n"
+		   "  \"depends\": [\"blas\"] }\n");
+	write_text(dir, "recipes/blas1.json", "{ \"name\": \"blas1\", \"version\": \"1\", "
+					      "\"provides\": \"blas\", \"source\": {\"pypi\": \"b==1\"} }");
+	write_text(dir, "recipes/blas2.json", "{ \"name\": \"blas2\", \"version\": \"1\", "
+					      "\"provides\": \"blas\", \"source\": {\"pypi\": \"c==1\"} }");
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(project_load(&p, dir, &d), 0);
+	const char *targets[] = { "ext" }, *tcs[] = { "cpu" }, *pys[] = { "3.11" };
+	struct plan plan;
+	struct plan_request req = { .project = &p, .targets = targets, .ntargets = 1,
+				    .toolchains = tcs, .ntoolchains = 1, .pythons = pys, .npythons = 1 };
+	assert_int_equal(plan_make(&plan, &req, &d), -1);
+	char *text = diags_text(&d);
+	assert_contains(text, "ext.json:2:15: error: recipe \"ext\" depends on \"blas\", which several "
+			      "recipes provide (\"blas1\", \"blas2\")");
+	assert_contains(text, "\"use\": {\"blas\": \"...\"}");
+	free(text);
+	plan_release(&plan);
+	project_release(&p);
+	diags_release(&d);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_and_dependencies),
+		cmocka_unit_test(test_env_flag_changes_dependents_only),
+		cmocka_unit_test(test_formatting_is_not_an_input),
+		cmocka_unit_test(test_each_input_changes_key),
+		cmocka_unit_test(test_when_selects_patches),
+		cmocka_unit_test(test_use_and_exclude),
+		cmocka_unit_test(test_ambiguous_provider),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
