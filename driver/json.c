@@ -178,74 +178,233 @@ static void convert(struct walker *w, const cJSON *c, struct jnode *n)
 
 /* ---- parse errors -------------------------------------------------------------------- */
 
-static void syntax_error(struct jdoc *doc, size_t at, struct diags *d)
+/*
+ * cJSON says only roughly where it stopped (often one token late), so this small scanner
+ * walks the grammar first to name the first error exactly.
+ */
+struct locator {
+	const char *t;
+	size_t len, i;
+	size_t at;        /* where the error is */
+	const char *what; /* static message */
+	const char *hint; /* static hint or NULL */
+	int depth;
+};
+
+static bool loc_fail(struct locator *l, size_t at, const char *what, const char *hint)
 {
-	size_t back = at;
-	while (back > 0 && (unsigned char)doc->text[back - 1] <= 32)
-		back--;
-	size_t here = at;
-	while (here < doc->len && (unsigned char)doc->text[here] <= 32)
-		here++;
-	if (here >= doc->len) {
-		struct pos p = offset_pos(doc, doc->len);
-		diag_error(d, &p, "invalid JSON: unexpected end of file");
-		diag_hint(d, "a closing brace, bracket or quote is missing");
-		return;
+	l->at = at;
+	l->what = what;
+	l->hint = hint;
+	return false;
+}
+
+static void loc_ws(struct locator *l)
+{
+	while (l->i < l->len && strchr(" \t\r\n", l->t[l->i]) && l->t[l->i])
+		l->i++;
+}
+
+static bool loc_eof(struct locator *l)
+{
+	return loc_fail(l, l->len, "unexpected end of file",
+			"a closing brace, bracket or quote is missing");
+}
+
+static bool loc_string(struct locator *l)
+{
+	size_t open = l->i++;
+	while (l->i < l->len && l->t[l->i] != '"') {
+		unsigned char c = (unsigned char)l->t[l->i];
+		if (c < 0x20)
+			return loc_fail(l, l->i, c == '\n' ? "newline inside a string" :
+					"control character inside a string", "write it escaped, e.g. \\n");
+		if (c == '\\') {
+			char e = l->i + 1 < l->len ? l->t[l->i + 1] : '\0';
+			if (!e || !strchr("\"\\/bfnrtu", e))
+				return loc_fail(l, l->i, "invalid escape in a string",
+						"write a backslash as \\\\");
+			l->i++;
+		}
+		l->i++;
 	}
-	char c = doc->text[here];
-	struct pos p = offset_pos(doc, here);
-	if ((c == '}' || c == ']') && back > 0 && doc->text[back - 1] == ',') {
-		struct pos comma = offset_pos(doc, back - 1);
-		diag_error(d, &comma, "invalid JSON: trailing comma before '%c'", c);
-		diag_hint(d, "remove the comma after the last element");
-	} else if (c == '\'' || (here > 0 && doc->text[here - 1] == '\'')) {
-		struct pos q = offset_pos(doc, c == '\'' ? here : here - 1);
-		diag_error(d, &q, "invalid JSON: strings need double quotes");
-	} else if (c == '"' && back > 0 && doc->text[back - 1] != ',' && doc->text[back - 1] != '{' &&
-		   doc->text[back - 1] != '[' && doc->text[back - 1] != ':') {
-		diag_error(d, &p, "invalid JSON: missing comma before this value");
-	} else if ((unsigned char)c >= 32 && (unsigned char)c < 127) {
-		diag_error(d, &p, "invalid JSON: unexpected '%c'", c);
+	if (l->i >= l->len)
+		return loc_fail(l, open, "string is not closed", "add the closing \"");
+	l->i++;
+	return true;
+}
+
+static bool loc_value(struct locator *l);
+
+static bool loc_container(struct locator *l, bool object)
+{
+	char close = object ? '}' : ']';
+	if (++l->depth > 900)
+		return loc_fail(l, l->i, "nesting is too deep", NULL);
+	l->i++;
+	loc_ws(l);
+	if (l->i < l->len && l->t[l->i] == close) {
+		l->i++;
+		l->depth--;
+		return true;
+	}
+	for (;;) {
+		loc_ws(l);
+		if (l->i >= l->len)
+			return loc_eof(l);
+		if (object) {
+			char c = l->t[l->i];
+			if (c == '\'')
+				return loc_fail(l, l->i, "strings need double quotes", NULL);
+			if (c != '"')
+				return loc_fail(l, l->i, "expected a member name in double quotes", NULL);
+			if (!loc_string(l))
+				return false;
+			loc_ws(l);
+			if (l->i >= l->len)
+				return loc_eof(l);
+			if (l->t[l->i] != ':')
+				return loc_fail(l, l->i, "expected ':' after the member name", NULL);
+			l->i++;
+		}
+		if (!loc_value(l))
+			return false;
+		loc_ws(l);
+		if (l->i >= l->len)
+			return loc_eof(l);
+		char c = l->t[l->i];
+		if (c == close) {
+			l->i++;
+			l->depth--;
+			return true;
+		}
+		if (c != ',') {
+			if (strchr("\"{[-0123456789tfn", c))
+				return loc_fail(l, l->i, "missing comma before this value", NULL);
+			return loc_fail(l, l->i, object ? "expected ',' or '}'" : "expected ',' or ']'",
+					NULL);
+		}
+		size_t comma = l->i++;
+		loc_ws(l);
+		if (l->i < l->len && (l->t[l->i] == '}' || l->t[l->i] == ']'))
+			return loc_fail(l, comma, object ? "trailing comma before '}'" :
+					"trailing comma before ']'", "remove the comma after the last element");
+	}
+}
+
+static bool loc_value(struct locator *l)
+{
+	loc_ws(l);
+	if (l->i >= l->len)
+		return loc_eof(l);
+	char c = l->t[l->i];
+	if (c == '{' || c == '[')
+		return loc_container(l, c == '{');
+	if (c == '"')
+		return loc_string(l);
+	if (c == '\'')
+		return loc_fail(l, l->i, "strings need double quotes", NULL);
+	static const char *const literals[] = { "true", "false", "null" };
+	for (int k = 0; k < 3; k++) {
+		size_t n = strlen(literals[k]);
+		if (l->len - l->i >= n && !strncmp(l->t + l->i, literals[k], n)) {
+			l->i += n;
+			return true;
+		}
+	}
+	if (c == '-' || (c >= '0' && c <= '9')) {
+		size_t start = l->i;
+		if (c == '-')
+			l->i++;
+		size_t digits = strspn(l->t + l->i, "0123456789");
+		if (!digits)
+			return loc_fail(l, start, "invalid number", NULL);
+		if (digits > 1 && l->t[l->i] == '0')
+			return loc_fail(l, start, "a number must not start with 0",
+					"write versions and codes as strings, e.g. \"01\"");
+		l->i += digits;
+		if (l->t[l->i] == '.') {
+			l->i++;
+			digits = strspn(l->t + l->i, "0123456789");
+			if (!digits)
+				return loc_fail(l, start, "invalid number", NULL);
+			l->i += digits;
+		}
+		if (l->t[l->i] == 'e' || l->t[l->i] == 'E') {
+			l->i++;
+			if (l->t[l->i] == '+' || l->t[l->i] == '-')
+				l->i++;
+			digits = strspn(l->t + l->i, "0123456789");
+			if (!digits)
+				return loc_fail(l, start, "invalid number", NULL);
+			l->i += digits;
+		}
+		return true;
+	}
+	return loc_fail(l, l->i, NULL, NULL); /* an unexpected character, named by the caller */
+}
+
+/* Returns 0 when the text is well-formed JSON, else -1 with the first error recorded. */
+static int check_syntax(struct jdoc *doc, struct diags *d)
+{
+	struct locator l = { .t = doc->text, .len = doc->len };
+	bool ok = loc_value(&l);
+	if (ok) {
+		loc_ws(&l);
+		if (l.i >= l.len)
+			return 0;
+		loc_fail(&l, l.i, NULL, "there is text after the end of the JSON value");
+	}
+	struct pos p = offset_pos(doc, l.at);
+	if (l.what) {
+		diag_error(d, &p, "invalid JSON: %s", l.what);
 	} else {
-		diag_error(d, &p, "invalid JSON: unexpected byte 0x%02x", (unsigned char)c);
+		unsigned char c = l.at < doc->len ? (unsigned char)doc->text[l.at] : 0;
+		if (c >= 32 && c < 127)
+			diag_error(d, &p, "invalid JSON: unexpected '%c'", c);
+		else
+			diag_error(d, &p, "invalid JSON: unexpected byte 0x%02x", c);
 	}
+	if (l.hint)
+		diag_hint(d, "%s", l.hint);
+	return -1;
 }
 
 int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len, struct diags *d)
 {
 	memset(doc, 0, sizeof(*doc));
 	doc->path = xstrdup(path);
-	doc->text = xstrndup(text, len);
-	doc->len = len;
+	/* One trailing space past the text, so every scan may look one byte ahead. */
+	doc->text = xmalloc(len + 2);
+	memcpy(doc->text, text, len);
+	doc->text[len] = ' ';
+	doc->text[len + 1] = '\0';
+	doc->len = len + 1;
 	index_lines(doc);
 	if (memchr(text, '\0', len)) {
 		struct pos p = { doc->path, 0, 0 };
 		return diag_error(d, &p, "not a text file: it contains a NUL byte");
 	}
 	size_t bad;
-	if (blank_comments(doc->text, len, &bad) < 0) {
+	if (blank_comments(doc->text, doc->len, &bad) < 0) {
 		struct pos p = offset_pos(doc, bad);
 		diag_error(d, &p, "unterminated comment");
 		diag_hint(d, "close it with */");
 		return -1;
 	}
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(doc->text, len, &end, 0);
-	if (!root) {
-		const char *err = end ? end : cJSON_GetErrorPtr();
-		syntax_error(doc, err ? (size_t)(err - doc->text) : 0, d);
+	/* The scanner is stricter than cJSON (no raw control characters in strings) and
+	 * names the first error exactly; cJSON then builds the values. */
+	if (check_syntax(doc, d) < 0)
 		return -1;
+	cJSON *root = cJSON_ParseWithLengthOpts(doc->text, doc->len, NULL, 0);
+	if (!root) {
+		struct pos p = { doc->path, 1, 1 };
+		return diag_error(d, &p, "invalid JSON: the JSON parser refused this file");
 	}
 	struct walker w = { doc, d, 0, 0 };
 	skip_ws(&w);
 	convert(&w, root, &doc->root);
 	cJSON_Delete(root);
-	skip_ws(&w);
-	if (w.i < doc->len) {
-		syntax_error(doc, w.i, d);
-		diag_hint(d, "there is text after the end of the JSON value");
-		return -1;
-	}
 	return w.errors ? -1 : 0;
 }
 

@@ -1,0 +1,116 @@
+/* Versions, specifiers, "did you mean", interpolation and the buffer. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp.h"
+#include "util/buf.h"
+#include "util/hash.h"
+#include "util/strutil.h"
+
+static void test_version_cmp(void **state)
+{
+	(void)state;
+	assert_true(version_cmp("2.10.0", "2.9.1") > 0);
+	assert_true(version_cmp("2.9", "2.9.0") == 0);
+	assert_true(version_cmp("2.9.0rc1", "2.9.0") < 0);
+	assert_true(version_cmp("2.9.1+cu130", "2.9.1") == 0);
+	assert_true(version_cmp("0.24.1", "0.24.10") < 0);
+	assert_true(version_valid("2.1.2"));
+	assert_false(version_valid("latest"));
+	assert_false(version_valid("2."));
+}
+
+static void test_version_matches(void **state)
+{
+	(void)state;
+	assert_int_equal(version_matches("2.9.1", ">=2.0,<2.10"), 1);
+	assert_int_equal(version_matches("2.10.0", ">=2.0,<2.10"), 0);
+	assert_int_equal(version_matches("2.9.1", "==2.9.*"), 1);
+	assert_int_equal(version_matches("2.90.1", "==2.9.*"), 0);
+	assert_int_equal(version_matches("2.9.1", "!=2.9.1"), 0);
+	assert_int_equal(version_matches("2.9.3", "~=2.9.1"), 1);
+	assert_int_equal(version_matches("2.10.0", "~=2.9.1"), 0);
+	assert_int_equal(version_matches("3.11", ">=3.10"), 1);
+	assert_int_equal(version_matches("2.9", "2.9"), -1);
+	assert_int_equal(version_matches("2.9", ">=x"), -1);
+	assert_int_equal(version_matches("2.9", ""), -1);
+}
+
+static void test_closest_match(void **state)
+{
+	(void)state;
+	const char *keys[] = { "depends", "version", "build_requires", "cuda.arch_list", "cuda.home" };
+	assert_string_equal(closest_match("dependz", keys, 5), "depends");
+	assert_string_equal(closest_match("verison", keys, 5), "version");
+	assert_string_equal(closest_match("cuda.arch", keys, 5), "cuda.arch_list");
+	assert_null(closest_match("zzz", keys, 5));
+	assert_null(closest_match("cuda", keys, 5)); /* two candidates start with it */
+	assert_int_equal(edit_distance("USE_CUDNNN", "USE_CUDNN"), 1);
+	assert_int_equal(edit_distance("ab", "ba"), 1);
+}
+
+static const char *lookup(const char *name, void *ctx)
+{
+	(void)ctx;
+	if (!strcmp(name, "python.version"))
+		return "3.11";
+	return NULL;
+}
+
+static void test_interp(void **state)
+{
+	(void)state;
+	struct interp_ref *refs;
+	size_t n, bad;
+	const char *why, *suggest;
+	assert_int_equal(interp_scan("a${python.version}b${src:torch_musa}$${x}", &refs, &n, &bad, &why,
+				     &suggest), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(refs[0].start, 1);
+	assert_int_equal(refs[0].cls, INTERP_PLAN);
+	assert_int_equal(refs[1].cls, INTERP_BUILD);
+	assert_string_equal(refs[1].recipe, "torch_musa");
+	interp_refs_free(refs, n);
+	assert_int_equal(interp_scan("x${pyhton.version}", &refs, &n, &bad, &why, &suggest), -1);
+	assert_int_equal(bad, 1);
+	assert_string_equal(suggest, "python.version");
+	assert_int_equal(interp_scan("${dep.torch.vers}", &refs, &n, &bad, &why, &suggest), -1);
+	assert_int_equal(interp_scan("${", &refs, &n, &bad, &why, &suggest), -1);
+	assert_int_equal(interp_scan("${}", &refs, &n, &bad, &why, &suggest), -1);
+	struct buf out = BUF_INIT;
+	interp_expand(&out, "py${python.version} ${out} $$5", lookup, NULL);
+	assert_string_equal(out.data, "py3.11 ${out} $5");
+	buf_release(&out);
+}
+
+static void test_buf_and_hash(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	assert_string_equal(b.data, "");
+	buf_addf(&b, "%d-%s", 42, "x");
+	buf_adds(&b, "  \n");
+	buf_rtrim(&b);
+	assert_string_equal(b.data, "42-x");
+	char *s = buf_detach(&b);
+	assert_string_equal(s, "42-x");
+	assert_int_equal(b.len, 0);
+	free(s);
+	char hex[SHA256_HEX_SIZE];
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_cmp),
+		cmocka_unit_test(test_version_matches),
+		cmocka_unit_test(test_closest_match),
+		cmocka_unit_test(test_interp),
+		cmocka_unit_test(test_buf_and_hash),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
