@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# README's second command: the whole test suite.
+#  1. -Werror build, every test (unit and CLI) with ctest;
+#  2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
+#  3. the unit tests under valgrind;
+#  4. the benchmarks, which print their figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== -Werror build"
+cmake -S . -B build/test -DPTBUILD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/test -j"$jobs"
+
+echo "== ASan + UBSan build"
+cmake -S . -B build/asan -DPTBUILD_WERROR=ON -DPTBUILD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build/asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build/asan --output-on-failure -j"$jobs"
+
+echo "== valgrind (unit tests)"
+for t in build/test/tests/test_*; do
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		"$t" >/dev/null || { echo "valgrind: $t failed" >&2; exit 1; }
+	echo "valgrind: $(basename "$t") clean"
+done
+
+echo "== benchmarks"
+python3 tests/bench/plan_bench.py build/test/ptbuild 10
+
+echo "== tests (-Werror build)"
+ctest --test-dir build/test --output-on-failure -j"$jobs"
