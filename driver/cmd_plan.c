@@ -105,12 +105,27 @@ static void series_text(const struct patch_series *ps, struct buf *out)
 		buf_addf(out, "%s%s=%s", k ? ", " : " when ", ps->when.v[k].key, ps->when.v[k].value);
 }
 
+/* With --json a failed plan still answers in JSON: what went wrong, where. */
+static void print_failure_json(struct cli *cli)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &out, true);
+	jw_object_begin(&w);
+	jw_kbool(&w, "ok", false);
+	write_diags_json(&w, &cli->diags);
+	jw_object_end(&w);
+	fputs(out.data, cli->out);
+	buf_release(&out);
+}
+
 static void print_json(struct cli *cli, const struct plan *plan, const struct buildset *set)
 {
 	struct buf out = BUF_INIT;
 	struct jw w;
 	jw_init(&w, &out, true);
 	jw_object_begin(&w);
+	jw_kbool(&w, "ok", true);
 	jw_key(&w, "set");
 	if (set) {
 		jw_object_begin(&w);
@@ -264,7 +279,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	int code = EXIT_OK;
 	struct project project = { 0 };
 	struct buildset set = { 0 };
-	bool have_set = false, have_project = false;
+	bool have_set = false, have_project = false, planned = false;
 	struct plan plan = { 0 };
 	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &o, plan_help);
 	if (first == -2)
@@ -310,11 +325,14 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
+	planned = true;
 	if (cli->json)
 		print_json(cli, &plan, have_set ? &set : NULL);
 	else if (!cli->quiet)
 		print_table(cli, &plan, have_set ? &set : NULL);
 done:
+	if (cli->json && !planned && first != -2)
+		print_failure_json(cli);
 	code = cli_finish(cli, code);
 	plan_release(&plan);
 	if (have_set)

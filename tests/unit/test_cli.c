@@ -150,6 +150,25 @@ static void test_plan_json(void **state)
 	run_free(&r);
 }
 
+static void test_plan_json_failure(void **state)
+{
+	(void)state;
+	struct run r = run("-C @ plan nope --json");
+	assert_int_equal(r.code, 2);
+	struct diags d;
+	diags_init(&d);
+	struct jdoc doc;
+	assert_int_equal(jdoc_parse(&doc, "stdout", r.out, strlen(r.out), &d), 0);
+	assert_false(jnode_get(&doc.root, "ok")->boolean);
+	const struct jnode *diags = jnode_get(&doc.root, "diagnostics");
+	assert_int_equal(diags->n, 1);
+	assert_string_equal(jnode_get(&diags->child[0], "level")->str, "error");
+	assert_string_equal(jnode_get(&diags->child[0], "message")->str, "no recipe \"nope\"");
+	jdoc_release(&doc);
+	diags_release(&d);
+	run_free(&r);
+}
+
 static void test_doctor_json(void **state)
 {
 	(void)state;
@@ -182,6 +201,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_plan_json),
+		cmocka_unit_test(test_plan_json_failure),
 		cmocka_unit_test(test_doctor_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
