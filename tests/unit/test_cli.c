@@ -66,6 +66,18 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Parses a run's stdout as JSON; fails the test if it is not. */
+static void parse_stdout(const struct run *r, struct jdoc *doc)
+{
+	struct diags d;
+	diags_init(&d);
+	if (jdoc_parse(doc, "stdout", r->out, strlen(r->out), &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("stdout is not JSON:\n%s\n%s", t, r->out);
+	}
+	diags_release(&d);
+}
+
 struct cli_case {
 	const char *args;
 	int code;
@@ -126,10 +138,8 @@ static void test_plan_json(void **state)
 	(void)state;
 	struct run r = run("-C @ plan --json");
 	assert_int_equal(r.code, 0);
-	struct diags d;
-	diags_init(&d);
 	struct jdoc doc;
-	assert_int_equal(jdoc_parse(&doc, "stdout", r.out, strlen(r.out), &d), 0);
+	parse_stdout(&r, &doc);
 	const struct jnode *variants = jnode_get(&doc.root, "variants");
 	assert_non_null(variants);
 	assert_int_equal(variants->n, 4);
@@ -146,7 +156,6 @@ static void test_plan_json(void **state)
 	assert_string_equal(jnode_get(&deps->child[0], "key")->str,
 			    jnode_get(&variants->child[0], "key")->str);
 	jdoc_release(&doc);
-	diags_release(&d);
 	run_free(&r);
 }
 
@@ -155,17 +164,14 @@ static void test_plan_json_failure(void **state)
 	(void)state;
 	struct run r = run("-C @ plan nope --json");
 	assert_int_equal(r.code, 2);
-	struct diags d;
-	diags_init(&d);
 	struct jdoc doc;
-	assert_int_equal(jdoc_parse(&doc, "stdout", r.out, strlen(r.out), &d), 0);
+	parse_stdout(&r, &doc);
 	assert_false(jnode_get(&doc.root, "ok")->boolean);
 	const struct jnode *diags = jnode_get(&doc.root, "diagnostics");
 	assert_int_equal(diags->n, 1);
 	assert_string_equal(jnode_get(&diags->child[0], "level")->str, "error");
 	assert_string_equal(jnode_get(&diags->child[0], "message")->str, "no recipe \"nope\"");
 	jdoc_release(&doc);
-	diags_release(&d);
 	run_free(&r);
 }
 
@@ -174,10 +180,8 @@ static void test_doctor_json(void **state)
 	(void)state;
 	struct run r = run("doctor --json");
 	assert_true(r.code == 0 || r.code == 3);
-	struct diags d;
-	diags_init(&d);
 	struct jdoc doc;
-	assert_int_equal(jdoc_parse(&doc, "stdout", r.out, strlen(r.out), &d), 0);
+	parse_stdout(&r, &doc);
 	const struct jnode *ready = jnode_get(&doc.root, "ready");
 	assert_non_null(ready);
 	assert_int_equal(ready->boolean, r.code == 0);
@@ -192,7 +196,6 @@ static void test_doctor_json(void **state)
 	/* Memory is always readable on Linux. */
 	assert_true(jnode_get(jnode_get(&doc.root, "memory"), "found")->boolean);
 	jdoc_release(&doc);
-	diags_release(&d);
 	run_free(&r);
 }
 
