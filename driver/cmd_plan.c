@@ -191,6 +191,17 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		}
 		jw_array_end(&w);
 		jw_kstring(&w, "local_version", v->local_version);
+		jw_key(&w, "submodule_overrides");
+		jw_object_begin(&w);
+		for (size_t k = 0; k < v->recipe->noverrides; k++) {
+			const struct submodule_override *o = &v->recipe->overrides[k];
+			jw_key(&w, o->path);
+			jw_object_begin(&w);
+			jw_kstring(&w, "git", o->git);
+			jw_kstring(&w, "ref", o->ref);
+			jw_object_end(&w);
+		}
+		jw_object_end(&w);
 		jw_key(&w, "env");
 		jw_object_begin(&w);
 		for (size_t k = 0; k < v->env.n; k++)
@@ -252,6 +263,12 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 			for (size_t k = 0; k < v->npatch_files; k++)
 				fprintf(f, "%*s    %s  %.12s\n", wi, "", v->patch_files[k].path,
 					v->patch_files[k].sha256);
+		if (cli->verbose && v->local_version)
+			fprintf(f, "%*s  local version +%s\n", wi, "", v->local_version);
+		for (size_t k = 0; cli->verbose && k < v->recipe->noverrides; k++) {
+			const struct submodule_override *o = &v->recipe->overrides[k];
+			fprintf(f, "%*s  submodule %s -> %s @ %s\n", wi, "", o->path, o->git, o->ref);
+		}
 		if (cli->verbose)
 			for (size_t k = 0; k < v->env.n; k++)
 				fprintf(f, "%*s  env %s=%s\n", wi, "", v->env.v[k].name, v->env.v[k].value);
@@ -263,6 +280,8 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 			fprintf(f, "  %s: cc %s | c++ %s", t->tc->name, t->cc, t->cxx);
 			if (t->nvcc)
 				fprintf(f, " | nvcc %s", t->nvcc);
+			if (t->mcc)
+				fprintf(f, " | mcc %s", t->mcc);
 			if (t->nccl)
 				fprintf(f, " | NCCL %s", t->nccl);
 			fputc('\n', f);

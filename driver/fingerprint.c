@@ -163,6 +163,16 @@ struct probe {
 	char *exe;         /* owned */
 };
 
+/* nvcc for CUDA, mcc for MUSA, NULL otherwise. Caller frees. */
+static char *accelerator_compiler(const struct toolchain *tc)
+{
+	if (tc->cuda.enabled)
+		return path_join(tc->cuda.home, "bin/nvcc");
+	if (tc->musa.enabled)
+		return path_join(tc->musa.home, "bin/mcc");
+	return NULL;
+}
+
 /* Commands shared by several toolchains (gcc) run once. */
 static struct probe *find_probe(struct probe *probes, size_t n, const char *exe)
 {
@@ -194,12 +204,8 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 	size_t np = 0;
 	for (size_t i = 0; i < ntc; i++) {
 		fp->tc[i].tc = tcs[i];
-		const char *exes[3] = { tcs[i]->cc, tcs[i]->cxx, NULL };
-		char *nvcc = NULL;
-		if (tcs[i]->cuda.enabled) {
-			nvcc = path_join(tcs[i]->cuda.home, "bin/nvcc");
-			exes[2] = nvcc;
-		}
+		char *accel = accelerator_compiler(tcs[i]);
+		const char *exes[3] = { tcs[i]->cc, tcs[i]->cxx, accel };
 		for (int k = 0; k < 3; k++) {
 			if (!exes[k] || find_probe(probes, np, exes[k]))
 				continue;
@@ -209,7 +215,7 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 			probes[np].argv[1] = "--version";
 			np++;
 		}
-		free(nvcc);
+		free(accel);
 	}
 	for (size_t i = 0; i < npy; i++) {
 		fp->py[i].version = xstrdup(pythons[i]);
@@ -233,10 +239,10 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 		struct toolchain_fp *t = &fp->tc[i];
 		const struct toolchain *tc = tcs[i];
 		t->complete = true;
-		const char *exes[3] = { tc->cc, tc->cxx, NULL };
-		char *nvcc = tc->cuda.enabled ? path_join(tc->cuda.home, "bin/nvcc") : NULL;
-		exes[2] = nvcc;
-		char **slots[3] = { &t->cc, &t->cxx, &t->nvcc };
+		char *accel = accelerator_compiler(tc);
+		const char *exes[3] = { tc->cc, tc->cxx, accel };
+		const char *accel_name = tc->cuda.enabled ? "nvcc" : "mcc";
+		char **slots[3] = { &t->cc, &t->cxx, tc->cuda.enabled ? &t->nvcc : &t->mcc };
 		for (int k = 0; k < 3; k++) {
 			if (!exes[k])
 				continue;
@@ -244,23 +250,24 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 			struct capture *c = &caps[pr - probes];
 			struct buf v = BUF_INIT;
 			if (c->status == 0) {
-				char *id = k == 2 ? nvcc_identity(c->out.data) : first_line(c->out.data);
+				bool nvcc = k == 2 && tc->cuda.enabled;
+				char *id = nvcc ? nvcc_identity(c->out.data) : first_line(c->out.data);
 				buf_adds(&v, id);
 				free(id);
-				if (k == 2)
+				if (nvcc)
 					t->nvcc_release = nvcc_release(c->out.data);
 			} else {
 				buf_addf(&v, "not found: %s", exes[k]);
 				t->complete = false;
 				diag_warn(d, &tc->pos, "toolchain \"%s\": %s \"%s\" %s", tc->name,
-					  k == 2 ? "nvcc" : "compiler", exes[k],
+					  k == 2 ? accel_name : "compiler", exes[k],
 					  c->status < 0 ? "was not found" : "did not answer --version");
 				diag_hint(d, "the plan's keys will change once it is installed; "
 					     "`ptbuild doctor` shows what this machine has");
 			}
 			*slots[k] = buf_detach(&v);
 		}
-		free(nvcc);
+		free(accel);
 		if (tc->nccl_system || tc->cuda.enabled) {
 			char *header = path_join(tc->nccl_root ? tc->nccl_root : "/usr",
 						 "include/nccl.h");
@@ -321,6 +328,7 @@ void fingerprints_release(struct fingerprints *fp)
 		free(fp->tc[i].cxx);
 		free(fp->tc[i].nvcc);
 		free(fp->tc[i].nvcc_release);
+		free(fp->tc[i].mcc);
 		free(fp->tc[i].nccl);
 	}
 	free(fp->tc);

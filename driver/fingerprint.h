@@ -1,6 +1,6 @@
 /*
- * Toolchain fingerprints: what the compilers, nvcc, NCCL and Python of a variant really
- * are, read from the machine (`--version` output, nccl.h). They go into every build key.
+ * Toolchain fingerprints: what the compilers, nvcc (or MUSA's mcc), NCCL and Python of a
+ * variant really are, read from the machine (`--version` output, nccl.h). They go into every build key.
  * All commands of one collection run in parallel.
  */
 #ifndef PTBUILD_FINGERPRINT_H
@@ -18,6 +18,7 @@ struct toolchain_fp {
 	char *cxx;
 	char *nvcc;    /* "Cuda compilation tools, release 13.0, V13.0.88; Build ..." or NULL */
 	char *nvcc_release; /* "13.0" or NULL */
+	char *mcc;     /* first line of MUSA's `mcc --version`, or NULL when not MUSA */
 	char *nccl;    /* "2.28.9" from nccl.h, "not found: PATH", or NULL when not asked for */
 	bool complete; /* every tool was found */
 };

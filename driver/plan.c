@@ -221,13 +221,9 @@ static const char *lookup(const char *name, void *ctx)
 	if (!strcmp(name, "recipe.version"))
 		return r->version;
 	if (starts_with(name, "env.")) {
-		const char *val = env_get(&lc->v->env, name + 4);
-		if (!val) {
-			for (size_t i = 0; env_inherited_names[i]; i++)
-				if (!strcmp(env_inherited_names[i], name + 4))
-					val = getenv(name + 4);
-		}
-		return val ? val : "";
+		/* A variable the toolchain or recipe set is an input; an inherited one (PATH)
+		 * differs between machines, so it stays symbolic until the build. */
+		return env_get(&lc->v->env, name + 4);
 	}
 	if (starts_with(name, "dep.")) {
 		const char *dot = strrchr(name, '.');
@@ -496,6 +492,7 @@ static void write_toolchain(struct jw *w, const struct variant *v, const struct 
 	jw_object_begin(w);
 	jw_kstring(w, "cc", fp->cc);
 	jw_kstring(w, "cxx", fp->cxx);
+	jw_kstring(w, "mcc", fp->mcc);
 	jw_kstring(w, "nccl", fp->nccl);
 	jw_kstring(w, "nvcc", fp->nvcc);
 	jw_object_end(w);

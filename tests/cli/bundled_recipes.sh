@@ -36,34 +36,51 @@ print(f'{sys.argv[2]}: {len(variants)} variants, keys unique, order respects dep
 PY
 done
 
-# One env flag more in recipes/torch.json.
-python3 - "$work/recipes/torch.json" <<'PY'
+# add_flag RECIPE NAME VALUE: one env entry more in recipes/RECIPE.json
+add_flag() {
+	python3 - "$work/recipes/$1.json" "$2" "$3" <<'PY'
 import re, sys
-path = sys.argv[1]
+path, name, value = sys.argv[1:]
 text = open(path).read()
-new, n = re.subn(r'"env"\s*:\s*\{', '"env": { "USE_MAGMA": "0",', text, count=1)
-assert n == 1, "recipes/torch.json has no env object"
+new, n = re.subn(r'"env"\s*:\s*\{', f'"env": {{ "{name}": "{value}",', text, count=1)
+assert n == 1, f"{path} has no env object"
 open(path, "w").write(new)
 PY
-"$ptbuild" -C "$work" plan --set nightly --json >"$work/after.json" 2>/dev/null || fail "plan after edit"
-python3 - "$work/nightly.json" "$work/after.json" <<'PY'
+}
+
+# compare SET RECIPE: the keys that moved in SET since the last plan are exactly RECIPE's
+# variants and everything that depends on them, through "depends".
+compare() {
+	"$ptbuild" -C "$work" plan --set "$1" --json >"$work/$1.after.json" 2>/dev/null || fail "plan --set $1 after edit"
+	python3 - "$work/$1.json" "$work/$1.after.json" "$1" "$2" <<'PY' || fail "plan --set $1: keys moved wrongly"
 import json, sys
-before = {(v["recipe"], v["variant"]): v for v in json.load(open(sys.argv[1]))["variants"]}
-after = {(v["recipe"], v["variant"]): v for v in json.load(open(sys.argv[2]))["variants"]}
+before_path, after_path, set_name, recipe = sys.argv[1:]
+before = {(v["recipe"], v["variant"]): v for v in json.load(open(before_path))["variants"]}
+after = {(v["recipe"], v["variant"]): v for v in json.load(open(after_path))["variants"]}
 assert before.keys() == after.keys()
 by_key = {v["key"]: k for k, v in before.items()}
-# torch and everything that reaches it through "depends", in the plan before the edit
-affected = {k for k in before if k[0] == "torch"}
-assert affected, "the nightly set builds no torch"
-changed = True
-while changed:
-    changed = False
+affected = {k for k in before if k[0] == recipe}
+grew = True
+while grew:
+    grew = False
     for k, v in before.items():
         if k not in affected and any(by_key[d["key"]] in affected for d in v["depends"]):
             affected.add(k)
-            changed = True
+            grew = True
 moved = {k for k in before if before[k]["key"] != after[k]["key"]}
-assert moved == affected, f"moved {sorted(moved ^ affected)} unexpectedly"
-print(f"nightly: USE_MAGMA in torch moved {len(moved)} of {len(before)} keys: torch and its dependents only")
+assert moved == affected, f"unexpected: {sorted(moved ^ affected)}"
+print(f"{set_name}: an env flag in {recipe} moved {len(moved)} of {len(before)} keys: "
+      f"{recipe} and its dependents only")
 PY
+	mv "$work/$1.after.json" "$work/$1.json"
+}
+
+# torch: every nightly variant depends on it; default (prebuilt torch) and musa (patched
+# torch 2.7.1) do not read recipes/torch.json, so none of their keys may move.
+add_flag torch USE_MAGMA 0
+for set in nightly default musa; do compare "$set" torch; done
+grep -q '"torch"' "$work/nightly.json" || fail "nightly plans no torch"
+# torch_scatter: nothing depends on it, so only its own variants move.
+add_flag torch_scatter WITH_SYMBOLS 0
+for set in nightly default musa; do compare "$set" torch_scatter; done
 echo "1 passed, 0 failed"

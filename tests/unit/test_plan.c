@@ -310,6 +310,45 @@ static void test_ambiguous_provider(void **state)
 	free(dir);
 }
 
+/* An inherited variable differs between machines: it stays symbolic and out of the key,
+ * while one the toolchain set expands. */
+static void test_inherited_env_is_not_an_input(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	write_text(dir, "toolchains/cpu.json",
+		   "{ \"name\": \"cpu\", \"tag\": \"cpu\",\n"
+		   "  \"env\": { \"USE_CUDA\": \"0\", \"P\": \"${env.PATH}:/opt/x\", \"Q\": \"${env.USE_CUDA}1\" } }\n");
+	char *old_path = xstrdup(getenv("PATH"));
+	char *before = plan_keys(dir, "default", NULL, 0);
+	struct buf other = BUF_INIT;
+	buf_addf(&other, "/somewhere/else:%s", old_path);
+	setenv("PATH", other.data, 1);
+	char *after = plan_keys(dir, "default", NULL, 0);
+	setenv("PATH", old_path, 1);
+	assert_string_equal(before, after);
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(project_load(&p, dir, &d), 0);
+	const char *targets[] = { "torch_geometric" }, *tcs[] = { "cpu" }, *pys[] = { "3.11" };
+	struct plan plan;
+	struct plan_request req = { .project = &p, .targets = targets, .ntargets = 1,
+				    .toolchains = tcs, .ntoolchains = 1, .pythons = pys, .npythons = 1 };
+	assert_int_equal(plan_make(&plan, &req, &d), 0);
+	assert_string_equal(env_get(&plan.v[0].env, "P"), "${env.PATH}:/opt/x");
+	assert_string_equal(env_get(&plan.v[0].env, "Q"), "01");
+	plan_release(&plan);
+	project_release(&p);
+	diags_release(&d);
+	buf_release(&other);
+	free(old_path);
+	free(before);
+	free(after);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_when_selects_patches),
 		cmocka_unit_test(test_use_and_exclude),
 		cmocka_unit_test(test_ambiguous_provider),
+		cmocka_unit_test(test_inherited_env_is_not_an_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
