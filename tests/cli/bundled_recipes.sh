@@ -36,6 +36,14 @@ print(f'{sys.argv[2]}: {len(variants)} variants, keys unique, order respects dep
 PY
 done
 
+# The checkout's path is not an input: the copy plans the same keys as the source tree.
+"$ptbuild" -C "$src" plan --set nightly --json 2>/dev/null | python3 -c '
+import json, sys
+here = [v["key"] for v in json.load(sys.stdin)["variants"]]
+copy = [v["key"] for v in json.load(open(sys.argv[1]))["variants"]]
+assert here == copy, "keys depend on where the project is"
+print("nightly: same keys from another directory")' "$work/nightly.json" || fail "keys depend on the path"
+
 # add_flag RECIPE NAME VALUE: one env entry more in recipes/RECIPE.json
 add_flag() {
 	python3 - "$work/recipes/$1.json" "$2" "$3" <<'PY'
