@@ -1,0 +1,20 @@
+/* Source URLs: relative submodule URLs resolved as git does, and credentials redacted. */
+#ifndef PTBUILD_URL_H
+#define PTBUILD_URL_H
+
+/*
+ * Resolves a submodule URL against its superproject's URL the way git does: each leading
+ * "../" drops one path component of `base` (the superproject's own name first), "./" none.
+ * Works for scheme URLs (https://, file://, git://), scp-like (git@host:org/x.git) and plain
+ * paths; libgit2 1.5 gets file:// and scp-like bases wrong, hence this. An absolute `rel`
+ * is returned as it is. Caller frees.
+ */
+char *url_resolve(const char *base, const char *rel);
+
+/* `url` with any "user:password@" replaced by "***@", for messages, logs and the lock. */
+char *url_redact(const char *url);
+
+/* A filesystem-safe name for the mirror of `url`: "<last component>-<12 hex of sha256>". */
+char *url_mirror_name(const char *url);
+
+#endif
