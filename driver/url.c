@@ -79,6 +79,30 @@ char *url_redact(const char *url)
 	return buf_detach(&b);
 }
 
+char *text_redact(const char *text)
+{
+	struct buf b = BUF_INIT;
+	const char *p = text;
+	for (;;) {
+		const char *scheme = strstr(p, "://");
+		if (!scheme) {
+			buf_adds(&b, p);
+			break;
+		}
+		const char *host = scheme + 3;
+		size_t span = strcspn(host, "/ \t\n'\"");
+		const char *at = memchr(host, '@', span);
+		buf_add(&b, p, (size_t)(host - p));
+		if (at) {
+			buf_adds(&b, "***");
+			p = at;
+		} else {
+			p = host;
+		}
+	}
+	return buf_detach(&b);
+}
+
 char *url_mirror_name(const char *url)
 {
 	char hex[SHA256_HEX_SIZE];

@@ -14,6 +14,9 @@ char *url_resolve(const char *base, const char *rel);
 /* `url` with any "user:password@" replaced by "***@", for messages, logs and the lock. */
 char *url_redact(const char *url);
 
+/* `text` (a message that may quote URLs) with every URL's credentials replaced by "***". */
+char *text_redact(const char *text);
+
 /* A filesystem-safe name for the mirror of `url`: "<last component>-<12 hex of sha256>". */
 char *url_mirror_name(const char *url);
 

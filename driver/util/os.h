@@ -25,6 +25,13 @@ void free_names(char **names, size_t n);
 
 /* The first executable `name` in the colon-separated `path` list; NULL if none. Caller frees. */
 char *find_in_path(const char *name, const char *path);
+/* mkdir -p; returns -1 with errno set. */
+int make_dirs(const char *path, int mode);
+/* rm -rf; a missing path is success. Returns -1 with errno set. */
+int remove_tree(const char *path);
+/* `path` made absolute against the current directory (not resolving links). Caller frees. */
+char *absolute_path(const char *path);
+
 /* "dir/name" in a new string. */
 char *path_join(const char *dir, const char *name);
 

@@ -42,6 +42,9 @@ static void test_redact(void **state)
 	r = url_redact("https://host.example/a@b/x.git");
 	assert_string_equal(r, "https://host.example/a@b/x.git");
 	free(r);
+	r = text_redact("failed to fetch 'https://u:p@h/x.git' and http://a@b/ (see https://h/y)");
+	assert_string_equal(r, "failed to fetch 'https://***@h/x.git' and http://***@b/ (see https://h/y)");
+	free(r);
 	r = url_redact("git@github.com:org/x.git");
 	assert_string_equal(r, "git@github.com:org/x.git");
 	free(r);
