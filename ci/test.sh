@@ -2,7 +2,7 @@
 # README's second command: the whole test suite.
 #  1. -Werror build, every test (unit and CLI) with ctest;
 #  2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
-#  3. the unit tests under valgrind;
+#  3. the unit tests under valgrind (integration tests, it_*, run under ASan only);
 #  4. the benchmarks, which print their figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -67,7 +67,8 @@ static int fetch_all(git_remote *remote)
 
 /* Creates the mirror in a temporary directory and renames it into place, so an interrupted
  * first fetch never leaves a half mirror where the next run would look. */
-static int mirror_create(const char *url, const char *path, struct diags *d)
+static int mirror_create(const char *url, const char *fetch_url, const char *path,
+			 struct diags *d)
 {
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
@@ -80,14 +81,19 @@ static int mirror_create(const char *url, const char *path, struct diags *d)
 		git_fail(d, "cannot create a mirror for", url);
 		goto out;
 	}
-	if (git_remote_create_with_fetchspec(&remote, repo, "origin", url, "+refs/*:refs/*") < 0 ||
+	if (git_remote_create_with_fetchspec(&remote, repo, "origin", fetch_url, "+refs/*:refs/*") < 0 ||
 	    git_repository_config(&cfg, repo) < 0 ||
 	    git_config_set_bool(cfg, "remote.origin.mirror", 1) < 0) {
 		git_fail(d, "cannot configure the mirror of", url);
 		goto out;
 	}
 	if (fetch_all(remote) < 0) {
-		git_fail(d, "cannot fetch", url);
+		git_fail(d, "cannot fetch", fetch_url);
+		if (strcmp(url, fetch_url)) {
+			char *u = url_redact(url);
+			diag_hint(d, "that is the mirror of \"%s\" (mirrors.json or PTBUILD_MIRRORS)", u);
+			free(u);
+		}
 		diag_hint(d, "check the URL and the network; nothing was kept in the cache");
 		goto out;
 	}
@@ -121,6 +127,7 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 	*mirror = NULL;
 	char *dir = path_join(o->cache_dir, "git");
 	char *name = url_mirror_name(url);
+	char *fetch_url = mirrors_rewrite(o->mirrors, url);
 	struct buf path = BUF_INIT;
 	buf_addf(&path, "%s/%s.git", dir, name);
 	free(name);
@@ -138,7 +145,7 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 			free(u);
 			goto out;
 		}
-		rc = mirror_create(url, path.data, d);
+		rc = mirror_create(url, fetch_url, path.data, d);
 		goto out;
 	}
 	if (o->offline) {
@@ -147,12 +154,14 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 	}
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
+	/* The site's mirror may have changed since the cache was made: fetch from today's. */
 	if (git_repository_open_bare(&repo, path.data) < 0 ||
+	    git_remote_set_url(repo, "origin", fetch_url) < 0 ||
 	    git_remote_lookup(&remote, repo, "origin") < 0) {
 		git_fail(d, "cannot open the cached mirror of", url);
 		diag_hint(d, "remove %s; the next run creates it again", path.data);
 	} else if (fetch_all(remote) < 0) {
-		git_fail(d, "cannot update the mirror of", url);
+		git_fail(d, "cannot update the mirror of", fetch_url);
 		diag_hint(d, "the cached mirror is as it was; --frozen builds from it without the "
 			     "network");
 	} else {
@@ -164,6 +173,7 @@ out:
 	if (rc == 0)
 		*mirror = buf_detach(&path);
 	buf_release(&path);
+	free(fetch_url);
 	free(dir);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mirrors.h"
 #include "model.h"
 #include "util/diag.h"
 
@@ -19,6 +20,7 @@
 struct git_opts {
 	const char *cache_dir;   /* mirrors live in cache_dir/git/ */
 	bool offline;            /* --frozen: the cache only, no network */
+	const struct mirrors *mirrors; /* URL rewrites, or NULL */
 };
 
 /* A submodule as checked out: where, from which URL, at which commit. */
@@ -40,6 +42,7 @@ void git_source_init(void);
 void git_tree_result_release(struct git_tree_result *r);
 
 /* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).
+ * The cache is keyed by the upstream URL; objects come from its rewrite by `o->mirrors`.
  * On success *mirror is the mirror's path (caller frees). */
 int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d);
 
