@@ -108,14 +108,12 @@ static int global_option(struct cli *cli, int c, const char *arg, const char *he
 	return 0;
 }
 
-static void option_names(const struct option *opts, struct buf *names_buf, const char ***names,
-			 size_t *n, size_t *cap)
+static void option_names(const struct option *opts, const char ***names, size_t *n, size_t *cap)
 {
 	for (size_t i = 0; opts && opts[i].name; i++) {
 		GROW(*names, *cap, *n + 1);
 		(*names)[(*n)++] = opts[i].name;
 	}
-	(void)names_buf;
 }
 
 static void report_bad_option(struct cli *cli, const char *cmd, const char *word,
@@ -128,8 +126,8 @@ static void report_bad_option(struct cli *cli, const char *cmd, const char *word
 		diag_error(&cli->diags, NULL, "unknown option \"--%s\"", name);
 		const char **names = NULL;
 		size_t n = 0, cap = 0;
-		option_names(global_opts, NULL, &names, &n, &cap);
-		option_names(own, NULL, &names, &n, &cap);
+		option_names(global_opts, &names, &n, &cap);
+		option_names(own, &names, &n, &cap);
 		const char *near = closest_match(name, names, n);
 		if (near)
 			diag_hint(&cli->diags, "did you mean \"--%s\"?", near);
