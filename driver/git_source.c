@@ -305,9 +305,12 @@ static char *gitmodules_url(git_repository *repo, git_tree *tree, const char *pa
 	if (written && git_config_open_ondisk(&cfg, tmpl) == 0) {
 		git_config_iterator *it = NULL;
 		git_config_entry *e;
-		if (git_config_iterator_glob_new(&it, cfg, "^submodule\\..*\\.path$") == 0) {
+		/* Not git_config_iterator_glob_new: with Debian's libgit2 1.5 its PCRE2 matching
+		 * leaks the match data of every entry. */
+		if (git_config_iterator_new(&it, cfg) == 0) {
 			while (!url && git_config_next(&e, it) == 0) {
-				if (strcmp(e->value, path))
+				if (!starts_with(e->name, "submodule.") || !ends_with(e->name, ".path") ||
+				    strcmp(e->value, path))
 					continue;
 				/* "submodule.<name>.path" -> "submodule.<name>.url" */
 				struct buf key = BUF_INIT;
