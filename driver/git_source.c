@@ -72,7 +72,6 @@ static int mirror_create(const char *url, const char *fetch_url, const char *pat
 {
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
-	remove_tree(tmp.data);
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_config *cfg = NULL;
@@ -136,6 +135,7 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 		diag_error(d, NULL, "cannot create the cache directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	remove_stale_temps(path.data); /* what a killed run left half-made */
 	if (!is_directory(path.data)) {
 		if (o->offline) {
 			char *u = url_redact(url);
@@ -481,7 +481,7 @@ int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, b
 	}
 	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) < 0)
 		goto out;
-	remove_tree(tmp.data);
+	remove_stale_temps(abs);
 	if (make_dirs(tmp.data, 0755) < 0) {
 		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
 		goto out;

@@ -175,6 +175,42 @@ int remove_tree(const char *path)
 	return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -1 : 0;
 }
 
+void remove_stale_temps(const char *path)
+{
+	char *copy = xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	const char *dir = ".";
+	const char *base = copy;
+	if (slash) {
+		*slash = '\0';
+		dir = *copy ? copy : "/";
+		base = slash + 1;
+	}
+	struct buf prefix = BUF_INIT;
+	buf_addf(&prefix, "%s.tmp-", base);
+	char **names;
+	size_t n;
+	if (list_dir(dir, NULL, &names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(names[i], prefix.data, prefix.len))
+				continue;
+			char *end;
+			long pid = strtol(names[i] + prefix.len, &end, 10);
+			if (*end || pid <= 0)
+				continue;
+			bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+			if (alive && pid != (long)getpid())
+				continue; /* another run is still writing it */
+			char *stale = path_join(dir, names[i]);
+			remove_tree(stale);
+			free(stale);
+		}
+		free_names(names, n);
+	}
+	buf_release(&prefix);
+	free(copy);
+}
+
 char *absolute_path(const char *path)
 {
 	if (path[0] == '/')

@@ -32,6 +32,12 @@ int remove_tree(const char *path);
 /* `path` made absolute against the current directory (not resolving links). Caller frees. */
 char *absolute_path(const char *path);
 
+/*
+ * Removes "<path>.tmp-<pid>" siblings left by runs that died (their pid no longer exists),
+ * so an interrupted run leaves nothing the next one trips over.
+ */
+void remove_stale_temps(const char *path);
+
 /* "dir/name" in a new string. */
 char *path_join(const char *dir, const char *name);
 

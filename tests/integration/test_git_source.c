@@ -329,6 +329,42 @@ static void test_mirrors_rewrite_upstream(void **state)
 	free(dest);
 }
 
+/* A run killed mid-fetch leaves "<mirror>.tmp-<pid>"; the next run removes it and is
+ * not fooled by it. */
+static void test_interrupted_fetch_recovers(void **state)
+{
+	(void)state;
+	char *work = tmpdir_make("gitint");
+	char *cache = path_join(work, "cache");
+	char *dest = path_join(work, "src");
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "%s/top.git", base_url);
+	struct git_opts o = { .cache_dir = cache };
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	char *mirror = NULL;
+	assert_int_equal(git_mirror_update(&o, url.data, &mirror, &d), 0);
+	/* A dead run's leftovers (pid 999999 does not exist) next to the real names. */
+	free(sh("mkdir -p %s.tmp-999999/objects %s.tmp-999999/x", mirror, dest));
+	char *planted = sh("find %s -name '*.tmp-999999' | wc -l", work);
+	assert_string_equal(planted, "2");
+	assert_int_equal(git_fetch_tree(&o, url.data, "v1.0", true, NULL, 0, dest, &r, &d), 0);
+	char *left = sh("find %s -name '*.tmp-*' | wc -l", work);
+	assert_string_equal(left, "0");
+	assert_true(path_exists(dest));
+	free(planted);
+	free(left);
+	free(mirror);
+	git_tree_result_release(&r);
+	diags_release(&d);
+	buf_release(&url);
+	tmpdir_remove(work);
+	free(work);
+	free(cache);
+	free(dest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_override_replaces_submodule),
 		cmocka_unit_test(test_errors_leave_nothing),
 		cmocka_unit_test(test_mirrors_rewrite_upstream),
+		cmocka_unit_test(test_interrupted_fetch_recovers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
