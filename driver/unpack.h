@@ -1,0 +1,16 @@
+/*
+ * Unpacking source archives with libarchive, safely: entries with "..", absolute paths, and
+ * symlinks or hard links that point outside the tree are refused, and the tree appears
+ * only when every entry was written (it is extracted beside `dest` and renamed).
+ * This module is the only one that includes <archive.h>.
+ */
+#ifndef PTBUILD_UNPACK_H
+#define PTBUILD_UNPACK_H
+
+#include "util/diag.h"
+
+/* Extracts `archive_path` (any format and compression libarchive reads) into `dest`, which
+ * must not exist, dropping `strip` leading path components of every entry. */
+int archive_extract(const char *archive_path, const char *dest, int strip, struct diags *d);
+
+#endif
