@@ -10,6 +10,7 @@
 #include "url.h"
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/staged.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -471,39 +472,20 @@ int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, b
 	char *mirror = NULL;
 	if (git_mirror_update(o, url, &mirror, d) < 0)
 		return -1;
-	int rc = -1;
-	char *abs = absolute_path(dest);
-	struct buf tmp = BUF_INIT;
-	buf_addf(&tmp, "%s.tmp-%ld", abs, (long)getpid());
-	if (path_exists(abs)) {
-		diag_error(d, NULL, "cannot check out into %s: it exists", abs);
-		goto out;
-	}
-	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) < 0)
-		goto out;
-	remove_stale_temps(abs);
-	if (make_dirs(tmp.data, 0755) < 0) {
-		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
-		goto out;
-	}
+	struct staged_dir out = { 0 };
 	struct export_ctx x = { o, overrides, noverrides, submodules ? res : NULL, d };
-	if (export_commit(&x, mirror, url, res->commit, tmp.data, "", 0) < 0)
-		goto out;
-	if (rename(tmp.data, abs) < 0) {
-		diag_error(d, NULL, "cannot move the checkout into %s: %s", abs, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		remove_tree(tmp.data);
+	int rc = -1;
+	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) == 0 &&
+	    staged_dir_begin(&out, dest, "checkout", d) == 0 &&
+	    export_commit(&x, mirror, url, res->commit, out.tmp, "", 0) == 0)
+		rc = staged_dir_commit(&out, "checkout", d);
+	staged_dir_abort(&out);
+	if (rc < 0) { /* keep the resolved commit for messages, drop the rest */
 		char commit[GIT_OID_HEX_SIZE];
 		memcpy(commit, res->commit, sizeof(commit));
 		git_tree_result_release(res);
 		memcpy(res->commit, commit, sizeof(commit));
 	}
-	buf_release(&tmp);
-	free(abs);
 	free(mirror);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/staged.h"
 #include "util/xalloc.h"
 
 /*
@@ -140,9 +141,7 @@ static int place_entry(struct archive_entry *e, const char *archive_path, const 
 
 int archive_extract(const char *archive_path, const char *dest, int strip, struct diags *d)
 {
-	char *abs = absolute_path(dest);
-	struct buf tmp = BUF_INIT;
-	buf_addf(&tmp, "%s.tmp-%ld", abs, (long)getpid());
+	struct staged_dir tree = { 0 };
 	int rc = -1;
 	struct archive *in = archive_read_new();
 	struct archive *out = archive_write_disk_new();
@@ -152,15 +151,8 @@ int archive_extract(const char *archive_path, const char *dest, int strip, struc
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
 						    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 						    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-	if (path_exists(abs)) {
-		diag_error(d, NULL, "cannot extract into %s: it exists", abs);
+	if (staged_dir_begin(&tree, dest, "extracted tree", d) < 0)
 		goto out;
-	}
-	remove_stale_temps(abs);
-	if (make_dirs(tmp.data, 0755) < 0) {
-		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
-		goto out;
-	}
 	if (archive_read_open_filename(in, archive_path, 65536) != ARCHIVE_OK) {
 		diag_error(d, NULL, "cannot read archive \"%s\": %s", archive_path,
 			   archive_error_string(in));
@@ -178,7 +170,7 @@ int archive_extract(const char *archive_path, const char *dest, int strip, struc
 			goto out;
 		}
 		bool skip;
-		if (place_entry(e, archive_path, tmp.data, strip, &skip, d) < 0)
+		if (place_entry(e, archive_path, tree.tmp, strip, &skip, d) < 0)
 			goto out;
 		if (skip)
 			continue;
@@ -219,17 +211,10 @@ int archive_extract(const char *archive_path, const char *dest, int strip, struc
 			diag_hint(d, "lower \"strip\" in the recipe's source");
 		goto out;
 	}
-	if (rename(tmp.data, abs) < 0) {
-		diag_error(d, NULL, "cannot move the extracted tree into %s: %s", abs, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = staged_dir_commit(&tree, "extracted tree", d);
 out:
 	archive_read_free(in);
 	archive_write_free(out);
-	if (rc < 0)
-		remove_tree(tmp.data);
-	buf_release(&tmp);
-	free(abs);
+	staged_dir_abort(&tree);
 	return rc;
 }
