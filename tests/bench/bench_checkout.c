@@ -2,8 +2,11 @@
  * Benchmark: checking out another tag of a superproject with nested submodules from warm
  * mirrors, against `git clone --recursive` of the same tag, and an incremental mirror
  * update when nothing changed. Prints figures; asserts only that the work succeeded.
- * usage: bench_checkout FIXTURES_SCRIPT [BASE_URL]   (default file:// of a temp dir)
+ * usage: bench_checkout FIXTURES_SCRIPT [--http]
+ *   file:// by default; --http serves the fixtures over smart HTTP on loopback
+ *   (tests/integration/fixtures/loopback_server.py, beside the fixtures script).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,14 @@ static int sh(const char *cmd)
 	return status;
 }
 
+static long server; /* pid of the loopback server, or 0 */
+
+static void stop_server(void)
+{
+	if (server > 0)
+		kill((pid_t)server, SIGTERM);
+}
+
 static double median(double *v, int n)
 {
 	for (int i = 1; i < n; i++)
@@ -40,10 +51,11 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: bench_checkout FIXTURES_SCRIPT [BASE_URL]\n");
+	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--http"))) {
+		fprintf(stderr, "usage: bench_checkout FIXTURES_SCRIPT [--http]\n");
 		return 2;
 	}
+	bool http = argc > 2;
 	char tmpl[] = "/tmp/ptbuild-bench-checkout-XXXXXX";
 	char *root = mkdtemp(tmpl);
 	if (!root)
@@ -52,9 +64,30 @@ int main(int argc, char **argv)
 	buf_addf(&b, "%s/repos", root);
 	char *repos = buf_detach(&b);
 	make_dirs(repos, 0755);
-	buf_addf(&b, "file://%s", repos);
-	char *base = argc > 2 ? xstrdup(argv[2]) : buf_detach(&b);
-	buf_reset(&b);
+	if (http) {
+		char *dir = xstrdup(argv[1]);
+		*strrchr(dir, '/') = '\0';
+		buf_addf(&b, "python3 %s/loopback_server.py --git-root %s --port-file %s/port "
+			  ">/dev/null 2>&1 & echo $!", dir, repos, root);
+		const char *sargv[] = { "sh", "-c", b.data, NULL };
+		struct buf pid = BUF_INIT;
+		run_capture(sargv, &pid, 10000);
+		server = strtol(pid.data, NULL, 10);
+		atexit(stop_server); /* on every exit path, failures included */
+		buf_release(&pid);
+		free(dir);
+		buf_reset(&b);
+		buf_addf(&b, "%s/port", root);
+		struct buf port = BUF_INIT;
+		for (int i = 0; i < 200 && read_file(b.data, &port) < 0; i++)
+			usleep(25000);
+		buf_reset(&b);
+		buf_addf(&b, "http://127.0.0.1:%s/git", port.data);
+		buf_release(&port);
+	} else {
+		buf_addf(&b, "file://%s", repos);
+	}
+	char *base = buf_detach(&b);
 	buf_addf(&b, "%s %s %s >/dev/null", argv[1], repos, base);
 	if (sh(b.data))
 		return 1;

@@ -8,7 +8,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "git_source.h"
 #include "mirrors.h"
@@ -18,6 +20,9 @@
 
 static char *fixtures; /* the bare repositories */
 static char *base_url; /* file://<fixtures> */
+static char *http_fixtures; /* the same repositories, made for and served over smart HTTP */
+static char *http_url;      /* http://127.0.0.1:PORT/git */
+static long server_pid;
 
 /* Runs `cmd` with sh; returns its stdout (trimmed); fails the test on a non-zero exit. */
 static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,12 +56,38 @@ static int setup(void **state)
 	base_url = buf_detach(&url);
 	free(sh("%s/tests/integration/fixtures/make_repos.sh %s %s >/dev/null", PTBUILD_SOURCE_DIR,
 		fixtures, base_url));
+
+	/* smart HTTP on loopback: the server first, then repositories whose URLs name it */
+	http_fixtures = tmpdir_make("githttp");
+	char *pid = sh("python3 %s/tests/integration/fixtures/loopback_server.py --git-root %s "
+		       "--port-file %s/port >/dev/null 2>&1 & echo $!",
+		       PTBUILD_SOURCE_DIR, http_fixtures, http_fixtures);
+	server_pid = strtol(pid, NULL, 10);
+	free(pid);
+	char *port_file = path_join(http_fixtures, "port");
+	struct buf port = BUF_INIT;
+	for (int i = 0; i < 200 && read_file(port_file, &port) < 0; i++)
+		usleep(25000);
+	if (!port.len)
+		fail_msg("the loopback server did not start");
+	struct buf hu = BUF_INIT;
+	buf_addf(&hu, "http://127.0.0.1:%s/git", port.data);
+	http_url = buf_detach(&hu);
+	free(sh("%s/tests/integration/fixtures/make_repos.sh %s %s >/dev/null", PTBUILD_SOURCE_DIR,
+		http_fixtures, http_url));
+	buf_release(&port);
+	free(port_file);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	if (server_pid > 0)
+		kill((pid_t)server_pid, SIGTERM);
+	tmpdir_remove(http_fixtures);
+	free(http_fixtures);
+	free(http_url);
 	tmpdir_remove(fixtures);
 	free(fixtures);
 	free(base_url);
@@ -365,6 +396,52 @@ static void test_interrupted_fetch_recovers(void **state)
 	free(dest);
 }
 
+/* The same over smart HTTP (git http-backend on loopback): the checkout equals git's
+ * recursive clone over HTTP, and credentials in the URL never reach a message. */
+static void test_checkout_over_http(void **state)
+{
+	(void)state;
+	char *work = tmpdir_make("githttpw");
+	char *cache = path_join(work, "cache");
+	char *dest = path_join(work, "src");
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "%s/top.git", http_url);
+	struct git_opts o = { .cache_dir = cache };
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	if (git_fetch_tree(&o, url.data, "v1.1", true, NULL, 0, dest, &r, &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("%s", t);
+	}
+	char *expected = sh("cd %s && git clone -q --recursive -b v1.1 %s oracle >/dev/null 2>&1 && "
+			    "git -C oracle submodule status --recursive | awk '{print $1, $2}' | "
+			    "sed 's/^[-+U ]//' | LC_ALL=C sort", work, url.data);
+	char *got = result_lines(&r);
+	assert_string_equal(got, expected);
+	free(sh("diff -r -x .git %s/oracle %s", work, dest));
+	git_tree_result_release(&r);
+
+	struct buf secret = BUF_INIT;
+	buf_addf(&secret, "http://user:s3cret@%s/top.git", http_url + strlen("http://"));
+	char *dest2 = path_join(work, "src2");
+	assert_int_equal(git_fetch_tree(&o, secret.data, "v7", true, NULL, 0, dest2, &r, &d), -1);
+	char *t = diags_text(&d);
+	assert_contains(t, "in \"http://***@127.0.0.1:");
+	assert_not_contains(t, "s3cret");
+	free(t);
+	free(dest2);
+	buf_release(&secret);
+	free(got);
+	free(expected);
+	diags_release(&d);
+	buf_release(&url);
+	tmpdir_remove(work);
+	free(work);
+	free(cache);
+	free(dest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_errors_leave_nothing),
 		cmocka_unit_test(test_mirrors_rewrite_upstream),
 		cmocka_unit_test(test_interrupted_fetch_recovers),
+		cmocka_unit_test(test_checkout_over_http),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
