@@ -15,46 +15,23 @@
 #include "util/xalloc.h"
 
 static char *root;  /* served directory and cache */
-static char *base;  /* http://127.0.0.1:PORT */
+static char *base;  /* http://127.0.0.1:PORT/files */
 static long server_pid;
-
-static const char server_py[] =
-	"import functools, http.server, os, sys\n"
-	"h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n"
-	"h.func.log_message = lambda *a: None\n"
-	"s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n"
-	"open(sys.argv[2] + '.tmp', 'w').write(str(s.server_address[1]))\n"
-	"os.rename(sys.argv[2] + '.tmp', sys.argv[2])\n"
-	"s.serve_forever()\n";
 
 static int setup(void **state)
 {
 	(void)state;
 	root = tmpdir_make("download");
 	write_text(root, "www/pkg-1.0.tar.gz", "not really a tarball, but bytes all the same\n");
-	write_text(root, "server.py", server_py);
-	char *www = path_join(root, "www");
-	char *port_file = path_join(root, "port");
-	struct buf cmd = BUF_INIT;
-	buf_addf(&cmd, "python3 %s/server.py %s %s >/dev/null 2>&1 & echo $!", root, www, port_file);
-	const char *argv[] = { "sh", "-c", cmd.data, NULL };
-	struct buf out = BUF_INIT;
-	if (run_capture(argv, &out, 10000) != 0)
-		fail_msg("cannot start the server: %s", out.data);
-	server_pid = strtol(out.data, NULL, 10);
-	struct buf port = BUF_INIT;
-	for (int i = 0; i < 200 && read_file(port_file, &port) < 0; i++)
-		usleep(25000);
-	if (!port.len)
-		fail_msg("the loopback server did not start");
+	struct buf args = BUF_INIT;
+	buf_addf(&args, "--root %s/www", root);
+	char *server = NULL;
+	server_pid = loopback_server_start(root, args.data, &server);
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "http://127.0.0.1:%s", port.data);
+	buf_addf(&b, "%s/files", server);
 	base = buf_detach(&b);
-	buf_release(&port);
-	buf_release(&out);
-	buf_release(&cmd);
-	free(www);
-	free(port_file);
+	free(server);
+	buf_release(&args);
 	return 0;
 }
 

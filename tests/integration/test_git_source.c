@@ -59,24 +59,17 @@ static int setup(void **state)
 
 	/* smart HTTP on loopback: the server first, then repositories whose URLs name it */
 	http_fixtures = tmpdir_make("githttp");
-	char *pid = sh("python3 %s/tests/integration/fixtures/loopback_server.py --git-root %s "
-		       "--port-file %s/port >/dev/null 2>&1 & echo $!",
-		       PTBUILD_SOURCE_DIR, http_fixtures, http_fixtures);
-	server_pid = strtol(pid, NULL, 10);
-	free(pid);
-	char *port_file = path_join(http_fixtures, "port");
-	struct buf port = BUF_INIT;
-	for (int i = 0; i < 200 && read_file(port_file, &port) < 0; i++)
-		usleep(25000);
-	if (!port.len)
-		fail_msg("the loopback server did not start");
+	struct buf args = BUF_INIT;
+	buf_addf(&args, "--git-root %s", http_fixtures);
+	char *server = NULL;
+	server_pid = loopback_server_start(http_fixtures, args.data, &server);
 	struct buf hu = BUF_INIT;
-	buf_addf(&hu, "http://127.0.0.1:%s/git", port.data);
+	buf_addf(&hu, "%s/git", server);
 	http_url = buf_detach(&hu);
+	free(server);
+	buf_release(&args);
 	free(sh("%s/tests/integration/fixtures/make_repos.sh %s %s >/dev/null", PTBUILD_SOURCE_DIR,
 		http_fixtures, http_url));
-	buf_release(&port);
-	free(port_file);
 	return 0;
 }
 

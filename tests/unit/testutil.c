@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef PTBUILD_SOURCE_DIR
+#define PTBUILD_SOURCE_DIR "."
+#endif
+
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
@@ -52,6 +56,32 @@ void write_text(const char *dir, const char *rel, const char *text)
 	fputs(text, f);
 	fclose(f);
 	free(path);
+}
+
+long loopback_server_start(const char *dir, const char *args, char **base_url)
+{
+	struct buf cmd = BUF_INIT;
+	buf_addf(&cmd, "python3 %s/tests/integration/fixtures/loopback_server.py %s --port-file %s/port "
+		       ">/dev/null 2>&1 & echo $!", PTBUILD_SOURCE_DIR, args, dir);
+	const char *argv[] = { "sh", "-c", cmd.data, NULL };
+	struct buf out = BUF_INIT;
+	if (run_capture(argv, &out, 10000) != 0)
+		fail_msg("cannot start the loopback server: %s", out.data);
+	long pid = strtol(out.data, NULL, 10);
+	char *port_file = path_join(dir, "port");
+	struct buf port = BUF_INIT;
+	for (int i = 0; i < 400 && read_file(port_file, &port) < 0; i++)
+		usleep(25000);
+	if (!port.len)
+		fail_msg("the loopback server did not start");
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "http://127.0.0.1:%s", port.data);
+	*base_url = buf_detach(&url);
+	buf_release(&port);
+	buf_release(&out);
+	buf_release(&cmd);
+	free(port_file);
+	return pid;
 }
 
 char *diags_text(const struct diags *d)

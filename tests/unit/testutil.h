@@ -15,6 +15,13 @@ char *tmpdir_make(const char *tag);
 void tmpdir_remove(const char *dir);
 /* Writes `text` to dir/rel, creating parent directories. */
 void write_text(const char *dir, const char *rel, const char *text);
+/*
+ * Starts tests/integration/fixtures/loopback_server.py with `args` ("--git-root D",
+ * "--root D"), its port file in `dir`; returns its pid and sets *base_url to
+ * "http://127.0.0.1:PORT" (caller frees). Stop it with kill(pid, SIGTERM).
+ */
+long loopback_server_start(const char *dir, const char *args, char **base_url);
+
 /* All diagnostics (notes included) rendered as text. Caller frees. */
 char *diags_text(const struct diags *d);
 /* Fails the test, printing `haystack`, unless it contains `needle`. */
