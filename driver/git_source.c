@@ -387,10 +387,11 @@ static int export_submodules(struct export_ctx *x, git_repository *repo, git_tre
 			s->url = url_redact(sub_url);
 			memcpy(s->commit, commit, sizeof(commit));
 			s->overridden = ov != NULL;
-			char *sub_dest = path_join(dest, gl->path);
+			char *sub_dest = dest ? path_join(dest, gl->path) : NULL;
 			struct buf sub_prefix = BUF_INIT;
 			buf_addf(&sub_prefix, "%s/", full.data);
-			make_dirs(sub_dest, 0755);
+			if (sub_dest)
+				make_dirs(sub_dest, 0755);
 			rc = export_commit(x, sub_mirror, sub_url, commit, sub_dest, sub_prefix.data,
 					   depth + 1);
 			if (rc < 0 && !ov) {
@@ -445,14 +446,14 @@ static int export_commit(struct export_ctx *x, const char *mirror, const char *u
 		goto out;
 	}
 	/* Export from the bare mirror: the work directory is set in memory only, and the
-	 * checkout writes into `dest` without an index. */
+	 * checkout writes into `dest` without an index. No `dest`: only walk the gitlinks. */
 	git_checkout_options co;
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX |
 			       GIT_CHECKOUT_DONT_WRITE_INDEX;
 	co.target_directory = dest;
-	if (git_repository_set_workdir(repo, dest, 0) < 0 ||
-	    git_checkout_tree(repo, (git_object *)tree, &co) < 0) {
+	if (dest && (git_repository_set_workdir(repo, dest, 0) < 0 ||
+		     git_checkout_tree(repo, (git_object *)tree, &co) < 0)) {
 		git_fail(x->d, "cannot check out", url);
 		goto out;
 	}
@@ -486,6 +487,24 @@ int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, b
 		git_tree_result_release(res);
 		memcpy(res->commit, commit, sizeof(commit));
 	}
+	free(mirror);
+	return rc;
+}
+
+int git_resolve_tree(const struct git_opts *o, const char *url, const char *ref,
+		     const struct submodule_override *overrides, size_t noverrides,
+		     struct git_tree_result *res, struct diags *d)
+{
+	memset(res, 0, sizeof(*res));
+	char *mirror = NULL;
+	if (git_mirror_update(o, url, &mirror, d) < 0)
+		return -1;
+	struct export_ctx x = { o, overrides, noverrides, res, d };
+	int rc = -1;
+	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) == 0)
+		rc = export_commit(&x, mirror, url, res->commit, NULL, "", 0);
+	if (rc < 0)
+		git_tree_result_release(res);
 	free(mirror);
 	return rc;
 }

@@ -61,4 +61,13 @@ int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, b
 		   const struct submodule_override *overrides, size_t noverrides, const char *dest,
 		   struct git_tree_result *res, struct diags *d);
 
+/*
+ * What a checkout of `ref` would record, without writing a tree: the commit, the tag and
+ * every submodule commit, recursively (what a lock file needs). Mirrors are created or
+ * updated as for a checkout.
+ */
+int git_resolve_tree(const struct git_opts *o, const char *url, const char *ref,
+		     const struct submodule_override *overrides, size_t noverrides,
+		     struct git_tree_result *res, struct diags *d);
+
 #endif

@@ -180,6 +180,18 @@ static void test_checkout_matches_git_clone(void **state)
 		char *expected = oracle_clone(work, refs[i]);
 		char *got = result_lines(&r);
 		assert_string_equal(got, expected);
+		/* resolving without a checkout records the same commits, from the cache alone */
+		struct git_tree_result walked;
+		struct git_opts frozen = { .cache_dir = cache, .offline = true };
+		struct buf url = BUF_INIT;
+		buf_addf(&url, "%s/top.git", base_url);
+		assert_int_equal(git_resolve_tree(&frozen, url.data, refs[i], NULL, 0, &walked, &d), 0);
+		char *walked_lines = result_lines(&walked);
+		assert_string_equal(walked_lines, expected);
+		assert_string_equal(walked.commit, r.commit);
+		free(walked_lines);
+		buf_release(&url);
+		git_tree_result_release(&walked);
 		/* the same files as git's clone, and no .git anywhere */
 		free(sh("diff -r -x .git %s/oracle-%s %s", work, refs[i], dest.data));
 		char *dotgit = sh("find %s -name .git | wc -l", dest.data);
