@@ -215,11 +215,10 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		pys->detail = xstrdup("none of 3.9-3.14 found");
 
 	char *cache = cli_cache_dir(cli);
-	const char *disk_at = cache;
 	char *existing = xstrdup(cache);
 	while (!is_directory(existing) && strrchr(existing, '/') && strrchr(existing, '/') != existing)
 		*strrchr(existing, '/') = '\0';
-	disk_at = is_directory(existing) ? existing : "/";
+	const char *disk_at = is_directory(existing) ? existing : "/";
 	struct item *disk = &items[P_COUNT + 2];
 	disk->name = "disk";
 	disk->value = human_bytes(disk_free_bytes(disk_at));

@@ -8,6 +8,7 @@
 #include "plan.h"
 #include "project.h"
 #include "util/buf.h"
+#include "util/os.h"
 #include "util/xalloc.h"
 
 static const char plan_help[] =
@@ -316,11 +317,8 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	if (!set_name) {
 		/* The default set gives the matrix (and its "use") when none is named. */
 		char *path = project_set_path(&project, "default");
-		FILE *probe = fopen(path, "r");
-		if (probe) {
-			fclose(probe);
+		if (path_exists(path))
 			set_name = "default";
-		}
 		free(path);
 	}
 	if (set_name) {

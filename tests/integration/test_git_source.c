@@ -96,6 +96,27 @@ static char *oracle_clone(const char *work, const char *ref)
 		  work, ref, base_url, ref, ref);
 }
 
+/* A test's own directory, with the cache and checkout paths in it. */
+struct scratch {
+	char *work, *cache, *dest;
+};
+
+static struct scratch scratch_make(const char *tag)
+{
+	struct scratch s = { tmpdir_make(tag), NULL, NULL };
+	s.cache = path_join(s.work, "cache");
+	s.dest = path_join(s.work, "src");
+	return s;
+}
+
+static void scratch_free(struct scratch *s)
+{
+	tmpdir_remove(s->work);
+	free(s->work);
+	free(s->cache);
+	free(s->dest);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -149,8 +170,8 @@ static size_t count_mirrors(const char *cache)
 static void test_checkout_matches_git_clone(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("gitwork");
-	char *cache = path_join(work, "cache");
+	struct scratch s = scratch_make("gitwork");
+	char *work = s.work, *cache = s.cache;
 	const char *refs[] = { "v1.0", "v1.1" };
 	size_t mirrors_after_first = 0;
 	for (size_t i = 0; i < 2; i++) {
@@ -211,17 +232,14 @@ static void test_checkout_matches_git_clone(void **state)
 	}
 	/* one mirror per repository: top, mid, mid2, leaf, kineto */
 	assert_int_equal(mirrors_after_first, 5);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
+	scratch_free(&s);
 }
 
 static void test_override_replaces_submodule(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("gitov");
-	char *cache = path_join(work, "cache");
-	char *dest = path_join(work, "src");
+	struct scratch s = scratch_make("gitov");
+	char *work = s.work, *cache = s.cache, *dest = s.dest;
 	struct buf fork = BUF_INIT;
 	buf_addf(&fork, "%s/kineto-fork.git", base_url);
 	struct submodule_override ov = { "third_party/kineto", fork.data, "v2.7.0", { 0 } };
@@ -248,19 +266,15 @@ static void test_override_replaces_submodule(void **state)
 	git_tree_result_release(&r);
 	diags_release(&d);
 	buf_release(&fork);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
-	free(dest);
+	scratch_free(&s);
 }
 
 /* Each failure names what is wrong and leaves neither a checkout nor a half mirror. */
 static void test_errors_leave_nothing(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("giterr");
-	char *cache = path_join(work, "cache");
-	char *dest = path_join(work, "src");
+	struct scratch s = scratch_make("giterr");
+	char *work = s.work, *cache = s.cache, *dest = s.dest;
 	struct buf url = BUF_INIT;
 	buf_addf(&url, "%s/top.git", base_url);
 	struct git_opts online = { .cache_dir = cache }, frozen = { .cache_dir = cache, .offline = true };
@@ -314,10 +328,7 @@ static void test_errors_leave_nothing(void **state)
 	buf_release(&fork);
 	buf_release(&missing);
 	buf_release(&url);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
-	free(dest);
+	scratch_free(&s);
 }
 
 /* Recipes keep upstream URLs; a mirrors file points them, and the relative submodule URLs
@@ -325,9 +336,8 @@ static void test_errors_leave_nothing(void **state)
 static void test_mirrors_rewrite_upstream(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("gitmirror");
-	char *cache = path_join(work, "cache");
-	char *dest = path_join(work, "src");
+	struct scratch s = scratch_make("gitmirror");
+	char *work = s.work, *cache = s.cache, *dest = s.dest;
 	struct buf rules = BUF_INIT;
 	buf_addf(&rules, "{ \"https://upstream.invalid/org/\": \"%s/\" }", base_url);
 	write_text(work, "mirrors.json", rules.data);
@@ -359,10 +369,7 @@ static void test_mirrors_rewrite_upstream(void **state)
 	mirrors_release(&m);
 	diags_release(&d);
 	buf_release(&rules);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
-	free(dest);
+	scratch_free(&s);
 }
 
 /* A run killed mid-fetch leaves "<mirror>.tmp-<pid>"; the next run removes it and is
@@ -370,9 +377,8 @@ static void test_mirrors_rewrite_upstream(void **state)
 static void test_interrupted_fetch_recovers(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("gitint");
-	char *cache = path_join(work, "cache");
-	char *dest = path_join(work, "src");
+	struct scratch s = scratch_make("gitint");
+	char *work = s.work, *cache = s.cache, *dest = s.dest;
 	struct buf url = BUF_INIT;
 	buf_addf(&url, "%s/top.git", base_url);
 	struct git_opts o = { .cache_dir = cache };
@@ -395,10 +401,7 @@ static void test_interrupted_fetch_recovers(void **state)
 	git_tree_result_release(&r);
 	diags_release(&d);
 	buf_release(&url);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
-	free(dest);
+	scratch_free(&s);
 }
 
 /* The same over smart HTTP (git http-backend on loopback): the checkout equals git's
@@ -406,9 +409,8 @@ static void test_interrupted_fetch_recovers(void **state)
 static void test_checkout_over_http(void **state)
 {
 	(void)state;
-	char *work = tmpdir_make("githttpw");
-	char *cache = path_join(work, "cache");
-	char *dest = path_join(work, "src");
+	struct scratch s = scratch_make("githttpw");
+	char *work = s.work, *cache = s.cache, *dest = s.dest;
 	struct buf url = BUF_INIT;
 	buf_addf(&url, "%s/top.git", http_url);
 	struct git_opts o = { .cache_dir = cache };
@@ -441,10 +443,7 @@ static void test_checkout_over_http(void **state)
 	free(expected);
 	diags_release(&d);
 	buf_release(&url);
-	tmpdir_remove(work);
-	free(work);
-	free(cache);
-	free(dest);
+	scratch_free(&s);
 }
 
 int main(void)
