@@ -18,6 +18,10 @@ static const char main_help[] =
 	"commands:\n"
 	"  plan     [TARGET...] [--set F] [--toolchain T] [--python V]\n"
 	"           the build order, each variant and its build key\n"
+	"  fetch    [TARGET...] [--locked|--frozen]\n"
+	"           mirror, resolve and check out every source into build/src/\n"
+	"  lock     [--update [TARGET...]]\n"
+	"           resolve every source and write ptbuild.lock\n"
 	"  doctor   what this machine has: compilers, Python, torch, nvcc, NCCL, ccache,\n"
 	"           disk and memory\n"
 	"\n"
@@ -41,6 +45,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor },
+	{ "fetch", cmd_fetch },
+	{ "lock", cmd_lock },
 	{ "plan", cmd_plan },
 };
 

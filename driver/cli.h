@@ -36,6 +36,8 @@ int ptbuild_run(int argc, char **argv, FILE *out, FILE *err);
 /* Commands, in cmd_*.c. `argv[0]` is the command name. */
 int cmd_plan(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
+int cmd_fetch(struct cli *cli, int argc, char **argv);
+int cmd_lock(struct cli *cli, int argc, char **argv);
 
 /*
  * Parses the options every command shares (-C, --cache-dir, --json, -v, -q, --color,

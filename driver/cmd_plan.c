@@ -7,6 +7,7 @@
 #include "json.h"
 #include "plan.h"
 #include "project.h"
+#include "session.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
@@ -16,78 +17,25 @@ static const char plan_help[] =
 	"\n"
 	"Expands a build set (targets x toolchains x Python versions, minus excludes), pulls\n"
 	"in dependencies for the same toolchain and Python, and prints the build order with\n"
-	"each variant's build key and dependencies. Nothing is fetched or built.\n"
+	"each variant's build key and dependencies. Keys use the source pins of ptbuild.lock\n"
+	"where the recipe is unchanged. Nothing is fetched or built.\n"
 	"\n"
-	"  --set F          build set: a name in recipes/sets/ or a path (default: \"default\")\n"
-	"  --toolchain T    plan for these toolchains instead of the set's (repeat or T1,T2)\n"
-	"  --python V       plan for these Pythons instead of the set's (repeat or 3.11,3.12)\n"
+	PLAN_OPTIONS_HELP
 	"  TARGET...        plan these recipes instead of the set's targets\n"
 	"  --json           one JSON document on stdout\n"
 	"  -v               full keys, environments and toolchain fingerprints\n"
 	"\n"
 	"exit status: 0 planned, 2 an input file or the request is wrong, 3 environment.\n";
 
-struct plan_opts {
-	const char *set;
-	char **toolchains;
-	size_t ntoolchains, cap_tc;
-	char **pythons;
-	size_t npythons, cap_py;
-};
-
-enum { OPT_SET = 2000, OPT_TOOLCHAIN, OPT_PYTHON };
-
 static const struct option plan_long[] = {
-	{ "set", required_argument, NULL, OPT_SET },
-	{ "toolchain", required_argument, NULL, OPT_TOOLCHAIN },
-	{ "python", required_argument, NULL, OPT_PYTHON },
+	PLAN_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
-
-static void split_into(const char *arg, char ***list, size_t *n, size_t *cap)
-{
-	for (const char *p = arg; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len) {
-			GROW(*list, *cap, *n + 1);
-			(*list)[(*n)++] = xstrndup(p, len);
-		}
-		p += len + (p[len] == ',');
-	}
-}
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
 	(void)cli;
-	struct plan_opts *o = ctx;
-	if (opt == OPT_SET)
-		o->set = arg;
-	else if (opt == OPT_TOOLCHAIN)
-		split_into(arg, &o->toolchains, &o->ntoolchains, &o->cap_tc);
-	else if (opt == OPT_PYTHON)
-		split_into(arg, &o->pythons, &o->npythons, &o->cap_py);
-	else
-		return -1;
-	return 0;
-}
-
-static void write_diags_json(struct jw *w, const struct diags *d)
-{
-	static const char *const levels[] = { "error", "warning", "note" };
-	jw_key(w, "diagnostics");
-	jw_array_begin(w);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = &d->v[i];
-		jw_object_begin(w);
-		jw_kstring(w, "level", levels[g->level]);
-		jw_kstring(w, "file", g->pos.file);
-		jw_kint(w, "line", g->pos.line);
-		jw_kint(w, "col", g->pos.col);
-		jw_kstring(w, "message", g->msg);
-		jw_kstring(w, "hint", g->hint);
-		jw_object_end(w);
-	}
-	jw_array_end(w);
+	return plan_args_option(ctx, opt, arg) ? 0 : -1;
 }
 
 static void series_text(const struct patch_series *ps, struct buf *out)
@@ -104,20 +52,6 @@ static void series_text(const struct patch_series *ps, struct buf *out)
 		buf_addch(out, ')');
 	for (size_t k = 0; k < ps->when.n; k++)
 		buf_addf(out, "%s%s=%s", k ? ", " : " when ", ps->when.v[k].key, ps->when.v[k].value);
-}
-
-/* With --json a failed plan still answers in JSON: what went wrong, where. */
-static void print_failure_json(struct cli *cli)
-{
-	struct buf out = BUF_INIT;
-	struct jw w;
-	jw_init(&w, &out, true);
-	jw_object_begin(&w);
-	jw_kbool(&w, "ok", false);
-	write_diags_json(&w, &cli->diags);
-	jw_object_end(&w);
-	fputs(out.data, cli->out);
-	buf_release(&out);
 }
 
 static void print_json(struct cli *cli, const struct plan *plan, const struct buildset *set)
@@ -163,6 +97,8 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_kstring(&w, "location", v->recipe->source.location);
 		if (v->recipe->source.ref)
 			jw_kstring(&w, "ref", v->recipe->source.ref);
+		jw_key(&w, "pinned");
+		pin_write_identity(&w, pins_find(plan->pins, v->recipe->name), v->python);
 		jw_key(&w, "depends");
 		jw_array_begin(&w);
 		for (size_t k = 0; k < v->ndeps; k++) {
@@ -295,72 +231,37 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 
 int cmd_plan(struct cli *cli, int argc, char **argv)
 {
-	struct plan_opts o = { 0 };
+	struct plan_args a = { 0 };
+	struct session s = { 0 };
+	struct pins pins = { 0 };
 	int code = EXIT_OK;
-	struct project project = { 0 };
-	struct buildset set = { 0 };
-	bool have_set = false, have_project = false, planned = false;
-	struct plan plan = { 0 };
-	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &o, plan_help);
+	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &a, plan_help);
 	if (first == -2)
 		goto done;
 	if (first < 0) {
 		code = EXIT_USAGE;
 		goto done;
 	}
-	have_project = true;
-	if (project_load(&project, cli->dir, &cli->diags) < 0) {
-		code = EXIT_USAGE;
+	code = session_plan(&s, cli, &a, argv + first, (size_t)(argc - first));
+	if (code == EXIT_OK)
+		code = session_load_sources(&s, cli);
+	if (code != EXIT_OK)
 		goto done;
-	}
-	const char *set_name = o.set;
-	if (!set_name) {
-		/* The default set gives the matrix (and its "use") when none is named. */
-		char *path = project_set_path(&project, "default");
-		if (path_exists(path))
-			set_name = "default";
-		free(path);
-	}
-	if (set_name) {
-		if (project_load_set(&project, set_name, &set, &cli->diags) < 0) {
-			code = EXIT_USAGE;
-			goto done;
-		}
-		have_set = true;
-	}
-	struct plan_request req = {
-		.project = &project,
-		.set = have_set ? &set : NULL,
-		.targets = (const char *const *)(argv + first),
-		.ntargets = (size_t)(argc - first),
-		.toolchains = (const char *const *)o.toolchains,
-		.ntoolchains = o.ntoolchains,
-		.pythons = (const char *const *)o.pythons,
-		.npythons = o.npythons,
-	};
-	if (plan_make(&plan, &req, &cli->diags) < 0) {
-		code = EXIT_USAGE;
+	/* Keys as a build would compute them: with the lock's pins where they still apply. */
+	struct pin_request rq = { .no_resolve = true };
+	code = session_pin_sources(&s, cli, &rq, &pins);
+	if (code != EXIT_OK)
 		goto done;
-	}
-	planned = true;
 	if (cli->json)
-		print_json(cli, &plan, have_set ? &set : NULL);
+		print_json(cli, &s.plan, s.have_set ? &s.set : NULL);
 	else if (!cli->quiet)
-		print_table(cli, &plan, have_set ? &set : NULL);
+		print_table(cli, &s.plan, s.have_set ? &s.set : NULL);
 done:
-	if (cli->json && !planned && first != -2)
+	if (cli->json && code != EXIT_OK && first != -2)
 		print_failure_json(cli);
 	code = cli_finish(cli, code);
-	plan_release(&plan);
-	if (have_set)
-		buildset_release(&set);
-	if (have_project)
-		project_release(&project);
-	for (size_t i = 0; i < o.ntoolchains; i++)
-		free(o.toolchains[i]);
-	free(o.toolchains);
-	for (size_t i = 0; i < o.npythons; i++)
-		free(o.pythons[i]);
-	free(o.pythons);
+	pins_release(&pins);
+	session_release(&s);
+	plan_args_release(&a);
 	return code;
 }

@@ -14,8 +14,10 @@
 #include "util/os.h"
 #include "util/xalloc.h"
 
+/* Where a transfer goes: a file (hashed on the way) or memory. */
 struct sink {
 	FILE *f;
+	struct buf *mem;
 	struct sha256 h;
 };
 
@@ -23,6 +25,10 @@ static size_t write_cb(char *data, size_t size, size_t n, void *user)
 {
 	struct sink *s = user;
 	size_t len = size * n;
+	if (s->mem) {
+		buf_add(s->mem, data, len);
+		return len;
+	}
 	sha256_update(&s->h, data, len);
 	return fwrite(data, 1, len, s->f);
 }
@@ -48,14 +54,19 @@ static bool transient(CURLcode rc, long status)
 	       rc == CURLE_GOT_NOTHING;
 }
 
-/* One attempt into `tmp`; fills *status and `hex`. */
+/* One attempt into `tmp` (or into `mem` when it is not NULL); fills *status and `hex`. */
 static CURLcode attempt(const struct download_opts *o, const char *url, const char *tmp,
-			long *status, char hex[SHA256_HEX_SIZE], char *errbuf)
+			struct buf *mem, long *status, char hex[SHA256_HEX_SIZE], char *errbuf)
 {
-	struct sink s = { fopen(tmp, "wb"), { 0 } };
-	if (!s.f)
-		return CURLE_WRITE_ERROR;
-	sha256_init(&s.h);
+	struct sink s = { NULL, mem, { 0 } };
+	if (mem) {
+		buf_reset(mem);
+	} else {
+		s.f = fopen(tmp, "wb");
+		if (!s.f)
+			return CURLE_WRITE_ERROR;
+		sha256_init(&s.h);
+	}
 	CURL *c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -74,20 +85,89 @@ static CURLcode attempt(const struct download_opts *o, const char *url, const ch
 	*status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
-	if (fclose(s.f) != 0 && rc == CURLE_OK)
-		rc = CURLE_WRITE_ERROR;
-	sha256_final_hex(&s.h, hex);
+	if (s.f) {
+		if (fclose(s.f) != 0 && rc == CURLE_OK)
+			rc = CURLE_WRITE_ERROR;
+		sha256_final_hex(&s.h, hex);
+	}
 	return rc;
 }
 
-int download_verified(const struct download_opts *o, const char *url, const char *sha256,
-		      char **path, struct diags *d)
+static void global_init(void)
 {
 	static bool initialised;
 	if (!initialised) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		initialised = true;
 	}
+}
+
+/* Attempts with backoff while failures are transient; reports the last failure in `d`. */
+static int transfer(const struct download_opts *o, const char *fetch_url, const char *shown,
+		    const char *tmp, struct buf *mem, char hex[SHA256_HEX_SIZE], struct diags *d)
+{
+	global_init();
+	int tries = 1 + (o->retries ? o->retries : 3);
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode cc = CURLE_OK;
+	long status = 0;
+	for (int i = 0; i < tries; i++) {
+		if (i) {
+			struct timespec wait = { 0, 200000000L << (i - 1) }; /* 0.2 s, 0.4 s, 0.8 s */
+			if (wait.tv_nsec >= 1000000000L) {
+				wait.tv_sec = wait.tv_nsec / 1000000000L;
+				wait.tv_nsec %= 1000000000L;
+			}
+			nanosleep(&wait, NULL);
+		}
+		cc = attempt(o, fetch_url, tmp, mem, &status, hex, errbuf);
+		if (!transient(cc, status))
+			break;
+	}
+	if (cc != CURLE_OK) {
+		char *why = text_redact(errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		diag_error(d, NULL, "cannot download \"%s\": %s", shown, why);
+		if (cc == CURLE_COULDNT_CONNECT)
+			diag_hint(d, "the server refused the connection; check the URL, or the site's "
+				     "mirrors.json");
+		else if (cc == CURLE_OPERATION_TIMEDOUT)
+			diag_hint(d, "the transfer timed out after %d attempts", tries);
+		else if (cc == CURLE_PARTIAL_FILE)
+			diag_hint(d, "the server closed the connection before the end of the file "
+				     "(%d attempts); nothing was kept", tries);
+		free(why);
+		return -1;
+	}
+	if (status >= 400) {
+		diag_error(d, NULL, "cannot download \"%s\": HTTP %ld", shown, status);
+		diag_hint(d, status == 404 ? "the file is not there: check the URL and version in the "
+					     "recipe"
+					   : "the server refused the request");
+		return -1;
+	}
+	return 0;
+}
+
+int download_page(const struct download_opts *o, const char *url, struct buf *out,
+		  struct diags *d)
+{
+	char *shown = url_redact(url);
+	int rc = -1;
+	if (o->offline) {
+		diag_error(d, NULL, "cannot read \"%s\": --frozen forbids the network", shown);
+	} else {
+		char *fetch_url = mirrors_rewrite(o->mirrors, url);
+		char hex[SHA256_HEX_SIZE];
+		rc = transfer(o, fetch_url, shown, NULL, out, hex, d);
+		free(fetch_url);
+	}
+	free(shown);
+	return rc;
+}
+
+int download_verified(const struct download_opts *o, const char *url, const char *sha256,
+		      char **path, struct diags *d)
+{
 	*path = NULL;
 	char *name = file_name(url);
 	struct buf dir = BUF_INIT, final = BUF_INIT, tmp = BUF_INIT;
@@ -112,44 +192,9 @@ int download_verified(const struct download_opts *o, const char *url, const char
 		goto out;
 	}
 	remove_stale_temps(final.data);
-	int tries = 1 + (o->retries ? o->retries : 3);
-	char errbuf[CURL_ERROR_SIZE];
 	char hex[SHA256_HEX_SIZE];
-	CURLcode cc = CURLE_OK;
-	long status = 0;
-	for (int i = 0; i < tries; i++) {
-		if (i) {
-			struct timespec wait = { 0, 200000000L << (i - 1) }; /* 0.2 s, 0.4 s, 0.8 s */
-			if (wait.tv_nsec >= 1000000000L) {
-				wait.tv_sec = wait.tv_nsec / 1000000000L;
-				wait.tv_nsec %= 1000000000L;
-			}
-			nanosleep(&wait, NULL);
-		}
-		cc = attempt(o, fetch_url, tmp.data, &status, hex, errbuf);
-		if (!transient(cc, status))
-			break;
-	}
-	if (cc != CURLE_OK) {
-		char *why = text_redact(errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		diag_error(d, NULL, "cannot download \"%s\": %s", shown, why);
-		if (cc == CURLE_COULDNT_CONNECT)
-			diag_hint(d, "the server refused the connection; check the URL, or the site's "
-				     "mirrors.json");
-		else if (cc == CURLE_OPERATION_TIMEDOUT)
-			diag_hint(d, "the transfer timed out after %d attempts", tries);
-		else if (cc == CURLE_PARTIAL_FILE)
-			diag_hint(d, "the server closed the connection before the end of the file");
-		free(why);
+	if (transfer(o, fetch_url, shown, tmp.data, NULL, hex, d) < 0)
 		goto out;
-	}
-	if (status >= 400) {
-		diag_error(d, NULL, "cannot download \"%s\": HTTP %ld", shown, status);
-		diag_hint(d, status == 404 ? "the file is not there: check the URL and version in the "
-					     "recipe"
-					   : "the server refused the request");
-		goto out;
-	}
 	if (strcmp(hex, sha256)) {
 		diag_error(d, NULL, "sha256 of \"%s\" does not match: expected %s, got %s", shown,
 			   sha256, hex);

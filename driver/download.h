@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "mirrors.h"
+#include "util/buf.h"
 #include "util/diag.h"
 
 struct download_opts {
@@ -27,5 +28,9 @@ struct download_opts {
  */
 int download_verified(const struct download_opts *o, const char *url, const char *sha256,
 		      char **path, struct diags *d);
+
+/* Reads a small document (an index page) into `out`, with the same retries and errors. */
+int download_page(const struct download_opts *o, const char *url, struct buf *out,
+		  struct diags *d);
 
 #endif

@@ -643,3 +643,115 @@ void jw_kbool(struct jw *w, const char *key, bool v)
 	jw_key(w, key);
 	jw_bool(w, v);
 }
+
+static int cmp_member(const void *a, const void *b)
+{
+	return strcmp((*(const struct jnode *const *)a)->key, (*(const struct jnode *const *)b)->key);
+}
+
+/* The members of an object sorted by name (caller frees the array, not the nodes). */
+static const struct jnode **sorted_members(const struct jnode *obj)
+{
+	const struct jnode **v = xcalloc(obj->n + 1, sizeof(*v));
+	for (size_t i = 0; i < obj->n; i++)
+		v[i] = &obj->child[i];
+	qsort(v, obj->n, sizeof(*v), cmp_member);
+	return v;
+}
+
+void jw_node(struct jw *w, const struct jnode *n)
+{
+	switch (n->type) {
+	case JSON_NULL:
+		jw_null(w);
+		break;
+	case JSON_BOOL:
+		jw_bool(w, n->boolean);
+		break;
+	case JSON_NUMBER:
+		if (n->num == (double)(long long)n->num) {
+			jw_int(w, (long long)n->num);
+		} else {
+			before_item(w);
+			buf_addf(w->out, "%.17g", n->num);
+		}
+		break;
+	case JSON_STRING:
+		jw_string(w, n->str);
+		break;
+	case JSON_ARRAY:
+		jw_array_begin(w);
+		for (size_t i = 0; i < n->n; i++)
+			jw_node(w, &n->child[i]);
+		jw_array_end(w);
+		break;
+	case JSON_OBJECT: {
+		const struct jnode **m = sorted_members(n);
+		jw_object_begin(w);
+		for (size_t i = 0; i < n->n; i++) {
+			jw_key(w, m[i]->key);
+			jw_node(w, m[i]);
+		}
+		jw_object_end(w);
+		free(m);
+		break;
+	}
+	}
+}
+
+char *jnode_compact(const struct jnode *n)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &b, false);
+	jw_node(&w, n);
+	return buf_detach(&b);
+}
+
+static void diff_line(struct buf *out, const char *path, const struct jnode *a,
+		      const struct jnode *b)
+{
+	char *x = a ? jnode_compact(a) : NULL;
+	char *y = b ? jnode_compact(b) : NULL;
+	buf_addf(out, "%s: %s -> %s\n", *path ? path : "(document)", x ? x : "(absent)",
+		 y ? y : "(absent)");
+	free(x);
+	free(y);
+}
+
+static void diff_at(struct buf *out, struct buf *path, const struct jnode *a, const struct jnode *b)
+{
+	if (!a || !b || a->type != b->type) {
+		diff_line(out, path->data, a, b);
+		return;
+	}
+	if (a->type == JSON_OBJECT) {
+		size_t mark = path->len;
+		const struct jnode **ma = sorted_members(a), **mb = sorted_members(b);
+		size_t i = 0, k = 0;
+		while (i < a->n || k < b->n) {
+			int c = i == a->n ? 1 : k == b->n ? -1 : strcmp(ma[i]->key, mb[k]->key);
+			const char *key = c <= 0 ? ma[i]->key : mb[k]->key;
+			buf_addf(path, "%s%s", mark ? "." : "", key);
+			diff_at(out, path, c <= 0 ? ma[i] : NULL, c >= 0 ? mb[k] : NULL);
+			buf_truncate(path, mark);
+			i += c <= 0;
+			k += c >= 0;
+		}
+		free(ma);
+		free(mb);
+		return;
+	}
+	char *x = jnode_compact(a), *y = jnode_compact(b);
+	if (strcmp(x, y))
+		diff_line(out, path->data, a, b);
+	free(x);
+	free(y);
+}
+
+void jnode_diff(const struct jnode *a, const struct jnode *b, struct buf *out)
+{
+	struct buf path = BUF_INIT;
+	diff_at(out, &path, a, b);
+	buf_release(&path);
+}

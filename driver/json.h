@@ -75,6 +75,17 @@ void jw_kstring(struct jw *w, const char *key, const char *s);
 void jw_kint(struct jw *w, const char *key, long long v);
 void jw_kbool(struct jw *w, const char *key, bool v);
 
+/* Writes a parsed value; object members sorted by name, so the output is canonical. */
+void jw_node(struct jw *w, const struct jnode *n);
+/* A value as canonical compact JSON. Caller frees. */
+char *jnode_compact(const struct jnode *n);
+/*
+ * Appends one line per leaf that differs between `a` and `b`, as
+ * "path.to.member: old -> new" (compact JSON; "(absent)" where one side lacks it).
+ * Arrays compare as whole values. Nothing is appended when they are equal.
+ */
+void jnode_diff(const struct jnode *a, const struct jnode *b, struct buf *out);
+
 /* Appends `s` as a quoted JSON string. */
 void json_quote(struct buf *out, const char *s);
 

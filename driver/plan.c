@@ -10,6 +10,7 @@
 
 #include "interp.h"
 #include "json.h"
+#include "url.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -400,14 +401,19 @@ static void collect_patches(struct planner *pl, struct variant *v)
 
 /* ---- keys -------------------------------------------------------------------------------- */
 
-static void write_source(struct jw *w, const struct recipe *r)
+/* The source as declared (credentials redacted: they do not change what is built) and its
+ * pinned identity (commit, submodule commits, file digests), null until resolved. */
+static void write_source(struct jw *w, const struct planner *pl, const struct recipe *r,
+			 const char *python)
 {
 	const struct source *s = &r->source;
 	jw_object_begin(w);
-	jw_key(w, "commit");
-	jw_null(w); /* filled from the lock file once one exists */
 	jw_kstring(w, "kind", source_kind_name(s->kind));
-	jw_kstring(w, "location", s->location);
+	char *location = url_redact(s->location);
+	jw_kstring(w, "location", location);
+	free(location);
+	jw_key(w, "pinned");
+	pin_write_identity(w, pins_find(pl->plan->pins, r->name), python);
 	if (s->kind == SOURCE_GIT) {
 		jw_kstring(w, "ref", s->ref);
 		jw_kbool(w, "submodules", s->submodules);
@@ -452,7 +458,7 @@ static void write_recipe(struct jw *w, struct lookup_ctx *lc)
 	jw_kstring(w, "local_version", lc->v->local_version);
 	jw_kstring(w, "name", r->name);
 	jw_key(w, "source");
-	write_source(w, r);
+	write_source(w, lc->pl, r, lc->v->python);
 	jw_key(w, "submodule_overrides");
 	jw_object_begin(w);
 	const struct submodule_override **sorted = xcalloc(r->noverrides + 1, sizeof(*sorted));
@@ -462,7 +468,9 @@ static void write_recipe(struct jw *w, struct lookup_ctx *lc)
 	for (size_t i = 0; i < r->noverrides; i++) {
 		jw_key(w, sorted[i]->path);
 		jw_object_begin(w);
-		jw_kstring(w, "git", sorted[i]->git);
+		char *git = url_redact(sorted[i]->git);
+		jw_kstring(w, "git", git);
+		free(git);
 		jw_kstring(w, "ref", sorted[i]->ref);
 		jw_object_end(w);
 	}
@@ -559,7 +567,7 @@ static void write_patches(struct jw *w, const struct planner *pl, const struct v
 	for (size_t i = 0; i < v->nsource_deps; i++) {
 		const struct recipe *sr = &pl->p->recipes[v->source_deps[i]];
 		jw_key(w, sr->name);
-		write_source(w, sr);
+		write_source(w, pl, sr, NULL);
 	}
 	jw_object_end(w);
 }
@@ -759,6 +767,8 @@ static int expand_targets(struct planner *pl, const struct plan_request *req)
 int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d)
 {
 	memset(plan, 0, sizeof(*plan));
+	plan->project = req->project;
+	plan->pins = req->pins;
 	struct planner pl = { .plan = plan, .p = req->project, .d = d };
 	if (req->set) {
 		pl.use = &req->set->use;
@@ -786,6 +796,16 @@ done:
 	free(pl.slot);
 	free(pl.tcs);
 	return rc;
+}
+
+void plan_rekey(struct plan *plan, const struct pins *pins)
+{
+	struct planner pl = { .plan = plan, .p = plan->project };
+	plan->pins = pins;
+	for (size_t i = 0; i < plan->n; i++) {
+		free(plan->v[i].key_input);
+		compute_key(&pl, &plan->v[i]);
+	}
 }
 
 void plan_release(struct plan *plan)

@@ -18,6 +18,7 @@
 #include "envflags.h"
 #include "fingerprint.h"
 #include "model.h"
+#include "pins.h"
 #include "project.h"
 #include "util/diag.h"
 #include "util/hash.h"
@@ -56,6 +57,7 @@ struct plan_request {
 	size_t ntoolchains;
 	const char *const *pythons;             /* replace the set's Pythons when given */
 	size_t npythons;
+	const struct pins *pins;                /* source identities (from the lock), or NULL */
 };
 
 struct plan {
@@ -66,11 +68,15 @@ struct plan {
 	size_t ntoolchains;
 	const char **pythons;
 	size_t npythons;
+	const struct project *project; /* borrowed */
+	const struct pins *pins;       /* borrowed: identities in the keys, or NULL */
 };
 
 /* Returns -1 (errors in `d`) when the request or the files are wrong; warnings may be left
  * in `d` either way. */
 int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d);
+/* Recomputes every key with the source identities in `pins` (borrowed, may be NULL). */
+void plan_rekey(struct plan *plan, const struct pins *pins);
 void plan_release(struct plan *plan);
 
 #endif

@@ -1,6 +1,7 @@
 #include "url.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -126,4 +127,33 @@ char *url_mirror_name(const char *url)
 		buf_adds(&b, "repo");
 	buf_addf(&b, "-%.12s", hex);
 	return buf_detach(&b);
+}
+
+char *url_join(const char *base, const char *href)
+{
+	if (strstr(href, "://") && strcspn(href, "/") > strcspn(href, ":"))
+		return xstrdup(href);
+	const char *scheme = strstr(base, "://");
+	struct buf b = BUF_INIT;
+	if (!strncmp(href, "//", 2) && scheme) {
+		buf_add(&b, base, (size_t)(scheme - base) + 1);
+		buf_adds(&b, href);
+		return buf_detach(&b);
+	}
+	if (href[0] == '/' && scheme) {
+		const char *path = strchr(scheme + 3, '/');
+		buf_add(&b, base, path ? (size_t)(path - base) : strlen(base));
+		buf_adds(&b, href);
+		return buf_detach(&b);
+	}
+	size_t end = strcspn(base, "?#");
+	while (end && base[end - 1] != '/')
+		end--;
+	char *dir = xstrndup(base, end);
+	buf_adds(&b, "./");
+	buf_adds(&b, href);
+	char *joined = url_resolve(dir, b.data);
+	free(dir);
+	buf_release(&b);
+	return joined;
 }

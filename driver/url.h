@@ -11,6 +11,10 @@
  */
 char *url_resolve(const char *base, const char *rel);
 
+/* A link `href` found on the page at `base` made absolute, as a browser would (RFC 3986
+ * reference resolution for the forms index pages use). Caller frees. */
+char *url_join(const char *base, const char *href);
+
 /* `url` with any "user:password@" replaced by "***@", for messages, logs and the lock. */
 char *url_redact(const char *url);
 

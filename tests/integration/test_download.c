@@ -16,6 +16,7 @@
 
 static char *root;  /* served directory and cache */
 static char *base;  /* http://127.0.0.1:PORT/files */
+static char *server_url; /* http://127.0.0.1:PORT */
 static long server_pid;
 
 static int setup(void **state)
@@ -23,6 +24,11 @@ static int setup(void **state)
 	(void)state;
 	root = tmpdir_make("download");
 	write_text(root, "www/pkg-1.0.tar.gz", "not really a tarball, but bytes all the same\n");
+	struct buf big = BUF_INIT;
+	for (int i = 0; i < 400; i++)
+		buf_addf(&big, "line %04d of a file served slowly\n", i);
+	write_text(root, "www/big.bin", big.data);
+	buf_release(&big);
 	struct buf args = BUF_INIT;
 	buf_addf(&args, "--root %s/www", root);
 	char *server = NULL;
@@ -30,7 +36,7 @@ static int setup(void **state)
 	struct buf b = BUF_INIT;
 	buf_addf(&b, "%s/files", server);
 	base = buf_detach(&b);
-	free(server);
+	server_url = server;
 	buf_release(&args);
 	return 0;
 }
@@ -43,6 +49,7 @@ static int teardown(void **state)
 	tmpdir_remove(root);
 	free(root);
 	free(base);
+	free(server_url);
 	return 0;
 }
 
@@ -152,12 +159,68 @@ static void test_credentials_never_printed(void **state)
 	free(cache);
 }
 
+/* A server that stops half way, one that trickles, one that fails once: the first two keep
+ * nothing and say what happened; the third succeeds on a retry. */
+static void test_truncated_slow_flaky(void **state)
+{
+	(void)state;
+	char *cache = path_join(root, "cache-net");
+	char *file = path_join(root, "www/pkg-1.0.tar.gz");
+	char *bigf = path_join(root, "www/big.bin");
+	char sha[SHA256_HEX_SIZE], bigsha[SHA256_HEX_SIZE];
+	assert_int_equal(sha256_file_hex(file, sha), 0);
+	assert_int_equal(sha256_file_hex(bigf, bigsha), 0);
+	struct {
+		const char *path;
+		const char *sha;
+		const char *expect;
+	} rows[] = {
+		{ "truncate/pkg-1.0.tar.gz", sha, "closed the connection before the end" },
+		{ "slow/big.bin", bigsha, "timed out" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct buf url = BUF_INIT;
+		buf_addf(&url, "%s/%s", server_url, rows[i].path);
+		struct download_opts o = { .cache_dir = cache, .retries = 1, .low_speed_timeout_s = 1 };
+		struct diags d;
+		diags_init(&d);
+		char *path = NULL;
+		double t0 = monotonic_seconds();
+		assert_int_equal(download_verified(&o, url.data, rows[i].sha, &path, &d), -1);
+		assert_true(monotonic_seconds() - t0 < 30);
+		assert_null(path);
+		char *t = diags_text(&d);
+		assert_contains(t, rows[i].path);
+		assert_contains(t, rows[i].expect);
+		free(t);
+		diags_release(&d);
+		buf_release(&url);
+	}
+	assert_int_equal(dist_entries(cache), 0);
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "%s/flaky/pkg-1.0.tar.gz", server_url);
+	struct download_opts o = { .cache_dir = cache, .retries = 2 };
+	struct diags d;
+	diags_init(&d);
+	char *path = NULL;
+	assert_int_equal(download_verified(&o, url.data, sha, &path, &d), 0);
+	assert_non_null(path);
+	assert_int_equal(dist_entries(cache), 1);
+	free(path);
+	diags_release(&d);
+	buf_release(&url);
+	free(file);
+	free(bigf);
+	free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verified_and_cached),
 		cmocka_unit_test(test_errors_keep_nothing),
 		cmocka_unit_test(test_credentials_never_printed),
+		cmocka_unit_test(test_truncated_slow_flaky),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -33,6 +33,34 @@ static void test_resolve(void **state)
 	}
 }
 
+static void test_join(void **state)
+{
+	(void)state;
+	static const char *const rows[][3] = {
+		/* what PyPI's simple pages link to */
+		{ "https://pypi.org/simple/torch-scatter/",
+		  "https://files.pythonhosted.org/packages/f5/ab/torch_scatter-2.1.2.tar.gz#sha256=ab",
+		  "https://files.pythonhosted.org/packages/f5/ab/torch_scatter-2.1.2.tar.gz#sha256=ab" },
+		/* what a static index beside the files links to */
+		{ "http://127.0.0.1:8080/files/simple/pkg/", "../../dist/pkg-1.0.tar.gz",
+		  "http://127.0.0.1:8080/files/dist/pkg-1.0.tar.gz" },
+		{ "http://127.0.0.1:8080/files/simple/pkg/", "pkg-1.0.tar.gz",
+		  "http://127.0.0.1:8080/files/simple/pkg/pkg-1.0.tar.gz" },
+		{ "http://127.0.0.1:8080/files/simple/pkg/index.html?x=1", "./pkg-1.0.zip",
+		  "http://127.0.0.1:8080/files/simple/pkg/pkg-1.0.zip" },
+		{ "http://127.0.0.1:8080/files/simple/pkg/", "/packages/pkg-1.0.tar.gz",
+		  "http://127.0.0.1:8080/packages/pkg-1.0.tar.gz" },
+		{ "https://pypi.org/simple/pkg/", "//files.example/pkg-1.0.tar.gz",
+		  "https://files.example/pkg-1.0.tar.gz" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *got = url_join(rows[i][0], rows[i][1]);
+		if (strcmp(got, rows[i][2]))
+			fail_msg("%s + %s: got %s, expected %s", rows[i][0], rows[i][1], got, rows[i][2]);
+		free(got);
+	}
+}
+
 static void test_redact(void **state)
 {
 	(void)state;
@@ -69,6 +97,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_mirror_name),
 	};

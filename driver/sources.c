@@ -1,0 +1,345 @@
+#include "sources.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "download.h"
+#include "git_source.h"
+#include "pypi_source.h"
+#include "unpack.h"
+#include "url.h"
+#include "util/buf.h"
+#include "util/os.h"
+#include "util/xalloc.h"
+
+static struct git_opts git_opts_of(const struct source_opts *o, bool offline)
+{
+	return (struct git_opts){ o->cache_dir, offline || o->offline, o->mirrors };
+}
+
+static struct pypi_opts pypi_opts_of(const struct source_opts *o)
+{
+	return (struct pypi_opts){ o->cache_dir, o->offline, o->mirrors, NULL };
+}
+
+static struct download_opts download_opts_of(const struct source_opts *o)
+{
+	return (struct download_opts){ .cache_dir = o->cache_dir, .offline = o->offline,
+				       .mirrors = o->mirrors };
+}
+
+/* The last path component of a URL (the name download_verified keeps it under). */
+static char *url_file_name(const char *url)
+{
+	size_t end = strcspn(url, "?#");
+	size_t start = end;
+	while (start && url[start - 1] != '/')
+		start--;
+	return start == end ? xstrdup("download") : xstrndup(url + start, end - start);
+}
+
+static bool wheel_by_url(const struct recipe *r)
+{
+	return r->source.kind == SOURCE_WHEEL && r->source.sha256;
+}
+
+/* ---- resolving ---------------------------------------------------------------------------- */
+
+static int resolve_git(const struct source_opts *o, const struct recipe *r, struct pin *pin,
+		       struct diags *d)
+{
+	struct git_opts go = git_opts_of(o, false);
+	struct git_tree_result res;
+	int rc;
+	if (r->source.submodules) {
+		rc = git_resolve_tree(&go, r->source.location, r->source.ref, r->overrides,
+				      r->noverrides, &res, d);
+	} else {
+		memset(&res, 0, sizeof(res));
+		char *mirror = NULL;
+		rc = git_mirror_update(&go, r->source.location, &mirror, d);
+		if (rc == 0)
+			rc = git_resolve(mirror, r->source.location, r->source.ref, res.commit,
+					 res.tag, d);
+		free(mirror);
+	}
+	if (rc < 0)
+		return -1;
+	memcpy(pin->commit, res.commit, PIN_OID_SIZE);
+	memcpy(pin->tag, res.tag, PIN_OID_SIZE);
+	for (size_t i = 0; i < res.nsubs; i++)
+		pin_add_sub(pin, res.subs[i].path, res.subs[i].url, res.subs[i].commit,
+			    res.subs[i].overridden);
+	git_tree_result_release(&res);
+	return 0;
+}
+
+static int fetch_file(const struct source_opts *o, const struct recipe *r, const char *python,
+		      const char *interpreter, const struct pinned_file *want,
+		      struct pypi_file *out, struct diags *d)
+{
+	const struct source *s = &r->source;
+	struct pypi_opts po = pypi_opts_of(o);
+	memset(out, 0, sizeof(*out));
+	if (s->kind == SOURCE_PYPI)
+		return pypi_sdist(&po, s->location, want, out, d);
+	if (s->kind == SOURCE_WHEEL && !s->sha256) {
+		if (!interpreter)
+			return diag_error(d, &s->pos, "recipe \"%s\": no Python %s interpreter to "
+					  "choose the wheel of %s for", r->name, python, s->location);
+		return pypi_wheel(&po, interpreter, s->location, want, out, d);
+	}
+	/* an archive, or a wheel by URL: the recipe pins the digest */
+	struct download_opts dop = download_opts_of(o);
+	if (download_verified(&dop, s->location, s->sha256, &out->path, d) < 0)
+		return -1;
+	out->name = url_file_name(s->location);
+	snprintf(out->sha256, sizeof(out->sha256), "%s", s->sha256);
+	return 0;
+}
+
+int source_resolve(const struct source_opts *o, const struct recipe *r,
+		   const struct source_python *pys, size_t npys, struct pins *into,
+		   struct diags *d)
+{
+	const struct source *s = &r->source;
+	if (s->kind == SOURCE_PATH) {
+		diag_error(d, &s->pos, "recipe \"%s\" builds from a local path (%s), which a lock "
+			   "cannot pin", r->name, s->location);
+		diag_hint(d, "local paths are for development; use a git, archive or PyPI source "
+			     "for builds that must be reproducible");
+		return -1;
+	}
+	struct pin tmp = { 0 };
+	tmp.kind = s->kind;
+	int rc = 0;
+	if (s->kind == SOURCE_GIT) {
+		rc = resolve_git(o, r, &tmp, d);
+	} else if (s->kind == SOURCE_WHEEL && !wheel_by_url(r)) {
+		for (size_t i = 0; i < npys && rc == 0; i++) {
+			struct pypi_file f;
+			rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, NULL, &f, d);
+			if (rc == 0)
+				pin_add_file(&tmp, pys[i].version, f.name, f.sha256);
+			pypi_file_release(&f);
+		}
+	} else {
+		struct pypi_file f;
+		rc = fetch_file(o, r, NULL, NULL, NULL, &f, d);
+		if (rc == 0)
+			pin_add_file(&tmp, NULL, f.name, f.sha256);
+		pypi_file_release(&f);
+	}
+	if (rc < 0) {
+		pin_release(&tmp);
+		return -1;
+	}
+	struct pin *pin = pins_add(into, r->name);
+	char *name = pin->recipe;
+	*pin = tmp;
+	pin->recipe = name;
+	pin->spec = source_spec(r);
+	return 0;
+}
+
+/* ---- checking a locked pin ---------------------------------------------------------------- */
+
+static int check_git(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
+		     struct diags *d)
+{
+	if (o->offline)
+		return 0; /* --frozen: the lock is the truth; the checkout needs its commits */
+	struct pins now = { 0 };
+	if (source_resolve(o, r, NULL, 0, &now, d) < 0) {
+		pins_release(&now);
+		return -1;
+	}
+	const struct pin *cur = &now.v[0];
+	int rc = 0;
+	if (strcmp(cur->commit, pin->commit)) {
+		char *u = url_redact(r->source.location);
+		rc = diag_error(d, &r->source.pos, "recipe \"%s\": %s of %s now points to commit %s; "
+				"ptbuild.lock has %s", r->name, r->source.ref, u, cur->commit,
+				pin->commit);
+		diag_hint(d, "if the new commit is right, run `ptbuild lock --update %s`; to build "
+			     "what was locked, drop --locked (the lock's commit is still used) or "
+			     "point the recipe's ref at %s", r->name, pin->commit);
+		free(u);
+	}
+	for (size_t i = 0; i < cur->nsubs; i++) {
+		const struct pinned_sub *s = &cur->subs[i];
+		if (!s->overridden)
+			continue; /* the others follow from the superproject's commit */
+		for (size_t k = 0; k < pin->nsubs; k++)
+			if (!strcmp(pin->subs[k].path, s->path) && strcmp(pin->subs[k].commit, s->commit)) {
+				rc = diag_error(d, &r->source.pos, "recipe \"%s\": the override of "
+						"submodule \"%s\" (%s) now points to commit %s; "
+						"ptbuild.lock has %s", r->name, s->path, s->url,
+						s->commit, pin->subs[k].commit);
+				diag_hint(d, "if the new commit is right, run `ptbuild lock --update %s`",
+					  r->name);
+			}
+	}
+	pins_release(&now);
+	return rc;
+}
+
+int source_check_locked(const struct source_opts *o, const struct recipe *r,
+			const struct pin *pin, const struct source_python *pys, size_t npys,
+			struct diags *d)
+{
+	if (r->source.kind == SOURCE_GIT)
+		return check_git(o, r, pin, d);
+	int rc = 0;
+	bool per_python = r->source.kind == SOURCE_WHEEL && !wheel_by_url(r);
+	for (size_t i = 0; i < (per_python ? npys : 1); i++) {
+		const char *python = per_python ? pys[i].version : NULL;
+		const struct pinned_file *want = pin_file(pin, python);
+		if (!want) {
+			rc = diag_error(d, &r->source.pos, "recipe \"%s\": ptbuild.lock has no file for "
+					"Python %s", r->name, python ? python : "(any)");
+			diag_hint(d, "run `ptbuild lock` to pin it");
+			continue;
+		}
+		struct pypi_file f;
+		if (fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f, d) < 0) {
+			rc = -1;
+			diag_hint(d, "recipe \"%s\": if the new file is right, run `ptbuild lock "
+				     "--update %s`", r->name, r->name);
+		}
+		pypi_file_release(&f);
+	}
+	return rc;
+}
+
+/* ---- source trees ------------------------------------------------------------------------- */
+
+char *source_tree_name(const struct recipe *r)
+{
+	struct buf b = BUF_INIT;
+	const char *ref = r->source.kind == SOURCE_GIT ? r->source.ref : r->version;
+	buf_addf(&b, "%s-%s", r->name, ref ? ref : "src");
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == '/' || b.data[i] == ' ')
+			b.data[i] = '_';
+	return buf_detach(&b);
+}
+
+/* What a tree holds: its pin's identity and the declaration it was resolved from. */
+static char *tree_identity(const struct pin *pin)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &b, false);
+	jw_object_begin(&w);
+	jw_key(&w, "identity");
+	pin_write_identity(&w, pin, NULL);
+	jw_kstring(&w, "spec", pin->spec);
+	jw_object_end(&w);
+	buf_addch(&b, '\n');
+	return buf_detach(&b);
+}
+
+static int export_tree(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
+		       bool mirrors_fresh, const char *dest, struct diags *d)
+{
+	if (r->source.kind == SOURCE_GIT) {
+		/* The pinned commits, not the refs: the tree is what the lock says. */
+		struct submodule_override *ov = xcalloc(r->noverrides + 1, sizeof(*ov));
+		for (size_t i = 0; i < r->noverrides; i++) {
+			ov[i] = r->overrides[i];
+			for (size_t k = 0; k < pin->nsubs; k++)
+				if (pin->subs[k].overridden && !strcmp(pin->subs[k].path, ov[i].path))
+					ov[i].ref = pin->subs[k].commit;
+		}
+		struct git_opts go = git_opts_of(o, mirrors_fresh);
+		struct git_tree_result res;
+		int rc = git_fetch_tree(&go, r->source.location, pin->commit, r->source.submodules,
+					ov, r->noverrides, dest, &res, d);
+		git_tree_result_release(&res);
+		free(ov);
+		return rc;
+	}
+	struct pypi_file f;
+	if (fetch_file(o, r, NULL, NULL, pin_file(pin, NULL), &f, d) < 0)
+		return -1;
+	int strip = r->source.kind == SOURCE_ARCHIVE ? r->source.strip : 1; /* sdists: name-ver/ */
+	int rc = archive_extract(f.path, dest, strip, d);
+	pypi_file_release(&f);
+	return rc;
+}
+
+int source_checkout(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
+		    bool mirrors_fresh, char **tree, enum checkout_state *state, struct diags *d)
+{
+	*tree = NULL;
+	if (r->source.kind == SOURCE_PATH) {
+		char *p = path_join(o->project_dir, r->source.location);
+		*tree = absolute_path(p);
+		free(p);
+		*state = CHECKOUT_UP_TO_DATE;
+		if (!is_directory(*tree))
+			return diag_error(d, &r->source.pos, "recipe \"%s\": the local path %s is not "
+					  "a directory", r->name, *tree);
+		return 0;
+	}
+	if (r->source.kind == SOURCE_WHEEL) {
+		*state = CHECKOUT_NO_TREE;
+		return 0;
+	}
+	char *name = source_tree_name(r);
+	char *src = path_join(o->work_dir, "src");
+	char *dest = path_join(src, name);
+	struct buf marker = BUF_INIT, old = BUF_INIT, had = BUF_INIT;
+	buf_addf(&marker, "%s/.%s.pin", src, name);
+	buf_addf(&old, "%s.old", dest);
+	char *want = tree_identity(pin);
+	int rc = -1;
+	if (make_dirs(src, 0755) < 0) {
+		diag_error(d, NULL, "cannot create %s: %s", src, strerror(errno));
+		goto out;
+	}
+	remove_stale_temps(old.data);
+	bool exists = path_exists(dest);
+	if (exists && read_file(marker.data, &had) == 0 && !strcmp(had.data, want)) {
+		*state = CHECKOUT_UP_TO_DATE;
+		*tree = dest;
+		dest = NULL;
+		rc = 0;
+		goto out;
+	}
+	/* Another pin (or an unknown tree): set it aside, put it back if the new one fails. */
+	buf_addf(&old, ".tmp-%ld", (long)getpid());
+	if (exists && rename(dest, old.data) < 0) {
+		diag_error(d, NULL, "cannot move %s aside: %s", dest, strerror(errno));
+		goto out;
+	}
+	unlink(marker.data);
+	if (export_tree(o, r, pin, mirrors_fresh, dest, d) < 0) {
+		if (exists && rename(old.data, dest) == 0 && had.len)
+			write_file_atomic(marker.data, had.data, had.len);
+		goto out;
+	}
+	if (exists)
+		remove_tree(old.data);
+	if (write_file_atomic(marker.data, want, strlen(want)) < 0) {
+		diag_error(d, NULL, "cannot write %s: %s", marker.data, strerror(errno));
+		goto out;
+	}
+	*state = CHECKOUT_WRITTEN;
+	*tree = dest;
+	dest = NULL;
+	rc = 0;
+out:
+	free(want);
+	buf_release(&marker);
+	buf_release(&old);
+	buf_release(&had);
+	free(dest);
+	free(src);
+	free(name);
+	return rc;
+}

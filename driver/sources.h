@@ -1,0 +1,63 @@
+/*
+ * Sources of a plan: resolving a recipe's source to a pin (network), checking a locked pin
+ * against upstream, and preparing the source tree a build reads (build/src/<recipe>-<ref>/).
+ * Dispatches to git_source, download + unpack, and pypi_source by source kind.
+ */
+#ifndef PTBUILD_SOURCES_H
+#define PTBUILD_SOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mirrors.h"
+#include "model.h"
+#include "pins.h"
+#include "util/diag.h"
+
+struct source_opts {
+	const char *cache_dir;
+	const char *project_dir;       /* path sources are relative to it */
+	const char *work_dir;          /* source trees go to work_dir/src/ */
+	const struct mirrors *mirrors;
+	bool offline;                  /* --frozen */
+};
+
+/* A Python a wheel-by-requirement source is needed for, and its interpreter (or NULL). */
+struct source_python {
+	const char *version;
+	const char *interpreter;
+};
+
+/* Resolves `r`'s source from upstream into a new pin in `into` (nothing added on error).
+ * Path sources cannot be pinned: -1 with an error saying so. */
+int source_resolve(const struct source_opts *o, const struct recipe *r,
+		   const struct source_python *pys, size_t npys, struct pins *into,
+		   struct diags *d);
+
+/*
+ * Checks a locked pin against upstream and the cache: git refs must still point at the
+ * locked commits (skipped when offline: the lock is taken as it is), and every file for
+ * `pys` must be in the cache or downloadable with the locked digest. Errors show the
+ * locked and the current value side by side.
+ */
+int source_check_locked(const struct source_opts *o, const struct recipe *r,
+			const struct pin *pin, const struct source_python *pys, size_t npys,
+			struct diags *d);
+
+/* What source_checkout did. */
+enum checkout_state { CHECKOUT_UP_TO_DATE, CHECKOUT_WRITTEN, CHECKOUT_NO_TREE };
+
+/*
+ * Prepares the tree of `r` at `pin` in work_dir/src/<recipe>-<ref>/ (*tree, caller frees):
+ * exported from the git mirrors, or extracted from the cached archive or sdist. A tree
+ * that already holds this pin is left alone; one that holds another is replaced only once
+ * the new one is complete. Wheels have no tree (CHECKOUT_NO_TREE, *tree NULL); path
+ * sources are their own tree. `mirrors_fresh`: the mirrors were updated by this run.
+ */
+int source_checkout(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
+		    bool mirrors_fresh, char **tree, enum checkout_state *state, struct diags *d);
+
+/* The directory name of `r`'s tree under work_dir/src/. Caller frees. */
+char *source_tree_name(const struct recipe *r);
+
+#endif
