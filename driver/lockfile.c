@@ -153,7 +153,7 @@ int lockfile_load(struct lockfile *l, const char *path, struct diags *d)
 	if (format && format->num != LOCKFILE_FORMAT) {
 		diag_error(d, &format->pos, "lock format %g is not one this ptbuild reads (%d)",
 			   format->num, LOCKFILE_FORMAT);
-		diag_hint(d, "regenerate it with `ptbuild lock --update`");
+		diag_hint(d, "remove it and run `ptbuild lock` to write a new one");
 		return -1;
 	}
 	int errors = 0;
@@ -191,8 +191,8 @@ int lockfile_load(struct lockfile *l, const char *path, struct diags *d)
 	}
 	errors += f.errors;
 	if (errors) {
-		diag_hint(d, "the lock is written by `ptbuild lock`; regenerate it with "
-			     "`ptbuild lock --update`");
+		diag_hint(d, "the lock is written by `ptbuild lock`; remove it and run `ptbuild "
+			     "lock` to write a new one");
 		return -1;
 	}
 	return 1;

@@ -98,7 +98,7 @@ static int changed_upstream(const char *requirement, const struct pinned_file *w
 {
 	diag_error(d, NULL, "%s changed since the lock: the lock has %s (sha256 %s), the index "
 		   "now serves %s (sha256 %s)", requirement, want->name, want->sha256, name, sha256);
-	return -1;
+	return -2;
 }
 
 /* ---- sdists from the simple index ------------------------------------------------------- */
@@ -260,7 +260,7 @@ int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct 
 		memcpy(link.sha256, want->sha256, SHA256_HEX_SIZE);
 	}
 	if (want && (strcmp(want->name, link.file) || strcmp(want->sha256, link.sha256))) {
-		changed_upstream(requirement, want, link.file, link.sha256, d);
+		rc = changed_upstream(requirement, want, link.file, link.sha256, d);
 		goto out;
 	}
 	if (download_verified(&dopts, link.url, link.sha256, &out->path, d) < 0)
@@ -346,7 +346,7 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		goto out;
 	}
 	if (want && (strcmp(want->name, names[0]) || strcmp(want->sha256, sha))) {
-		changed_upstream(requirement, want, names[0], sha, d);
+		rc = changed_upstream(requirement, want, names[0], sha, d);
 		free(got);
 		goto out;
 	}

@@ -44,12 +44,14 @@ char *pypi_normalize(const char *name);
 /*
  * The sdist of `requirement`. With `want` (from the lock), a cached copy is used without
  * the network, and the index must still serve that exact file; otherwise the index's
- * choice is taken and verified against the index's sha256.
+ * choice is taken and verified against the index's sha256. Returns -2 when the index now
+ * serves another file than `want`, -1 on other errors.
  */
 int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct pinned_file *want,
 	       struct pypi_file *out, struct diags *d);
 
-/* The wheel pip chooses for `requirement` when run by `python` (an interpreter path). */
+/* The wheel pip chooses for `requirement` when run by `python` (an interpreter path); -2
+ * when it is not the file `want` names. */
 int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
 	       const struct pinned_file *want, struct pypi_file *out, struct diags *d);
 

@@ -345,9 +345,13 @@ int session_pin_sources(struct session *s, struct cli *cli, const struct pin_req
 		struct source_python *pys = session_pythons_of(s, r, &npys);
 		const struct pin *locked = pins_find(&s->lock.pins, r->name);
 		if (rq->locked) {
-			if (locked_pin(s, cli, r, locked) < 0)
+			/* differs from the lock: -1 here, -2 from the check; unreachable: -1 */
+			int rc = locked_pin(s, cli, r, locked) < 0 ? -2 : 0;
+			if (rc == 0)
+				rc = source_check_locked(&so, r, locked, pys, npys, &cli->diags);
+			if (rc == -2)
 				input_errors++;
-			else if (source_check_locked(&so, r, locked, pys, npys, &cli->diags) < 0)
+			else if (rc < 0)
 				env_errors++;
 			else /* the check brought the mirrors up to date, unless offline */
 				pins_add_copy(out, locked)->resolved_now = !rq->offline;

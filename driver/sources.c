@@ -161,7 +161,8 @@ static int check_git(const struct source_opts *o, const struct recipe *r, const 
 	int rc = 0;
 	if (strcmp(cur->commit, pin->commit)) {
 		char *u = url_redact(r->source.location);
-		rc = diag_error(d, &r->source.pos, "recipe \"%s\": %s of %s now points to commit %s; "
+		rc = -2;
+		diag_error(d, &r->source.pos, "recipe \"%s\": %s of %s now points to commit %s; "
 				"ptbuild.lock has %s", r->name, r->source.ref, u, cur->commit,
 				pin->commit);
 		diag_hint(d, "if the new commit is right, run `ptbuild lock --update %s`; to build "
@@ -175,7 +176,8 @@ static int check_git(const struct source_opts *o, const struct recipe *r, const 
 			continue; /* the others follow from the superproject's commit */
 		for (size_t k = 0; k < pin->nsubs; k++)
 			if (!strcmp(pin->subs[k].path, s->path) && strcmp(pin->subs[k].commit, s->commit)) {
-				rc = diag_error(d, &r->source.pos, "recipe \"%s\": the override of "
+				rc = -2;
+				diag_error(d, &r->source.pos, "recipe \"%s\": the override of "
 						"submodule \"%s\" (%s) now points to commit %s; "
 						"ptbuild.lock has %s", r->name, s->path, s->url,
 						s->commit, pin->subs[k].commit);
@@ -199,14 +201,16 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 		const char *python = per_python ? pys[i].version : NULL;
 		const struct pinned_file *want = pin_file(pin, python);
 		if (!want) {
-			rc = diag_error(d, &r->source.pos, "recipe \"%s\": ptbuild.lock has no file for "
+			rc = -2;
+			diag_error(d, &r->source.pos, "recipe \"%s\": ptbuild.lock has no file for "
 					"Python %s", r->name, python ? python : "(any)");
 			diag_hint(d, "run `ptbuild lock` to pin it");
 			continue;
 		}
 		struct pypi_file f;
-		if (fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f, d) < 0) {
-			rc = -1;
+		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f, d);
+		if (fr < 0) {
+			rc = fr == -2 || rc == -2 ? -2 : -1;
 			diag_hint(d, "recipe \"%s\": if the new file is right, run `ptbuild lock "
 				     "--update %s`", r->name, r->name);
 		}
@@ -277,7 +281,8 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 {
 	*tree = NULL;
 	if (r->source.kind == SOURCE_PATH) {
-		char *p = path_join(o->project_dir, r->source.location);
+		char *p = r->source.location[0] == '/' ? xstrdup(r->source.location)
+						       : path_join(o->project_dir, r->source.location);
 		*tree = absolute_path(p);
 		free(p);
 		*state = CHECKOUT_UP_TO_DATE;

@@ -38,7 +38,8 @@ int source_resolve(const struct source_opts *o, const struct recipe *r,
  * Checks a locked pin against upstream and the cache: git refs must still point at the
  * locked commits (skipped when offline: the lock is taken as it is), and every file for
  * `pys` must be in the cache or downloadable with the locked digest. Errors show the
- * locked and the current value side by side.
+ * locked and the current value side by side. Returns -2 when upstream differs from the
+ * lock (or the lock lacks something), -1 when it could not be reached.
  */
 int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			const struct pin *pin, const struct source_python *pys, size_t npys,

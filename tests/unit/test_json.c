@@ -125,6 +125,33 @@ static void test_writer(void **state)
 	buf_release(&out);
 }
 
+/* Canonical output sorts members; the diff names each changed leaf with both values. */
+static void test_canonical_and_diff(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	struct jdoc a, b;
+	assert_int_equal(parse(&a, "{\"z\": 1, \"a\": {\"y\": [1, 2], \"x\": \"v1\"}, \"gone\": true}", &d), 0);
+	assert_int_equal(parse(&b, "{\"a\": {\"x\": \"v2\", \"y\": [1, 2]}, \"z\": 1.5, \"new\": null}", &d), 0);
+	char *c = jnode_compact(&a.root);
+	assert_string_equal(c, "{\"a\":{\"x\":\"v1\",\"y\":[1,2]},\"gone\":true,\"z\":1}");
+	free(c);
+	struct buf out = BUF_INIT;
+	jnode_diff(&a.root, &b.root, &out);
+	assert_string_equal(out.data, "a.x: \"v1\" -> \"v2\"\n"
+				      "gone: true -> (absent)\n"
+				      "new: (absent) -> null\n"
+				      "z: 1 -> 1.5\n");
+	buf_reset(&out);
+	jnode_diff(&a.root, &a.root, &out);
+	assert_int_equal(out.len, 0);
+	buf_release(&out);
+	jdoc_release(&a);
+	jdoc_release(&b);
+	diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_comment_markers_inside_strings),
 		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_canonical_and_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
