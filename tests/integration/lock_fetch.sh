@@ -117,7 +117,6 @@ J
 cache=$work/cache
 pt() { "$PTBUILD" -C "$proj" --cache-dir "$cache" "$@"; }
 lockf=$proj/ptbuild.lock
-jq_() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])) if False else None" 2>/dev/null; }
 lockget() { # python expression over the lock `L` (comments stripped)
 	python3 - "$lockf" "$1" <<'PY'
 import json, re, sys
