@@ -2,7 +2,7 @@
 # Installs what ptbuild builds and tests with, from Debian's packages.
 set -euo pipefail
 packages=(
-	build-essential cmake pkg-config git python3 python3-venv
+	build-essential cmake pkg-config git python3 python3-venv python3-pip
 	libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libssl-dev
 	ccache valgrind
 )

@@ -75,9 +75,7 @@ static void print_results(struct cli *cli, const struct fetched *f, size_t n, co
 	if (cli->json) {
 		struct buf out = BUF_INIT;
 		struct jw w;
-		jw_init(&w, &out, true);
-		jw_object_begin(&w);
-		jw_kbool(&w, "ok", true);
+		json_result_begin(&w, &out, true);
 		jw_key(&w, "sources");
 		jw_array_begin(&w);
 		for (size_t i = 0; i < n; i++) {
@@ -91,10 +89,7 @@ static void print_results(struct cli *cli, const struct fetched *f, size_t n, co
 			jw_object_end(&w);
 		}
 		jw_array_end(&w);
-		write_diags_json(&w, &cli->diags);
-		jw_object_end(&w);
-		fputs(out.data, cli->out);
-		buf_release(&out);
+		json_result_end(cli, &w, &out);
 		return;
 	}
 	if (cli->quiet)

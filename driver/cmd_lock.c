@@ -66,9 +66,7 @@ static void print_summary(struct cli *cli, struct session *s, const struct pins 
 	if (cli->json) {
 		struct buf out = BUF_INIT;
 		struct jw w;
-		jw_init(&w, &out, true);
-		jw_object_begin(&w);
-		jw_kbool(&w, "ok", true);
+		json_result_begin(&w, &out, true);
 		jw_kstring(&w, "lock", s->lock_path);
 		jw_key(&w, "sources");
 		jw_object_begin(&w);
@@ -81,10 +79,7 @@ static void print_summary(struct cli *cli, struct session *s, const struct pins 
 		}
 		jw_object_end(&w);
 		jw_kint(&w, "variants", (long long)s->plan.n);
-		write_diags_json(&w, &cli->diags);
-		jw_object_end(&w);
-		fputs(out.data, cli->out);
-		buf_release(&out);
+		json_result_end(cli, &w, &out);
 		return;
 	}
 	if (cli->quiet)

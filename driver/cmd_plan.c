@@ -58,9 +58,7 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 {
 	struct buf out = BUF_INIT;
 	struct jw w;
-	jw_init(&w, &out, true);
-	jw_object_begin(&w);
-	jw_kbool(&w, "ok", true);
+	json_result_begin(&w, &out, true);
 	jw_key(&w, "set");
 	if (set) {
 		jw_object_begin(&w);
@@ -147,10 +145,7 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_object_end(&w);
 	}
 	jw_array_end(&w);
-	write_diags_json(&w, &cli->diags);
-	jw_object_end(&w);
-	fputs(out.data, cli->out);
-	buf_release(&out);
+	json_result_end(cli, &w, &out);
 }
 
 static int width_of(const struct plan *plan, int which)

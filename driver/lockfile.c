@@ -257,12 +257,6 @@ static int cmp_file(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-static int cmp_sub(const void *a, const void *b)
-{
-	return strcmp((*(const struct pinned_sub *const *)a)->path,
-		      (*(const struct pinned_sub *const *)b)->path);
-}
-
 static int cmp_variant(const void *a, const void *b)
 {
 	return strcmp((*(const struct lock_variant *const *)a)->id,
@@ -311,10 +305,7 @@ static void write_pin(struct jw *w, const struct pin *pin)
 	if (pin->kind == SOURCE_GIT) {
 		jw_key(w, "submodules");
 		jw_object_begin(w);
-		const struct pinned_sub **subs = xcalloc(pin->nsubs + 1, sizeof(*subs));
-		for (size_t i = 0; i < pin->nsubs; i++)
-			subs[i] = &pin->subs[i];
-		qsort(subs, pin->nsubs, sizeof(*subs), cmp_sub);
+		const struct pinned_sub **subs = pin_sorted_subs(pin);
 		for (size_t i = 0; i < pin->nsubs; i++) {
 			jw_key(w, subs[i]->path);
 			jw_object_begin(w);

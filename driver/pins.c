@@ -167,6 +167,15 @@ static int cmp_sub(const void *a, const void *b)
 		      (*(const struct pinned_sub *const *)b)->path);
 }
 
+const struct pinned_sub **pin_sorted_subs(const struct pin *pin)
+{
+	const struct pinned_sub **subs = xcalloc(pin->nsubs + 1, sizeof(*subs));
+	for (size_t i = 0; i < pin->nsubs; i++)
+		subs[i] = &pin->subs[i];
+	qsort(subs, pin->nsubs, sizeof(*subs), cmp_sub);
+	return subs;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
 	return strcmp((*(const struct pinned_file *const *)a)->name,
@@ -195,10 +204,7 @@ void pin_write_identity(struct jw *w, const struct pin *pin, const char *python)
 	jw_object_end(w);
 	jw_key(w, "submodules");
 	jw_object_begin(w);
-	const struct pinned_sub **subs = xcalloc(pin->nsubs + 1, sizeof(*subs));
-	for (size_t i = 0; i < pin->nsubs; i++)
-		subs[i] = &pin->subs[i];
-	qsort(subs, pin->nsubs, sizeof(*subs), cmp_sub);
+	const struct pinned_sub **subs = pin_sorted_subs(pin);
 	for (size_t i = 0; i < pin->nsubs; i++)
 		jw_kstring(w, subs[i]->path, subs[i]->commit);
 	free(subs);

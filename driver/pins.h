@@ -73,6 +73,9 @@ void pin_add_file(struct pin *pin, const char *python, const char *name, const c
 /* The file for `python` (a per-Python wheel) or the one file of the source; NULL if none. */
 const struct pinned_file *pin_file(const struct pin *pin, const char *python);
 
+/* The submodules sorted by path (caller frees the array, not the entries). */
+const struct pinned_sub **pin_sorted_subs(const struct pin *pin);
+
 /*
  * Writes the identity that enters build keys: {"commit", "files": {name: sha256},
  * "submodules": {path: commit}}, or null without a pin. With `python`, a wheel source

@@ -186,17 +186,27 @@ void write_diags_json(struct jw *w, const struct diags *d)
 	jw_array_end(w);
 }
 
+void json_result_begin(struct jw *w, struct buf *out, bool ok)
+{
+	jw_init(w, out, true);
+	jw_object_begin(w);
+	jw_kbool(w, "ok", ok);
+}
+
+void json_result_end(struct cli *cli, struct jw *w, struct buf *out)
+{
+	write_diags_json(w, &cli->diags);
+	jw_object_end(w);
+	fputs(out->data, cli->out);
+	buf_release(out);
+}
+
 void print_failure_json(struct cli *cli)
 {
 	struct buf out = BUF_INIT;
 	struct jw w;
-	jw_init(&w, &out, true);
-	jw_object_begin(&w);
-	jw_kbool(&w, "ok", false);
-	write_diags_json(&w, &cli->diags);
-	jw_object_end(&w);
-	fputs(out.data, cli->out);
-	buf_release(&out);
+	json_result_begin(&w, &out, false);
+	json_result_end(cli, &w, &out);
 }
 
 /* ---- pins ------------------------------------------------------------------------------- */

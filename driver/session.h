@@ -96,6 +96,10 @@ int session_pin_sources(struct session *s, struct cli *cli, const struct pin_req
 char *variant_lock_id(const struct variant *v);
 
 void write_diags_json(struct jw *w, const struct diags *d);
+/* A command's JSON answer: {"ok": OK, ...members..., "diagnostics": [...]} on stdout.
+ * `begin` opens it (`out` starts empty); `end` adds the diagnostics, prints and releases. */
+void json_result_begin(struct jw *w, struct buf *out, bool ok);
+void json_result_end(struct cli *cli, struct jw *w, struct buf *out);
 /* With --json a failed command still answers in JSON: {"ok": false, "diagnostics": [...]}. */
 void print_failure_json(struct cli *cli);
 

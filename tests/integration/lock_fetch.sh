@@ -35,6 +35,9 @@ $out" ;; esac
 }
 export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home PIP_CACHE_DIR=$work/pip-cache
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+# the Python this machine has (ptbuild runs its pip to choose the wheel)
+py=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export "PTBUILD_PYTHON_${py/./_}=$(command -v python3)"
 mkdir -p "$work/home" "$work/git" "$work/www/dist" "$work/www/simple/pkg" "$work/www/simple/demo-wheel"
 
 # ---- the loopback server and the fixtures ------------------------------------------------
@@ -111,8 +114,8 @@ cat >"$proj/recipes/arch.json" <<J
               "sha256": "$(sha "$work/www/dist/arch-2.0.tar.gz")", "strip": 1 },
   "build": ["true"] }
 J
-cat >"$proj/recipes/sets/default.json" <<'J'
-{ "targets": ["top", "pkg", "whl", "arch"], "toolchains": ["cpu"], "python": ["3.11"] }
+cat >"$proj/recipes/sets/default.json" <<J
+{ "targets": ["top", "pkg", "whl", "arch"], "toolchains": ["cpu"], "python": ["$py"] }
 J
 cache=$work/cache
 pt() { "$PTBUILD" -C "$proj" --cache-dir "$cache" "$@"; }
@@ -155,7 +158,7 @@ done
 	fail "pkg's sdist digest"
 [ "$(lockget 'L["sources"]["whl"]["files"][0]["sha256"]')" = "$(sha "$work/www/dist/demo_wheel-1.0-py3-none-any.whl")" ] ||
 	fail "the wheel's digest"
-[ "$(lockget 'L["sources"]["whl"]["files"][0]["python"]')" = "3.11" ] || fail "the wheel is pinned per Python"
+[ "$(lockget 'L["sources"]["whl"]["files"][0]["python"]')" = "$py" ] || fail "the wheel is pinned per Python"
 # sorted keys at every level, and the same bytes when nothing changed
 python3 - "$lockf" <<'PY' || fail "the lock's keys are not sorted"
 import json, re, sys
@@ -224,7 +227,7 @@ contains "edited ref" "recipes/top.json"
 cp "$work/top.json" "$proj/recipes/top.json"
 sed -i 's/"build": \["true"\] }/"build": ["true"], "env": { "FOO": "1" } }/' "$proj/recipes/arch.json"
 expect 2 "fetch --locked with a new env variable" -- pt fetch --locked
-contains "env change" "variant arch/cpu-py3.11"
+contains "env change" "variant arch/cpu-py$py"
 contains "env change" 'env.FOO: (absent) -> "1"'
 sed -i 's/, "env": { "FOO": "1" }//' "$proj/recipes/arch.json"
 expect 0 "fetch --locked once undone" -- pt fetch --locked
