@@ -344,7 +344,7 @@ int session_pin_sources(struct session *s, struct cli *cli, const struct pin_req
 					   r->source.location);
 				diag_hint(&cli->diags, "drop --locked/--frozen for development builds");
 				input_errors++;
-			} else if (rq->note_unlocked) {
+			} else if (!rq->no_resolve) {
 				diag_warn(&cli->diags, &r->source.pos, "recipe \"%s\" builds from a local "
 					  "path (%s): not lockable, used as it is", r->name,
 					  r->source.location);
