@@ -34,7 +34,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *user)
 }
 
 /* The last path component of the URL, without query: the file name pip and tools expect. */
-static char *file_name(const char *url)
+char *download_file_name(const char *url)
 {
 	size_t end = strcspn(url, "?#");
 	size_t start = end;
@@ -169,7 +169,7 @@ int download_verified(const struct download_opts *o, const char *url, const char
 		      char **path, struct diags *d)
 {
 	*path = NULL;
-	char *name = file_name(url);
+	char *name = download_file_name(url);
 	struct buf dir = BUF_INIT, final = BUF_INIT, tmp = BUF_INIT;
 	buf_addf(&dir, "%s/dist/%s", o->cache_dir, sha256);
 	buf_addf(&final, "%s/%s", dir.data, name);

@@ -29,6 +29,9 @@ struct download_opts {
 int download_verified(const struct download_opts *o, const char *url, const char *sha256,
 		      char **path, struct diags *d);
 
+/* The name a download of `url` is kept under: its last path component, without query. */
+char *download_file_name(const char *url);
+
 /* Reads a small document (an index page) into `out`, with the same retries and errors. */
 int download_page(const struct download_opts *o, const char *url, struct buf *out,
 		  struct diags *d);

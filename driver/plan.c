@@ -768,7 +768,6 @@ int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->project = req->project;
-	plan->pins = req->pins;
 	struct planner pl = { .plan = plan, .p = req->project, .d = d };
 	if (req->set) {
 		pl.use = &req->set->use;

@@ -57,7 +57,6 @@ struct plan_request {
 	size_t ntoolchains;
 	const char *const *pythons;             /* replace the set's Pythons when given */
 	size_t npythons;
-	const struct pins *pins;                /* source identities (from the lock), or NULL */
 };
 
 struct plan {
@@ -72,8 +71,8 @@ struct plan {
 	const struct pins *pins;       /* borrowed: identities in the keys, or NULL */
 };
 
-/* Returns -1 (errors in `d`) when the request or the files are wrong; warnings may be left
- * in `d` either way. */
+/* Keys are computed without source pins (plan_rekey adds them). Returns -1 (errors in `d`)
+ * when the request or the files are wrong; warnings may be left in `d` either way. */
 int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d);
 /* Recomputes every key with the source identities in `pins` (borrowed, may be NULL). */
 void plan_rekey(struct plan *plan, const struct pins *pins);

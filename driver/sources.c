@@ -31,16 +31,6 @@ static struct download_opts download_opts_of(const struct source_opts *o)
 				       .mirrors = o->mirrors };
 }
 
-/* The last path component of a URL (the name download_verified keeps it under). */
-static char *url_file_name(const char *url)
-{
-	size_t end = strcspn(url, "?#");
-	size_t start = end;
-	while (start && url[start - 1] != '/')
-		start--;
-	return start == end ? xstrdup("download") : xstrndup(url + start, end - start);
-}
-
 static bool wheel_by_url(const struct recipe *r)
 {
 	return r->source.kind == SOURCE_WHEEL && r->source.sha256;
@@ -96,7 +86,7 @@ static int fetch_file(const struct source_opts *o, const struct recipe *r, const
 	struct download_opts dop = download_opts_of(o);
 	if (download_verified(&dop, s->location, s->sha256, &out->path, d) < 0)
 		return -1;
-	out->name = url_file_name(s->location);
+	out->name = download_file_name(s->location);
 	snprintf(out->sha256, sizeof(out->sha256), "%s", s->sha256);
 	return 0;
 }
