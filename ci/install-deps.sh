@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
 	build-essential cmake pkg-config git python3 python3-venv python3-pip
-	libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libssl-dev
+	libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libssl-dev zlib1g-dev
 	ccache valgrind
 )
 sudo=""
