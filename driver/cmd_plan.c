@@ -23,19 +23,49 @@ static const char plan_help[] =
 	PLAN_OPTIONS_HELP
 	"  TARGET...        plan these recipes instead of the set's targets\n"
 	"  --json           one JSON document on stdout\n"
-	"  -v               full keys, environments and toolchain fingerprints\n"
+	"  --patches        every patch file that applies, in order, with its sha256\n"
+	"  -v               full keys, environments and toolchain fingerprints (and --patches)\n"
 	"\n"
 	"exit status: 0 planned, 2 an input file or the request is wrong, 3 environment.\n";
 
+enum { OPT_PATCHES = 2300 };
+
 static const struct option plan_long[] = {
 	PLAN_LONG_OPTIONS,
+	{ "patches", no_argument, NULL, OPT_PATCHES },
 	{ NULL, 0, NULL, 0 },
+};
+
+struct plan_opts {
+	struct plan_args plan;
+	bool patches;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
 	(void)cli;
-	return plan_args_option(ctx, opt, arg) ? 0 : -1;
+	struct plan_opts *o = ctx;
+	if (opt == OPT_PATCHES) {
+		o->patches = true;
+		return 0;
+	}
+	return plan_args_option(&o->plan, opt, arg) ? 0 : -1;
+}
+
+/* How many files of series `index` apply, and whether they are known yet. */
+static void series_count(const struct variant *v, size_t index, struct buf *out)
+{
+	const struct patch_series *ps = &v->recipe->patches[index];
+	const char *rest;
+	char *src = series_source(ps->series ? ps->series : ps->files.v[0].s, &rest);
+	size_t n = 0;
+	for (size_t k = 0; k < v->patches.n; k++)
+		n += v->patches.v[k].series == index;
+	if (src && !n && v->patches_unresolved)
+		buf_addf(out, " (files listed once %s is locked)", src);
+	else
+		buf_addf(out, " (%zu file%s)", n, n == 1 ? "" : "s");
+	free(src);
 }
 
 static void series_text(const struct patch_series *ps, struct buf *out)
@@ -118,13 +148,14 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_array_end(&w);
 		jw_key(&w, "patch_files");
 		jw_array_begin(&w);
-		for (size_t k = 0; k < v->npatch_files; k++) {
+		for (size_t k = 0; k < v->patches.n; k++) {
 			jw_object_begin(&w);
-			jw_kstring(&w, "path", v->patch_files[k].path);
-			jw_kstring(&w, "sha256", v->patch_files[k].sha256);
+			jw_kstring(&w, "path", v->patches.v[k].name);
+			jw_kstring(&w, "sha256", v->patches.v[k].sha256);
 			jw_object_end(&w);
 		}
 		jw_array_end(&w);
+		jw_kbool(&w, "patches_resolved", !v->patches_unresolved);
 		jw_kstring(&w, "local_version", v->local_version);
 		jw_key(&w, "submodule_overrides");
 		jw_object_begin(&w);
@@ -160,7 +191,8 @@ static int width_of(const struct plan *plan, int which)
 	return w;
 }
 
-static void print_table(struct cli *cli, const struct plan *plan, const struct buildset *set)
+static void print_table(struct cli *cli, const struct plan *plan, const struct buildset *set,
+			bool list_patches)
 {
 	FILE *f = cli->out;
 	if (set)
@@ -188,13 +220,14 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 		for (size_t k = 0; k < v->nseries; k++) {
 			struct buf text = BUF_INIT;
 			series_text(&v->recipe->patches[v->series[k]], &text);
+			series_count(v, v->series[k], &text);
 			fprintf(f, "%*s  patches: %s\n", wi, "", text.data);
 			buf_release(&text);
+			for (size_t p = 0; list_patches && p < v->patches.n; p++)
+				if (v->patches.v[p].series == v->series[k])
+					fprintf(f, "%*s    %.12s  %s\n", wi, "", v->patches.v[p].sha256,
+						v->patches.v[p].name);
 		}
-		if (v->npatch_files && cli->verbose)
-			for (size_t k = 0; k < v->npatch_files; k++)
-				fprintf(f, "%*s    %s  %.12s\n", wi, "", v->patch_files[k].path,
-					v->patch_files[k].sha256);
 		if (cli->verbose && v->local_version)
 			fprintf(f, "%*s  local version +%s\n", wi, "", v->local_version);
 		for (size_t k = 0; cli->verbose && k < v->recipe->noverrides; k++) {
@@ -226,18 +259,18 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 
 int cmd_plan(struct cli *cli, int argc, char **argv)
 {
-	struct plan_args a = { 0 };
+	struct plan_opts o = { 0 };
 	struct session s = { 0 };
 	struct pins pins = { 0 };
 	int code = EXIT_OK;
-	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &a, plan_help);
+	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &o, plan_help);
 	if (first == -2)
 		goto done;
 	if (first < 0) {
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &a, argv + first, (size_t)(argc - first));
+	code = session_plan(&s, cli, &o.plan, argv + first, (size_t)(argc - first));
 	if (code == EXIT_OK)
 		code = session_load_sources(&s, cli);
 	if (code != EXIT_OK)
@@ -250,13 +283,13 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		print_json(cli, &s.plan, s.have_set ? &s.set : NULL);
 	else if (!cli->quiet)
-		print_table(cli, &s.plan, s.have_set ? &s.set : NULL);
+		print_table(cli, &s.plan, s.have_set ? &s.set : NULL, o.patches || cli->verbose);
 done:
 	if (cli->json && code != EXIT_OK && first != -2)
 		print_failure_json(cli);
 	code = cli_finish(cli, code);
 	pins_release(&pins);
 	session_release(&s);
-	plan_args_release(&a);
+	plan_args_release(&o.plan);
 	return code;
 }

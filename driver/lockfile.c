@@ -18,8 +18,9 @@ static bool is_hex(const char *s, size_t len)
 	return true;
 }
 
-static const char *const source_keys[] = { "commit", "files", "kind", "source", "submodules",
-					   "tag" };
+static const char *const source_keys[] = { "commit", "files", "kind", "reads", "source",
+					   "submodules", "tag" };
+static const char *const reads_keys[] = { "files", "globs" };
 static const char *const file_keys[] = { "name", "python", "sha256" };
 static const char *const sub_keys[] = { "commit", "overridden", "url" };
 static const char *const variant_keys[] = { "inputs", "key" };
@@ -98,6 +99,38 @@ static void load_subs(struct fields *f, struct pin *pin)
 	}
 }
 
+/* "reads": the files of this tree that other recipes' patch series read. */
+static void load_reads(struct fields *f, struct pin *pin)
+{
+	const struct jnode *obj = fields_get(f, "reads", JSON_OBJECT, false);
+	if (!obj)
+		return;
+	struct fields rf;
+	fields_init(&rf, f->doc, obj, "the \"reads\" of a locked source", f->d);
+	fields_known(&rf, reads_keys, N(reads_keys));
+	struct strpos_list globs = { 0 };
+	fields_string_list(&rf, "globs", true, &globs);
+	struct buf joined = BUF_INIT;
+	for (size_t i = 0; i < globs.n; i++)
+		buf_addf(&joined, "%s\n", globs.v[i].s);
+	strpos_list_release(&globs);
+	const struct jnode *files = fields_get(&rf, "files", JSON_OBJECT, true);
+	for (size_t i = 0; files && i < files->n; i++) {
+		const struct jnode *e = &files->child[i];
+		if (e->type != JSON_STRING || !is_hex(e->str, 64)) {
+			diag_error(f->d, &e->pos, "read file \"%s\" in %s must map to a sha256 (64 "
+				   "lowercase hex digits)", e->key, f->what);
+			rf.errors++;
+			continue;
+		}
+		pin_add_read(pin, e->key, e->str);
+	}
+	if (!rf.errors)
+		pin->read_globs = buf_detach(&joined);
+	buf_release(&joined);
+	f->errors += rf.errors;
+}
+
 static int load_source(struct lockfile *l, const struct jnode *e, struct diags *d)
 {
 	struct buf what = BUF_INIT;
@@ -131,6 +164,7 @@ static int load_source(struct lockfile *l, const struct jnode *e, struct diags *
 	} else {
 		load_files(&f, pin);
 	}
+	load_reads(&f, pin);
 	buf_release(&what);
 	return f.errors ? -1 : 0;
 }
@@ -300,6 +334,26 @@ static void write_pin(struct jw *w, const struct pin *pin)
 		jw_array_end(w);
 	}
 	jw_kstring(w, "kind", source_kind_name(pin->kind));
+	if (pin->read_globs) {
+		jw_key(w, "reads");
+		jw_object_begin(w);
+		jw_key(w, "files");
+		jw_object_begin(w);
+		for (size_t i = 0; i < pin->nreads; i++)
+			jw_kstring(w, pin->reads[i].path, pin->reads[i].sha256);
+		jw_object_end(w);
+		jw_key(w, "globs");
+		jw_array_begin(w);
+		for (const char *g = pin->read_globs; *g;) {
+			size_t len = strcspn(g, "\n");
+			char *one = xstrndup(g, len);
+			jw_string(w, one);
+			free(one);
+			g += len + (g[len] == '\n');
+		}
+		jw_array_end(w);
+		jw_object_end(w);
+	}
 	jw_key(w, "source");
 	write_embedded(w, pin->spec ? pin->spec : "{}");
 	if (pin->kind == SOURCE_GIT) {

@@ -68,7 +68,31 @@ void pin_release(struct pin *pin)
 		free(pin->files[i].name);
 	}
 	free(pin->files);
+	pin_clear_reads(pin);
 	memset(pin, 0, sizeof(*pin));
+}
+
+void pin_clear_reads(struct pin *pin)
+{
+	for (size_t i = 0; i < pin->nreads; i++)
+		free(pin->reads[i].path);
+	free(pin->reads);
+	free(pin->read_globs);
+	pin->reads = NULL;
+	pin->read_globs = NULL;
+	pin->nreads = pin->cap_reads = 0;
+}
+
+void pin_add_read(struct pin *pin, const char *path, const char *sha256)
+{
+	GROW(pin->reads, pin->cap_reads, pin->nreads + 1);
+	size_t at = pin->nreads;
+	while (at > 0 && strcmp(pin->reads[at - 1].path, path) > 0)
+		at--;
+	memmove(&pin->reads[at + 1], &pin->reads[at], (pin->nreads - at) * sizeof(*pin->reads));
+	pin->reads[at].path = xstrdup(path);
+	snprintf(pin->reads[at].sha256, sizeof(pin->reads[at].sha256), "%s", sha256);
+	pin->nreads++;
 }
 
 struct pin *pins_find(const struct pins *p, const char *recipe)
@@ -122,6 +146,10 @@ struct pin *pins_add_copy(struct pins *into, const struct pin *src)
 			    src->subs[i].overridden);
 	for (size_t i = 0; i < src->nfiles; i++)
 		pin_add_file(pin, src->files[i].python, src->files[i].name, src->files[i].sha256);
+	if (src->read_globs)
+		pin->read_globs = xstrdup(src->read_globs);
+	for (size_t i = 0; i < src->nreads; i++)
+		pin_add_read(pin, src->reads[i].path, src->reads[i].sha256);
 	pin->resolved_now = src->resolved_now;
 	return pin;
 }

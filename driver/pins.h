@@ -32,6 +32,12 @@ struct pinned_file {
 	char sha256[SHA256_HEX_SIZE];
 };
 
+/* A file of this source's tree that another recipe's patch series reads. */
+struct pinned_read {
+	char *path;                 /* owned: relative to the top of the tree */
+	char sha256[SHA256_HEX_SIZE];
+};
+
 struct pin {
 	char *recipe;               /* owned */
 	enum source_kind kind;
@@ -42,6 +48,10 @@ struct pin {
 	size_t nsubs, cap_subs;
 	struct pinned_file *files;  /* owned */
 	size_t nfiles, cap_files;
+	char *read_globs;           /* owned: the globs `reads` was listed for (sorted, one per
+				       line), NULL when not listed */
+	struct pinned_read *reads;  /* owned, sorted by path */
+	size_t nreads, cap_reads;
 	bool resolved_now;          /* resolved from upstream by this run (not stored) */
 };
 
@@ -70,6 +80,10 @@ struct pin *pins_add_copy(struct pins *into, const struct pin *src);
 void pin_add_sub(struct pin *pin, const char *path, const char *url, const char *commit,
 		 bool overridden);
 void pin_add_file(struct pin *pin, const char *python, const char *name, const char *sha256);
+/* Adds a read file, keeping `reads` sorted by path. */
+void pin_add_read(struct pin *pin, const char *path, const char *sha256);
+/* Forgets the read files and their globs. */
+void pin_clear_reads(struct pin *pin);
 /* The file for `python` (a per-Python wheel) or the one file of the source; NULL if none. */
 const struct pinned_file *pin_file(const struct pin *pin, const char *python);
 

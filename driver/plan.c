@@ -303,99 +303,34 @@ static void compose_env(struct planner *pl, struct variant *v)
 
 /* ---- patches ---------------------------------------------------------------------------- */
 
-static bool series_applies(const struct patch_series *ps, const struct variant *v)
-{
-	for (size_t i = 0; i < ps->when.n; i++) {
-		const struct kv *c = &ps->when.v[i];
-		const char *have = NULL;
-		if (!strcmp(c->key, "toolchain"))
-			have = v->tc->name;
-		else if (!strcmp(c->key, "python"))
-			have = v->python;
-		else if (starts_with(c->key, "env."))
-			have = env_get(&v->env, c->key + 4);
-		if (!have || strcmp(have, c->value))
-			return false;
-	}
-	return true;
-}
-
-static bool is_remote_series(const char *s)
-{
-	return strstr(s, "${") != NULL;
-}
-
-/* The directory part of a glob before its first wildcard component ("patches/x/"). */
-static size_t glob_base_len(const char *pattern)
-{
-	size_t wild = strcspn(pattern, "*?[");
-	while (wild > 0 && pattern[wild - 1] != '/')
-		wild--;
-	return wild;
-}
-
-static void add_patch_file(struct planner *pl, struct variant *v, size_t *cap, const char *rel,
-			   const char *abs, const struct pos *pos)
-{
-	GROW(v->patch_files, *cap, v->npatch_files + 1);
-	struct patch_file *pf = &v->patch_files[v->npatch_files];
-	if (sha256_file_hex(abs, pf->sha256) < 0) {
-		diag_error(pl->d, pos, "patch file \"%s\" of recipe \"%s\" cannot be read: %s", rel,
-			   v->recipe->name, strerror(errno));
-		diag_hint(pl->d, "paths in \"patches\" are relative to the project directory");
-		pl->errors++;
-		return;
-	}
-	pf->path = xstrdup(rel);
-	v->npatch_files++;
-}
-
+/* The series that apply, and this project's files of them (hashed now). */
 static void collect_patches(struct planner *pl, struct variant *v)
 {
 	const struct recipe *r = v->recipe;
-	size_t cap = 0;
 	v->series = xcalloc(r->npatches + 1, sizeof(size_t));
-	const char *dir = pl->p->dir;
-	bool here = !strcmp(dir, ".");
 	for (size_t i = 0; i < r->npatches; i++) {
 		const struct patch_series *ps = &r->patches[i];
-		if (!series_applies(ps, v))
+		if (!series_applies(ps, v->tc->name, v->python, &v->env))
 			continue;
 		v->series[v->nseries++] = i;
-		if (ps->series && is_remote_series(ps->series))
-			continue;
-		if (!ps->series) {
-			for (size_t k = 0; k < ps->files.n; k++) {
-				if (is_remote_series(ps->files.v[k].s))
-					continue;
-				char *abs = here ? xstrdup(ps->files.v[k].s) : path_join(dir, ps->files.v[k].s);
-				add_patch_file(pl, v, &cap, ps->files.v[k].s, abs, &ps->files.v[k].pos);
-				free(abs);
-			}
-			continue;
-		}
-		char *pattern = here ? xstrdup(ps->series) : path_join(dir, ps->series);
-		size_t prefix = here ? 0 : strlen(dir) + (dir[strlen(dir) - 1] == '/' ? 0 : 1);
-		glob_t g;
-		int rc = glob(pattern, 0, NULL, &g);
-		size_t base = glob_base_len(ps->series);
-		size_t found = 0;
-		for (size_t k = 0; rc == 0 && k < g.gl_pathc; k++) {
-			const char *rel = g.gl_pathv[k] + prefix;
-			bool skip = false;
-			for (size_t x = 0; x < ps->exclude.n && !skip; x++)
-				skip = fnmatch(ps->exclude.v[x].s, rel + base, FNM_PATHNAME) == 0;
-			if (skip)
-				continue;
-			add_patch_file(pl, v, &cap, rel, g.gl_pathv[k], &ps->pos);
-			found++;
-		}
-		if (rc == 0)
-			globfree(&g);
-		if (!found)
-			diag_warn(pl->d, &ps->pos, "patch series \"%s\" of recipe \"%s\" matches no file",
-				  ps->series, r->name);
-		free(pattern);
+		if (series_expand_local(ps, i, pl->p->dir, r->name, &v->local_patches, pl->d) < 0)
+			pl->errors++;
+	}
+}
+
+/* Every file that applies, in series order: this project's and, from the pins, those in
+ * other recipes' trees. */
+static void list_patches(struct planner *pl, struct variant *v)
+{
+	patch_list_release(&v->patches);
+	v->patches_unresolved = false;
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct patch_series *ps = &v->recipe->patches[v->series[i]];
+		for (size_t k = 0; k < v->local_patches.n; k++)
+			if (v->local_patches.v[k].series == v->series[i])
+				patch_list_append_copy(&v->patches, &v->local_patches.v[k]);
+		if (!series_expand_remote(ps, v->series[i], pl->p, pl->plan->pins, &v->patches))
+			v->patches_unresolved = true;
 	}
 }
 
@@ -552,12 +487,13 @@ static void write_patches(struct jw *w, const struct planner *pl, const struct v
 		jw_object_end(w);
 	}
 	jw_array_end(w);
+	/* The files that apply, in order: names and contents. */
 	jw_key(w, "patch_files");
 	jw_array_begin(w);
-	for (size_t i = 0; i < v->npatch_files; i++) {
+	for (size_t i = 0; i < v->patches.n; i++) {
 		jw_object_begin(w);
-		jw_kstring(w, "path", v->patch_files[i].path);
-		jw_kstring(w, "sha256", v->patch_files[i].sha256);
+		jw_kstring(w, "path", v->patches.v[i].name);
+		jw_kstring(w, "sha256", v->patches.v[i].sha256);
 		jw_object_end(w);
 	}
 	jw_array_end(w);
@@ -788,8 +724,10 @@ int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d
 	}
 	if (pl.errors)
 		goto done;
-	for (size_t i = 0; i < plan->n; i++) /* dependencies come first, so their keys exist */
+	for (size_t i = 0; i < plan->n; i++) { /* dependencies come first: their keys exist */
+		list_patches(&pl, &plan->v[i]);
 		compute_key(&pl, &plan->v[i]);
+	}
 	rc = 0;
 done:
 	free(pl.slot);
@@ -803,6 +741,7 @@ void plan_rekey(struct plan *plan, const struct pins *pins)
 	plan->pins = pins;
 	for (size_t i = 0; i < plan->n; i++) {
 		free(plan->v[i].key_input);
+		list_patches(&pl, &plan->v[i]);
 		compute_key(&pl, &plan->v[i]);
 	}
 }
@@ -815,9 +754,8 @@ void plan_release(struct plan *plan)
 		free(v->deps);
 		free(v->source_deps);
 		env_release(&v->env);
-		for (size_t k = 0; k < v->npatch_files; k++)
-			free(v->patch_files[k].path);
-		free(v->patch_files);
+		patch_list_release(&v->local_patches);
+		patch_list_release(&v->patches);
 		free(v->series);
 		free(v->local_version);
 		free(v->key_input);

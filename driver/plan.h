@@ -20,13 +20,9 @@
 #include "model.h"
 #include "pins.h"
 #include "project.h"
+#include "series.h"
 #include "util/diag.h"
 #include "util/hash.h"
-
-struct patch_file {
-	char *path;   /* as found, relative to the project */
-	char sha256[SHA256_HEX_SIZE];
-};
 
 struct variant {
 	const struct recipe *recipe;    /* borrowed from the project */
@@ -39,10 +35,12 @@ struct variant {
 	size_t *source_deps;            /* owned: recipe indices whose sources this one reads */
 	size_t nsource_deps;
 	struct env env;                 /* toolchain and recipe variables, validated */
-	struct patch_file *patch_files; /* owned: local patch files that apply, in order */
-	size_t npatch_files;
 	size_t *series;                 /* owned: indices of the recipe's patch series that apply */
 	size_t nseries;
+	struct patch_list local_patches; /* this project's files of those series, hashed */
+	struct patch_list patches;      /* every file that applies, in order (from the pins for
+					   files in other recipes' trees) */
+	bool patches_unresolved;        /* some series reads a tree that is not pinned yet */
 	char *local_version;            /* owned, expanded; NULL if none */
 	char *key_input;                /* owned: the canonical JSON the key hashes */
 	char key[SHA256_HEX_SIZE];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "series.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
@@ -322,6 +323,48 @@ static int compare_keys(struct session *s, struct cli *cli)
 	return errors;
 }
 
+/*
+ * The files other recipes' patch series read from each source (`${src:NAME}/...`): listed
+ * and hashed from its pristine tree into the pin's `reads`, unless the pin (from the lock)
+ * already lists them for the same globs. Returns the exit code.
+ */
+static int read_series_sources(struct session *s, struct cli *cli, const struct pin_request *rq,
+			       const struct recipe **recipes, size_t n, struct pins *pins)
+{
+	struct source_opts so = session_source_opts(s, rq->offline);
+	int input_errors = 0, env_errors = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct recipe *r = recipes[i];
+		char *globs = series_globs_reading(&s->project, r->name);
+		struct pin *pin = globs ? pins_find(pins, r->name) : NULL;
+		if (!pin || (pin->read_globs && !strcmp(pin->read_globs, globs))) {
+			free(globs);
+			continue;
+		}
+		if (rq->locked) {
+			diag_error(&cli->diags, &r->source.pos, "%s does not list the files of recipe "
+				   "\"%s\" that patch series read now", s->lock_path, r->name);
+			diag_hint(&cli->diags, "a series reading ${src:%s} was added or changed since "
+				  "the lock: run `ptbuild lock`", r->name);
+			input_errors++;
+		} else if (rq->no_resolve) {
+			pin_clear_reads(pin); /* the series stay unresolved: the plan says so */
+		} else {
+			char *tree = NULL;
+			enum checkout_state st;
+			int rc = source_checkout(&so, r, pin, pin->resolved_now, NULL, &tree, &st,
+						 &cli->diags);
+			if (rc == -2)
+				input_errors++;
+			else if (rc < 0 || series_read_tree(tree, globs, pin, &cli->diags) < 0)
+				env_errors++;
+			free(tree);
+		}
+		free(globs);
+	}
+	return input_errors ? EXIT_USAGE : env_errors ? EXIT_ENVIRONMENT : EXIT_OK;
+}
+
 int session_pin_sources(struct session *s, struct cli *cli, const struct pin_request *rq,
 			struct pins *out)
 {
@@ -395,11 +438,12 @@ int session_pin_sources(struct session *s, struct cli *cli, const struct pin_req
 		}
 		free(pys);
 	}
+	int code = input_errors ? EXIT_USAGE : env_errors ? EXIT_ENVIRONMENT : EXIT_OK;
+	if (code == EXIT_OK)
+		code = read_series_sources(s, cli, rq, recipes, n, out);
 	free(recipes);
-	if (input_errors)
-		return EXIT_USAGE;
-	if (env_errors)
-		return EXIT_ENVIRONMENT;
+	if (code != EXIT_OK)
+		return code;
 	plan_rekey(&s->plan, out);
 	if (rq->locked && compare_keys(s, cli))
 		return EXIT_USAGE;

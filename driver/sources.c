@@ -8,6 +8,7 @@
 
 #include "download.h"
 #include "git_source.h"
+#include "patch_apply.h"
 #include "pypi_source.h"
 #include "unpack.h"
 #include "url.h"
@@ -211,19 +212,22 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 
 /* ---- source trees ------------------------------------------------------------------------- */
 
-char *source_tree_name(const struct recipe *r)
+char *source_tree_name(const struct recipe *r, const char *patch_digest)
 {
 	struct buf b = BUF_INIT;
 	const char *ref = r->source.kind == SOURCE_GIT ? r->source.ref : r->version;
 	buf_addf(&b, "%s-%s", r->name, ref ? ref : "src");
+	if (patch_digest)
+		buf_addf(&b, "-patched-%.8s", patch_digest);
 	for (size_t i = 0; i < b.len; i++)
 		if (b.data[i] == '/' || b.data[i] == ' ')
 			b.data[i] = '_';
 	return buf_detach(&b);
 }
 
-/* What a tree holds: its pin's identity and the declaration it was resolved from. */
-static char *tree_identity(const struct pin *pin)
+/* What a tree holds: its pin's identity, the declaration it was resolved from and the
+ * patches applied to it. */
+static char *tree_identity(const struct pin *pin, const struct tree_patches *patches)
 {
 	struct buf b = BUF_INIT;
 	struct jw w;
@@ -231,6 +235,17 @@ static char *tree_identity(const struct pin *pin)
 	jw_object_begin(&w);
 	jw_key(&w, "identity");
 	pin_write_identity(&w, pin, NULL);
+	if (patches) {
+		jw_key(&w, "patches");
+		jw_array_begin(&w);
+		for (size_t i = 0; i < patches->n; i++) {
+			jw_object_begin(&w);
+			jw_kstring(&w, "name", patches->refs[i].name);
+			jw_kstring(&w, "sha256", patches->refs[i].sha256);
+			jw_object_end(&w);
+		}
+		jw_array_end(&w);
+	}
 	jw_kstring(&w, "spec", pin->spec);
 	jw_object_end(&w);
 	buf_addch(&b, '\n');
@@ -267,9 +282,20 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 }
 
 int source_checkout(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
-		    bool mirrors_fresh, char **tree, enum checkout_state *state, struct diags *d)
+		    bool mirrors_fresh, struct tree_patches *patches, char **tree,
+		    enum checkout_state *state, struct diags *d)
 {
 	*tree = NULL;
+	if (patches && !patches->n)
+		patches = NULL;
+	if (patches && (r->source.kind == SOURCE_PATH || r->source.kind == SOURCE_WHEEL)) {
+		diag_error(d, &r->source.pos, "recipe \"%s\" has patches, but its source is %s",
+			   r->name, r->source.kind == SOURCE_PATH ? "a local directory, which ptbuild "
+			   "does not modify" : "a wheel, which has no source tree");
+		diag_hint(d, "apply them in that directory yourself, or build from git, an archive "
+			     "or an sdist");
+		return -2;
+	}
 	if (r->source.kind == SOURCE_PATH) {
 		char *p = r->source.location[0] == '/' ? xstrdup(r->source.location)
 						       : path_join(o->project_dir, r->source.location);
@@ -285,19 +311,21 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 		*state = CHECKOUT_NO_TREE;
 		return 0;
 	}
-	char *name = source_tree_name(r);
+	char *name = source_tree_name(r, patches ? patches->digest : NULL);
 	char *src = path_join(o->work_dir, "src");
 	char *dest = path_join(src, name);
-	struct buf marker = BUF_INIT, old = BUF_INIT, had = BUF_INIT;
+	struct buf marker = BUF_INIT, old = BUF_INIT, fresh = BUF_INIT, had = BUF_INIT;
 	buf_addf(&marker, "%s/.%s.pin", src, name);
 	buf_addf(&old, "%s.old", dest);
-	char *want = tree_identity(pin);
+	buf_addf(&fresh, "%s.new", dest);
+	char *want = tree_identity(pin, patches);
 	int rc = -1;
 	if (make_dirs(src, 0755) < 0) {
 		diag_error(d, NULL, "cannot create %s: %s", src, strerror(errno));
 		goto out;
 	}
 	remove_stale_temps(old.data);
+	remove_stale_temps(fresh.data);
 	bool exists = path_exists(dest);
 	if (exists && read_file(marker.data, &had) == 0 && !strcmp(had.data, want)) {
 		*state = CHECKOUT_UP_TO_DATE;
@@ -306,14 +334,29 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 		rc = 0;
 		goto out;
 	}
-	/* Another pin (or an unknown tree): set it aside, put it back if the new one fails. */
+	/* The new tree is made and patched beside the old one, which is replaced only once
+	 * the new one is complete: a failure leaves the old tree (and its marker) as it was. */
+	buf_addf(&fresh, ".tmp-%ld", (long)getpid());
 	buf_addf(&old, ".tmp-%ld", (long)getpid());
-	if (exists && rename(dest, old.data) < 0) {
-		diag_error(d, NULL, "cannot move %s aside: %s", dest, strerror(errno));
+	if (export_tree(o, r, pin, mirrors_fresh, fresh.data, d) < 0)
 		goto out;
+	if (patches) {
+		int prc = patches_apply(fresh.data, patches->refs, patches->n, &patches->stats, d);
+		if (prc < 0) {
+			remove_tree(fresh.data);
+			rc = prc == -1 ? -2 : -1;
+			goto out;
+		}
 	}
 	unlink(marker.data);
-	if (export_tree(o, r, pin, mirrors_fresh, dest, d) < 0) {
+	if (exists && rename(dest, old.data) < 0) {
+		diag_error(d, NULL, "cannot move %s aside: %s", dest, strerror(errno));
+		remove_tree(fresh.data);
+		goto out;
+	}
+	if (rename(fresh.data, dest) < 0) {
+		diag_error(d, NULL, "cannot rename %s to %s: %s", fresh.data, dest, strerror(errno));
+		remove_tree(fresh.data);
 		if (exists && rename(old.data, dest) == 0 && had.len)
 			write_file_atomic(marker.data, had.data, had.len);
 		goto out;
@@ -332,6 +375,7 @@ out:
 	free(want);
 	buf_release(&marker);
 	buf_release(&old);
+	buf_release(&fresh);
 	buf_release(&had);
 	free(dest);
 	free(src);

@@ -11,6 +11,7 @@
 
 #include "mirrors.h"
 #include "model.h"
+#include "patch_apply.h"
 #include "pins.h"
 #include "util/diag.h"
 
@@ -45,20 +46,34 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			const struct pin *pin, const struct source_python *pys, size_t npys,
 			struct diags *d);
 
+/* Patches applied to a tree after it is exported: the tree is named by their digest. */
+struct tree_patches {
+	const struct patch_ref *refs; /* borrowed, in order */
+	size_t n;
+	const char *digest;           /* patch_list_digest() of the list */
+	struct patch_stats stats;     /* out: what applying did (when the tree was written) */
+};
+
 /* What source_checkout did. */
 enum checkout_state { CHECKOUT_UP_TO_DATE, CHECKOUT_WRITTEN, CHECKOUT_NO_TREE };
 
 /*
  * Prepares the tree of `r` at `pin` in work_dir/src/<recipe>-<ref>/ (*tree, caller frees):
- * exported from the git mirrors, or extracted from the cached archive or sdist. A tree
- * that already holds this pin is left alone; one that holds another is replaced only once
- * the new one is complete. Wheels have no tree (CHECKOUT_NO_TREE, *tree NULL); path
- * sources are their own tree. `mirrors_fresh`: the mirrors were updated by this run.
+ * exported from the git mirrors, or extracted from the cached archive or sdist, then
+ * `patches` applied (NULL or none: the pristine tree), whole or not at all. The tree is
+ * made beside its place and renamed there when complete, so a tree that holds another
+ * pin or patch set is replaced only by a finished one. A tree that already holds this
+ * pin and these patches is left alone. Wheels have no tree (CHECKOUT_NO_TREE, *tree
+ * NULL); path sources are their own tree. `mirrors_fresh`: the mirrors were updated by
+ * this run. Returns -2 when a patch does not apply (or cannot be applied to this kind of
+ * source), -1 when the source could not be fetched or written.
  */
 int source_checkout(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
-		    bool mirrors_fresh, char **tree, enum checkout_state *state, struct diags *d);
+		    bool mirrors_fresh, struct tree_patches *patches, char **tree,
+		    enum checkout_state *state, struct diags *d);
 
-/* The directory name of `r`'s tree under work_dir/src/. Caller frees. */
-char *source_tree_name(const struct recipe *r);
+/* The directory name of `r`'s tree under work_dir/src/: <recipe>-<ref>, with
+ * -patched-<8 hex of the digest> for a patched one. Caller frees. */
+char *source_tree_name(const struct recipe *r, const char *patch_digest);
 
 #endif

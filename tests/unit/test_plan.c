@@ -240,8 +240,8 @@ static void test_when_selects_patches(void **state)
 			continue;
 		seen++;
 		bool cuda = !strcmp(v->tc->name, "cuda");
-		assert_int_equal(v->npatch_files, cuda ? 2 : 1);
-		assert_string_equal(v->patch_files[0].path, "patches/torch_scatter/0001-ninja.patch");
+		assert_int_equal(v->patches.n, cuda ? 2 : 1);
+		assert_string_equal(v->patches.v[0].name, "patches/torch_scatter/0001-ninja.patch");
 		assert_string_equal(v->local_version, cuda ? "pt29cu130" : "pt29cpu");
 		assert_string_equal(env_get(&v->env, "FORCE_CUDA"), cuda ? "1" : "0");
 	}
