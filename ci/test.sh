@@ -29,6 +29,7 @@ echo "== benchmarks"
 python3 tests/bench/plan_bench.py build/test/ptbuild 10
 build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh
 build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh --http
+build/test/tests/bench_patch 200
 
 echo "== tests (-Werror build)"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
