@@ -326,10 +326,8 @@ static void list_patches(struct planner *pl, struct variant *v)
 	v->patches_unresolved = false;
 	for (size_t i = 0; i < v->nseries; i++) {
 		const struct patch_series *ps = &v->recipe->patches[v->series[i]];
-		for (size_t k = 0; k < v->local_patches.n; k++)
-			if (v->local_patches.v[k].series == v->series[i])
-				patch_list_append_copy(&v->patches, &v->local_patches.v[k]);
-		if (!series_expand_remote(ps, v->series[i], pl->p, pl->plan->pins, &v->patches))
+		if (!series_expand(ps, v->series[i], &v->local_patches, pl->p, pl->plan->pins,
+				   &v->patches))
 			v->patches_unresolved = true;
 	}
 }

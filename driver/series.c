@@ -162,41 +162,58 @@ static void add_remote(struct patch_list *out, const char *source, const char *p
 	buf_release(&name);
 }
 
-bool series_expand_remote(const struct patch_series *ps, size_t index,
-			  const struct project *p, const struct pins *pins, struct patch_list *out)
+/* The files of one glob in another recipe's tree, from that recipe's pin. */
+static bool expand_remote_glob(const struct patch_series *ps, size_t index, const char *src,
+			       const char *rest, const struct project *p, const struct pins *pins,
+			       struct patch_list *out)
+{
+	const struct pin *pin = pins_find(pins, src);
+	char *want = series_globs_reading(p, src);
+	bool ok = pin && pin->read_globs && want && !strcmp(pin->read_globs, want);
+	free(want);
+	for (size_t i = 0; ok && i < pin->nreads; i++) {
+		const char *path = pin->reads[i].path;
+		if (fnmatch(rest, path, FNM_PATHNAME | FNM_PERIOD) == 0 && !is_excluded(ps, rest, path))
+			add_remote(out, src, path, index, pin->reads[i].sha256);
+	}
+	return ok;
+}
+
+bool series_expand(const struct patch_series *ps, size_t index, const struct patch_list *local,
+		   const struct project *p, const struct pins *pins, struct patch_list *out)
 {
 	const char *rest;
-	char *src = series_source(ps->series ? ps->series
-					     : ps->files.n ? ps->files.v[0].s : "", &rest);
-	bool ok = true;
 	if (ps->series) {
-		if (!src)
-			return true;
-		const struct pin *pin = pins_find(pins, src);
-		char *want = series_globs_reading(p, src);
-		ok = pin && pin->read_globs && want && !strcmp(pin->read_globs, want);
-		free(want);
-		for (size_t i = 0; ok && i < pin->nreads; i++) {
-			const char *path = pin->reads[i].path;
-			if (fnmatch(rest, path, FNM_PATHNAME | FNM_PERIOD) == 0 &&
-			    !is_excluded(ps, rest, path))
-				add_remote(out, src, path, index, pin->reads[i].sha256);
-		}
+		char *src = series_source(ps->series, &rest);
+		bool ok = true;
+		if (src)
+			ok = expand_remote_glob(ps, index, src, rest, p, pins, out);
+		for (size_t k = 0; !src && k < local->n; k++)
+			if (local->v[k].series == index)
+				patch_list_append_copy(out, &local->v[k]);
 		free(src);
 		return ok;
 	}
-	free(src);
+	/* An explicit list keeps its order, whichever tree each file is in. */
+	bool ok = true;
 	for (size_t k = 0; k < ps->files.n; k++) {
-		src = series_source(ps->files.v[k].s, &rest);
-		if (!src)
+		const char *s = ps->files.v[k].s;
+		char *src = series_source(s, &rest);
+		if (src) {
+			const struct pin *pin = pins_find(pins, src);
+			const struct pinned_read *r = pin && pin->read_globs ? find_read(pin, rest) : NULL;
+			if (r)
+				add_remote(out, src, rest, index, r->sha256);
+			else
+				ok = false;
+			free(src);
 			continue;
-		const struct pin *pin = pins_find(pins, src);
-		const struct pinned_read *r = pin && pin->read_globs ? find_read(pin, rest) : NULL;
-		if (r)
-			add_remote(out, src, rest, index, r->sha256);
-		else
-			ok = false;
-		free(src);
+		}
+		for (size_t i = 0; i < local->n; i++)
+			if (local->v[i].series == index && !strcmp(local->v[i].path, s)) {
+				patch_list_append_copy(out, &local->v[i]);
+				break;
+			}
 	}
 	return ok;
 }

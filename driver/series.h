@@ -50,11 +50,12 @@ char *series_source(const char *s, const char **rest);
 int series_expand_local(const struct patch_series *ps, size_t index, const char *project_dir,
 			const char *recipe, struct patch_list *out, struct diags *d);
 
-/* Another recipe's files of `ps` from that recipe's pin (its `reads`), appended to `out`.
- * Returns false when there is no pin, or it has not listed its files for the globs the
+/* Every file of `ps` (series index `index`) in order, appended to `out`: this project's
+ * from `local` (series_expand_local), another recipe's from that recipe's pin (`reads`).
+ * Returns false when such a pin is missing or has not listed its files for the globs the
  * project reads now (the lock predates an edited series). */
-bool series_expand_remote(const struct patch_series *ps, size_t index,
-			  const struct project *p, const struct pins *pins, struct patch_list *out);
+bool series_expand(const struct patch_series *ps, size_t index, const struct patch_list *local,
+		   const struct project *p, const struct pins *pins, struct patch_list *out);
 
 /* The globs (relative to NAME's tree) that any recipe of the project reads from NAME,
  * sorted, one per line; NULL when none does. Caller frees. */

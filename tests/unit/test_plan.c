@@ -349,6 +349,78 @@ static void test_inherited_env_is_not_an_input(void **state)
 	free(dir);
 }
 
+/* Series in another recipe's tree come from that recipe's pin: unresolved without it,
+ * then in glob order minus `exclude`, and an explicit list keeps its own order across
+ * trees. A pin listed for other globs (an edited series) does not count. */
+static void test_series_from_another_tree(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	write_text(dir, "recipes/backend.json",
+		   "{ \"name\": \"backend\", \"version\": \"1\", \"builder\": \"generic\",\n"
+		   "  \"source\": { \"git\": \"https://example.invalid/b.git\", \"ref\": \"v1\" } }\n");
+	write_text(dir, "recipes/torch.json",
+		   "{ \"name\": \"torch\", \"version\": \"2.9.1\", \"builder\": \"pytorch\",\n"
+		   "  \"source\": { \"git\": \"https://github.com/pytorch/pytorch.git\", \"ref\": \"v2.9.1\" },\n"
+		   "  \"patches\": [\n"
+		   "    { \"series\": \"${src:backend}/p/*.patch\", \"exclude\": [\"b-*\"] },\n"
+		   "    { \"files\": [\"${src:backend}/p/z.patch\", \"patches/torch/local.patch\",\n"
+		   "                \"${src:backend}/p/a.patch\"] } ] }\n");
+	write_text(dir, "patches/torch/local.patch", "local\n");
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(project_load(&p, dir, &d), 0);
+	const char *targets[] = { "torch" };
+	struct plan plan;
+	struct plan_request req = { .project = &p, .targets = targets, .ntargets = 1 };
+	const char *tcs[] = { "cpu" }, *pys[] = { "3.11" };
+	req.toolchains = tcs;
+	req.ntoolchains = 1;
+	req.pythons = pys;
+	req.npythons = 1;
+	assert_int_equal(plan_make(&plan, &req, &d), 0);
+	const struct variant *v = &plan.v[0];
+	assert_string_equal(v->recipe->name, "torch");
+	assert_true(v->patches_unresolved);
+	assert_int_equal(v->patches.n, 1); /* the local file only */
+	char key_before[SHA256_HEX_SIZE];
+	memcpy(key_before, v->key, sizeof(key_before));
+
+	struct pins pins = { 0 };
+	struct pin *pin = pins_add(&pins, "backend");
+	pin->read_globs = series_globs_reading(&p, "backend");
+	assert_string_equal(pin->read_globs, "p/*.patch\np/a.patch\np/z.patch\n");
+	static const char *const files[] = { "p/z.patch", "p/b-skip.patch", "p/a.patch",
+					     "p/m.patch", "p/sub/deeper.patch" };
+	for (size_t i = 0; i < 5; i++)
+		pin_add_read(pin, files[i], "1111111111111111111111111111111111111111111111111111111111111111");
+	plan_rekey(&plan, &pins);
+	assert_false(v->patches_unresolved);
+	static const char *const want[] = {
+		"${src:backend}/p/a.patch", "${src:backend}/p/m.patch", "${src:backend}/p/z.patch",
+		"${src:backend}/p/z.patch", "patches/torch/local.patch", "${src:backend}/p/a.patch",
+	};
+	assert_int_equal(v->patches.n, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(v->patches.v[i].name, want[i]);
+	assert_string_equal(v->patches.v[0].source, "backend");
+	assert_null(v->patches.v[4].source);
+	assert_string_not_equal(v->key, key_before);
+
+	/* listed for other globs: not trusted */
+	free(pin->read_globs);
+	pin->read_globs = xstrdup("p/*.patch\n");
+	plan_rekey(&plan, &pins);
+	assert_true(v->patches_unresolved);
+	pins_release(&pins);
+	plan_release(&plan);
+	project_release(&p);
+	diags_release(&d);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_use_and_exclude),
 		cmocka_unit_test(test_ambiguous_provider),
 		cmocka_unit_test(test_inherited_env_is_not_an_input),
+		cmocka_unit_test(test_series_from_another_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
