@@ -7,32 +7,7 @@
 set -uo pipefail
 PTBUILD=$1
 SRC=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/ptbuild-lockfetch-XXXXXX")
-server_pid=
-cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-# expect CODE DESCRIPTION -- CMD...: runs CMD, keeps its output in $out, checks the exit code
-expect() {
-	local want=$1 what=$2
-	shift 3
-	out=$("$@" 2>&1)
-	local got=$?
-	[ "$got" = "$want" ] || fail "$what: exit $got, expected $want; output:
-$out"
-}
-contains() { # DESCRIPTION NEEDLE: $out contains NEEDLE
-	case $out in *"$2"*) ;; *) fail "$1: output lacks \"$2\":
-$out" ;; esac
-}
-lacks() {
-	case $out in *"$2"*) fail "$1: output has \"$2\":
-$out" ;; esac
-}
+. "$SRC/tests/integration/fixtures/lib.sh" lockfetch
 export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home PIP_CACHE_DIR=$work/pip-cache
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 # the Python this machine has (ptbuild runs its pip to choose the wheel)
@@ -41,11 +16,7 @@ export "PTBUILD_PYTHON_${py/./_}=$(command -v python3)"
 mkdir -p "$work/home" "$work/git" "$work/www/dist" "$work/www/simple/pkg" "$work/www/simple/demo-wheel"
 
 # ---- the loopback server and the fixtures ------------------------------------------------
-python3 "$SRC/tests/integration/fixtures/loopback_server.py" --git-root "$work/git" \
-	--root "$work/www" --port-file "$work/port" &
-server_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+start_server "$work/git" "$work/www"
 base=http://127.0.0.1:$port
 bash "$SRC/tests/integration/fixtures/make_repos.sh" "$work/git" "$base/git" >/dev/null ||
 	{ echo "cannot make the fixture repositories" >&2; exit 1; }
@@ -279,5 +250,4 @@ contains "no lock" "run \`ptbuild lock\` first"
 expect 2 "targets without --update" -- pt lock top
 contains "lock top" "after --update"
 
-[ "$failures" = 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "lock_fetch: all checks passed"
+finish "lock_fetch"

@@ -10,37 +10,14 @@
 set -uo pipefail
 PTBUILD=$1
 SRC=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/ptbuild-patches-XXXXXX")
-server_pid=
-cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-expect() { # CODE DESCRIPTION -- CMD...: runs CMD, keeps its output in $out
-	local want=$1 what=$2
-	shift 3
-	out=$("$@" 2>&1)
-	local got=$?
-	[ "$got" = "$want" ] || fail "$what: exit $got, expected $want; output:
-$out"
-}
-contains() { case $out in *"$2"*) ;; *) fail "$1: output lacks \"$2\":
-$out" ;; esac; }
-lacks() { case $out in *"$2"*) fail "$1: output has \"$2\":
-$out" ;; esac; }
+. "$SRC/tests/integration/fixtures/lib.sh" patches
 export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t.invalid
 git() { command git -c protocol.file.allow=always -c init.defaultBranch=main -c advice.detachedHead=false "$@"; }
 mkdir -p "$work/home" "$work/git" "$work/www" "$work/w"
 
-python3 "$SRC/tests/integration/fixtures/loopback_server.py" --git-root "$work/git" \
-	--root "$work/www" --port-file "$work/port" &
-server_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-base=http://127.0.0.1:$(cat "$work/port")/git
+start_server "$work/git" "$work/www"
+base=http://127.0.0.1:$port/git
 
 # ---- fixtures ------------------------------------------------------------------------------
 publish() { rm -rf "$work/git/$1.git"; git clone -q --bare "$work/w/$1" "$work/git/$1.git"; }
@@ -254,5 +231,4 @@ sed -i 's|"series": "patches/framework/\*.patch" }|"series": "patches/framework/
 expect 2 "fetch --locked with a new series" -- pt fetch --locked
 contains "new series" "does not list the files of recipe \"backend\" that patch series read now"
 
-[ "$failures" = 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "patches: all checks passed"
+finish patches
