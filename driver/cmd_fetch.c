@@ -78,7 +78,8 @@ struct fetched {
 	const struct pin *pin;           /* NULL for path sources */
 	const struct patch_list *patches; /* borrowed from a variant; NULL: pristine */
 	char digest[SHA256_HEX_SIZE];
-	struct buf variants;             /* labels of the variants built from it */
+	const char **labels;             /* borrowed labels of the variants built from it */
+	size_t nlabels, cap_labels;
 	char *tree;                      /* owned, NULL for wheels */
 	enum checkout_state state;
 	struct patch_stats stats;
@@ -100,13 +101,13 @@ static struct fetched *find_or_add(struct work *w, const struct recipe *r, const
 	memset(f, 0, sizeof(*f));
 	f->r = r;
 	snprintf(f->digest, sizeof(f->digest), "%s", digest ? digest : "");
-	buf_init(&f->variants);
 	return f;
 }
 
 static void add_variant_label(struct fetched *f, const struct variant *v)
 {
-	buf_addf(&f->variants, "%s%s", f->variants.len ? " " : "", v->label);
+	GROW(f->labels, f->cap_labels, f->nlabels + 1);
+	f->labels[f->nlabels++] = v->label;
 }
 
 /*
@@ -234,13 +235,8 @@ static void print_results(struct cli *cli, const struct work *w, const char *bas
 			}
 			jw_key(&jw, "variants");
 			jw_array_begin(&jw);
-			for (const char *l = f->variants.data; *l;) {
-				size_t len = strcspn(l, " ");
-				char *one = xstrndup(l, len);
-				jw_string(&jw, one);
-				free(one);
-				l += len + (l[len] == ' ');
-			}
+			for (size_t k = 0; k < f->nlabels; k++)
+				jw_string(&jw, f->labels[k]);
 			jw_array_end(&jw);
 			jw_object_end(&jw);
 		}
@@ -274,8 +270,12 @@ static void print_results(struct cli *cli, const struct work *w, const char *bas
 		if (f->state == CHECKOUT_WRITTEN)
 			fprintf(cli->out, " (%.1f s)", f->seconds);
 		fputc('\n', cli->out);
-		if (f->patches && cli->verbose)
-			fprintf(cli->out, "  %-20s for %s\n", "", f->variants.data);
+		if (f->patches && cli->verbose) {
+			fprintf(cli->out, "  %-20s for", "");
+			for (size_t k = 0; k < f->nlabels; k++)
+				fprintf(cli->out, " %s", f->labels[k]);
+			fputc('\n', cli->out);
+		}
 		written += f->state == CHECKOUT_WRITTEN;
 	}
 	fprintf(cli->out, "%zu tree%s ready, %zu written\n", w->n, w->n == 1 ? "" : "s", written);
@@ -354,7 +354,7 @@ done:
 	code = cli_finish(cli, code);
 	for (size_t i = 0; i < w.n; i++) {
 		free(w.v[i].tree);
-		buf_release(&w.v[i].variants);
+		free(w.v[i].labels);
 	}
 	free(w.v);
 	pins_release(&pins);

@@ -6,6 +6,7 @@
 
 #include "fields.h"
 #include "util/os.h"
+#include "util/strutil.h"
 #include "util/xalloc.h"
 
 static bool is_hex(const char *s, size_t len)
@@ -344,13 +345,9 @@ static void write_pin(struct jw *w, const struct pin *pin)
 		jw_object_end(w);
 		jw_key(w, "globs");
 		jw_array_begin(w);
-		for (const char *g = pin->read_globs; *g;) {
-			size_t len = strcspn(g, "\n");
-			char *one = xstrndup(g, len);
+		const char *g = pin->read_globs;
+		for (char *one; (one = next_line(&g)); free(one))
 			jw_string(w, one);
-			free(one);
-			g += len + (g[len] == '\n');
-		}
 		jw_array_end(w);
 		jw_object_end(w);
 	}

@@ -213,12 +213,11 @@ static unsigned line_at(const char *text, size_t offset, struct line_cursor *c)
 	return c->line;
 }
 
-static int read_hunk(struct patch_hunk *h, git_patch *gp, size_t di, size_t hi, size_t nlines)
+static void read_hunk(struct patch_hunk *h, git_patch *gp, size_t hi, size_t nlines)
 {
 	struct buf text = BUF_INIT;
 	h->lines = xcalloc(nlines + 1, sizeof(*h->lines));
 	size_t *offs = xcalloc(nlines + 1, sizeof(size_t));
-	(void)di;
 	for (size_t l = 0; l < nlines; l++) {
 		const git_diff_line *ln;
 		if (git_patch_get_line_in_hunk(&ln, gp, hi, l) < 0)
@@ -245,7 +244,6 @@ static int read_hunk(struct patch_hunk *h, git_patch *gp, size_t di, size_t hi, 
 	for (size_t l = 0; l < h->nlines; l++)
 		h->lines[l].text = h->text + offs[l];
 	free(offs);
-	return 0;
 }
 
 int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
@@ -313,7 +311,7 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 				unsigned l = line_at(data, (size_t)first->content_offset, &cur);
 				ph->line = original_line(&map, l > 1 ? l - 1 : 1);
 			}
-			read_hunk(ph, gp, i, h, nlines);
+			read_hunk(ph, gp, h, nlines);
 		}
 		if (pd->nhunks)
 			pd->line = pd->hunks[0].line;

@@ -1,9 +1,6 @@
 #include "plan.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fnmatch.h>
-#include <glob.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -258,10 +258,8 @@ int series_read_tree(const char *tree, const char *globs, struct pin *pin, struc
 {
 	pin_clear_reads(pin);
 	int rc = 0;
-	for (const char *g = globs; *g && rc == 0;) {
-		size_t len = strcspn(g, "\n");
-		char *one = xstrndup(g, len);
-		g += len + (g[len] == '\n');
+	const char *g = globs;
+	for (char *one; rc == 0 && (one = next_line(&g));) {
 		char *pattern = path_join(tree, one);
 		size_t prefix = strlen(pattern) - strlen(one);
 		glob_t gl;

@@ -11,6 +11,16 @@ bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+char *next_line(const char **cursor)
+{
+	const char *s = *cursor;
+	if (!*s)
+		return NULL;
+	size_t len = strcspn(s, "\n");
+	*cursor = s + len + (s[len] == '\n');
+	return xstrndup(s, len);
+}
+
 bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);

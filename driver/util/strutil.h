@@ -7,6 +7,9 @@
 
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
+/* The next line of a "\n"-separated list at *cursor (a copy, caller frees), advancing the
+ * cursor; NULL at the end. */
+char *next_line(const char **cursor);
 
 /* Optimal string alignment distance (Levenshtein with adjacent transpositions). */
 size_t edit_distance(const char *a, const char *b);
