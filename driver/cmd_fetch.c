@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "json.h"
 #include "session.h"
+#include "trees.h"
 #include "util/os.h"
 #include "util/xalloc.h"
 
@@ -72,138 +73,12 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	return 0;
 }
 
-/* One tree to prepare: a recipe's pristine tree, or one per distinct patch set. */
-struct fetched {
-	const struct recipe *r;
-	const struct pin *pin;           /* NULL for path sources */
-	const struct patch_list *patches; /* borrowed from a variant; NULL: pristine */
-	char digest[SHA256_HEX_SIZE];
-	const char **labels;             /* borrowed labels of the variants built from it */
-	size_t nlabels, cap_labels;
-	char *tree;                      /* owned, NULL for wheels */
-	enum checkout_state state;
-	struct patch_stats stats;
-	double seconds;
-};
-
-struct work {
-	struct fetched *v; /* owned */
-	size_t n, cap;
-};
-
-static struct fetched *find_or_add(struct work *w, const struct recipe *r, const char *digest)
-{
-	for (size_t i = 0; i < w->n; i++)
-		if (w->v[i].r == r && !strcmp(w->v[i].digest, digest ? digest : ""))
-			return &w->v[i];
-	GROW(w->v, w->cap, w->n + 1);
-	struct fetched *f = &w->v[w->n++];
-	memset(f, 0, sizeof(*f));
-	f->r = r;
-	snprintf(f->digest, sizeof(f->digest), "%s", digest ? digest : "");
-	return f;
-}
-
-static void add_variant_label(struct fetched *f, const struct variant *v)
-{
-	GROW(f->labels, f->cap_labels, f->nlabels + 1);
-	f->labels[f->nlabels++] = v->label;
-}
-
-/*
- * The trees to prepare, pristine ones first (patches may be read from them): one per
- * recipe without patches, one per distinct patch set of a recipe's variants.
- */
-static int list_work(struct session *s, struct cli *cli, const struct fetch_opts *o,
-		     struct work *w)
-{
-	const struct plan *plan = &s->plan;
-	size_t n = 0;
-	const struct recipe **recipes = session_source_recipes(s, &n);
-	int errors = 0;
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct variant *v = &plan->v[i];
-		if (v->patches_unresolved && !o->pristine) {
-			diag_error(&cli->diags, &v->recipe->pos, "the patch series of \"%s\" (%s) read "
-				   "a tree whose files are not listed", v->recipe->name, v->label);
-			diag_hint(&cli->diags, "run `ptbuild lock`");
-			errors++;
-		}
-	}
-	/* Pristine trees: recipes built without patches, sources only read, patch sources. */
-	for (size_t k = 0; k < n && !errors; k++) {
-		const struct recipe *r = recipes[k];
-		bool needed = !o->patched_only;
-		bool has_variant = false, unpatched = false, read_by_patches = false;
-		for (size_t i = 0; i < plan->n; i++) {
-			const struct variant *v = &plan->v[i];
-			if (v->recipe == r) {
-				has_variant = true;
-				unpatched |= o->pristine || !v->patches.n;
-			}
-			for (size_t p = 0; !o->pristine && p < v->patches.n; p++)
-				read_by_patches |= v->patches.v[p].source &&
-						   !strcmp(v->patches.v[p].source, r->name);
-		}
-		if (read_by_patches || (needed && (unpatched || !has_variant))) {
-			struct fetched *f = find_or_add(w, r, NULL);
-			for (size_t i = 0; i < plan->n; i++)
-				if (plan->v[i].recipe == r && (o->pristine || !plan->v[i].patches.n))
-					add_variant_label(f, &plan->v[i]);
-		}
-	}
-	for (size_t i = 0; i < plan->n && !errors && !o->pristine; i++) {
-		const struct variant *v = &plan->v[i];
-		if (!v->patches.n)
-			continue;
-		char digest[SHA256_HEX_SIZE];
-		patch_list_digest(&v->patches, digest);
-		struct fetched *f = find_or_add(w, v->recipe, digest);
-		f->patches = &v->patches;
-		add_variant_label(f, v);
-	}
-	free(recipes);
-	return errors ? -1 : 0;
-}
-
-/* The patch files of `f` as patch_apply reads them: this project's or in a pristine tree
- * prepared earlier in `w`. NULL (error recorded) if such a tree is missing. */
-static struct patch_ref *patch_refs(const struct work *w, const struct fetched *f,
-				    const char *project_dir, char ***paths, struct diags *d)
-{
-	const struct patch_list *l = f->patches;
-	struct patch_ref *refs = xcalloc(l->n + 1, sizeof(*refs));
-	*paths = xcalloc(l->n + 1, sizeof(char *));
-	for (size_t i = 0; i < l->n; i++) {
-		const struct patch_file *pf = &l->v[i];
-		const char *base = project_dir;
-		if (pf->source) {
-			base = NULL;
-			for (size_t k = 0; k < w->n && !base; k++)
-				if (!w->v[k].patches && !strcmp(w->v[k].r->name, pf->source))
-					base = w->v[k].tree;
-			if (!base) {
-				diag_error(d, NULL, "the tree of \"%s\", which holds the patch \"%s\", is "
-					   "not ready", pf->source, pf->name);
-				for (size_t k = 0; k < i; k++)
-					free((*paths)[k]);
-				free(*paths);
-				free(refs);
-				return NULL;
-			}
-		}
-		(*paths)[i] = path_join(base, pf->path);
-		refs[i] = (struct patch_ref){ pf->name, (*paths)[i], pf->sha256 };
-	}
-	return refs;
-}
-
 static const char *state_name(enum checkout_state st)
 {
 	return st == CHECKOUT_WRITTEN ? "checked out" : st == CHECKOUT_NO_TREE ? "cached" : "up to date";
 }
 
-static void print_results(struct cli *cli, const struct work *w, const char *base)
+static void print_results(struct cli *cli, const struct tree_work *w, const char *base)
 {
 	if (cli->json) {
 		struct buf out = BUF_INIT;
@@ -212,7 +87,7 @@ static void print_results(struct cli *cli, const struct work *w, const char *bas
 		jw_key(&jw, "sources");
 		jw_array_begin(&jw);
 		for (size_t i = 0; i < w->n; i++) {
-			const struct fetched *f = &w->v[i];
+			const struct tree_job *f = &w->v[i];
 			jw_object_begin(&jw);
 			jw_kstring(&jw, "recipe", f->r->name);
 			jw_kstring(&jw, "kind", source_kind_name(f->r->source.kind));
@@ -248,7 +123,7 @@ static void print_results(struct cli *cli, const struct work *w, const char *bas
 		return;
 	size_t written = 0;
 	for (size_t i = 0; i < w->n; i++) {
-		const struct fetched *f = &w->v[i];
+		const struct tree_job *f = &w->v[i];
 		const struct pin *pin = f->pin;
 		char id[80] = "-";
 		if (pin && pin->commit[0])
@@ -286,7 +161,7 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	struct fetch_opts o = { 0 };
 	struct session s = { 0 };
 	struct pins pins = { 0 };
-	struct work w = { 0 };
+	struct tree_work w = { 0 };
 	int code = EXIT_OK;
 	int first = cli_parse(cli, argc, argv, "", fetch_long, on_option, &o, fetch_help);
 	if (first == -2)
@@ -313,50 +188,19 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	code = session_pin_sources(&s, cli, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
-	if (list_work(&s, cli, &o, &w) < 0) {
+	struct tree_select sel = { o.pristine, o.patched_only, NULL };
+	if (trees_list(&s, &sel, &w, &cli->diags) < 0) {
 		code = EXIT_USAGE;
 		goto done;
 	}
-	struct source_opts so = session_source_opts(&s, o.frozen);
-	for (size_t i = 0; i < w.n && code == EXIT_OK; i++) {
-		struct fetched *x = &w.v[i];
-		x->pin = pins_find(&pins, x->r->name);
-		double t0 = monotonic_seconds();
-		char **paths = NULL;
-		struct tree_patches tp = { 0 };
-		if (x->patches) {
-			tp.refs = patch_refs(&w, x, s.project.dir, &paths, &cli->diags);
-			if (!tp.refs) {
-				code = EXIT_ENVIRONMENT;
-				break;
-			}
-			tp.n = x->patches->n;
-			tp.digest = x->digest;
-		}
-		int rc = source_checkout(&so, x->r, x->pin, x->pin && x->pin->resolved_now,
-					 x->patches ? &tp : NULL, &x->tree, &x->state, &cli->diags);
-		if (rc == -2)
-			code = EXIT_USAGE;
-		else if (rc < 0)
-			code = EXIT_ENVIRONMENT;
-		x->stats = tp.stats;
-		x->seconds = monotonic_seconds() - t0;
-		for (size_t k = 0; paths && k < tp.n; k++)
-			free(paths[k]);
-		free(paths);
-		free((void *)tp.refs);
-	}
+	code = trees_prepare(&s, &w, &pins, o.frozen, &cli->diags);
 	if (code == EXIT_OK)
 		print_results(cli, &w, s.project.dir);
 done:
 	if (cli->json && code != EXIT_OK && first != -2)
 		print_failure_json(cli);
 	code = cli_finish(cli, code);
-	for (size_t i = 0; i < w.n; i++) {
-		free(w.v[i].tree);
-		free(w.v[i].labels);
-	}
-	free(w.v);
+	trees_release(&w);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&o.plan);
