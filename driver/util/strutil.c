@@ -1,6 +1,8 @@
 #include "util/strutil.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,4 +240,49 @@ int version_matches(const char *version, const char *spec)
 	}
 	free(copy);
 	return any ? result : -1;
+}
+
+int size_parse(const char *s, uint64_t *bytes)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	double v = strtod(s, &end);
+	if (errno || end == s || v <= 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	double unit = 1;
+	switch (tolower((unsigned char)*end)) {
+	case 'k': unit = 1024.0; end++; break;
+	case 'm': unit = 1024.0 * 1024; end++; break;
+	case 'g': unit = 1024.0 * 1024 * 1024; end++; break;
+	case 't': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (unit > 1 && *end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v * unit < 1)
+		return -1;
+	*bytes = (uint64_t)(v * unit);
+	return 0;
+}
+
+const char *size_format(uint64_t bytes, char *out, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(out, len, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
+	return out;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
@@ -34,5 +35,11 @@ bool version_valid(const char *s);
  * Returns 1 when it matches, 0 when not, -1 when the specifier is malformed.
  */
 int version_matches(const char *version, const char *spec);
+
+/* "4GiB", "512M", "2g", "1048576": bytes (K, M, G, T are powers of 1024; "i" and "B" are
+ * optional). Returns -1 when `s` is not such a size or is 0. */
+int size_parse(const char *s, uint64_t *bytes);
+/* "3.5 GiB", "120 MiB", "512 B" into `out` of `len` bytes; returns `out`. */
+const char *size_format(uint64_t bytes, char *out, size_t len);
 
 #endif
