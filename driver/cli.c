@@ -22,6 +22,10 @@ static const char main_help[] =
 	"           mirror, resolve and check out every source into build/src/\n"
 	"  lock     [--update [TARGET...]]\n"
 	"           resolve every source and write ptbuild.lock\n"
+	"  build    [TARGET...] [-j N] [--keep-going] [--locked|--frozen]\n"
+	"           build every variant whose key is not in the output cache\n"
+	"  explain  TARGET...\n"
+	"           which inputs changed since the last good build of each variant\n"
 	"  doctor   what this machine has: compilers, Python, torch, nvcc, NCCL, ccache,\n"
 	"           disk and memory\n"
 	"\n"
@@ -44,7 +48,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "build", cmd_build },
 	{ "doctor", cmd_doctor },
+	{ "explain", cmd_explain },
 	{ "fetch", cmd_fetch },
 	{ "lock", cmd_lock },
 	{ "plan", cmd_plan },

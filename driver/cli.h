@@ -38,6 +38,8 @@ int cmd_plan(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_fetch(struct cli *cli, int argc, char **argv);
 int cmd_lock(struct cli *cli, int argc, char **argv);
+int cmd_build(struct cli *cli, int argc, char **argv);
+int cmd_explain(struct cli *cli, int argc, char **argv);
 
 /*
  * Parses the options every command shares (-C, --cache-dir, --json, -v, -q, --color,

@@ -139,11 +139,12 @@ fail:
 	return -1;
 }
 
-void interp_expand(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx)
+static void expand(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx,
+		   bool keep_escapes)
 {
 	for (size_t i = 0; s[i]; i++) {
 		if (s[i] == '$' && s[i + 1] == '$') {
-			buf_addch(out, '$');
+			buf_adds(out, keep_escapes ? "$$" : "$");
 			i++;
 			continue;
 		}
@@ -162,4 +163,14 @@ void interp_expand(struct buf *out, const char *s, interp_lookup_fn lookup, void
 		}
 		buf_addch(out, s[i]);
 	}
+}
+
+void interp_expand(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx)
+{
+	expand(out, s, lookup, ctx, false);
+}
+
+void interp_expand_partial(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx)
+{
+	expand(out, s, lookup, ctx, true);
 }

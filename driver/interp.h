@@ -40,5 +40,8 @@ typedef const char *(*interp_lookup_fn)(const char *name, void *ctx);
 
 /* Appends `s` with every reference replaced by `lookup`'s answer. */
 void interp_expand(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx);
+/* The same, keeping `$$` as it is: for strings that are expanded again at build time
+ * (environment values and the build command keep their build-time names until then). */
+void interp_expand_partial(struct buf *out, const char *s, interp_lookup_fn lookup, void *ctx);
 
 #endif

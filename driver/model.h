@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "envflags.h"
 #include "util/diag.h"
@@ -88,6 +89,8 @@ struct recipe {
 	struct kv_list compat;      /* dependency name, "python" or "cuda" -> version specifier */
 	char *local_version;
 	struct pos local_version_pos;
+	uint64_t mem_per_job;       /* bytes one compiler process of this build may use; 0: the
+				       command line's --mem-per-job */
 	struct recipe_ref *refs;    /* from every interpolated string */
 	size_t nrefs;
 };

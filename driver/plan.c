@@ -252,6 +252,14 @@ static char *expand(struct lookup_ctx *lc, const char *s)
 	return buf_detach(&out);
 }
 
+/* For the environment and the build command, expanded once more when building. */
+static char *expand_partial(struct lookup_ctx *lc, const char *s)
+{
+	struct buf out = BUF_INIT;
+	interp_expand_partial(&out, s, lookup, lc);
+	return buf_detach(&out);
+}
+
 static const char *torch_version_for(const struct planner *pl, const struct variant *v)
 {
 	const struct recipe *r = v->recipe;
@@ -281,17 +289,21 @@ static void compose_env(struct planner *pl, struct variant *v)
 			ENV_TOOLCHAIN);
 	}
 	for (size_t i = 0; i < tc->env.n; i++) {
-		char *value = expand(&lc, tc->env.v[i].value);
+		char *value = expand_partial(&lc, tc->env.v[i].value);
 		env_set(&v->env, tc->env.v[i].key, value, &tc->env.v[i].pos, ENV_TOOLCHAIN);
 		free(value);
 	}
 	for (size_t i = 0; i < r->env.n; i++) {
-		char *value = expand(&lc, r->env.v[i].value);
+		char *value = expand_partial(&lc, r->env.v[i].value);
 		env_set(&v->env, r->env.v[i].key, value, &r->env.v[i].pos, ENV_RECIPE);
 		free(value);
 	}
 	if (r->local_version)
 		v->local_version = expand(&lc, r->local_version);
+	v->build_argv = xcalloc(r->build.n + 1, sizeof(char *));
+	for (size_t i = 0; i < r->build.n; i++)
+		v->build_argv[i] = expand_partial(&lc, r->build.v[i].s);
+	v->build_argc = r->build.n;
 	buf_release(&lc.scratch);
 	struct flag_context fc = { r->builder, r->name, torch_version_for(pl, v), tc->cuda.enabled };
 	if (envflags_check(&v->env, &fc, pl->d) < 0)
@@ -362,7 +374,7 @@ static void write_strings(struct jw *w, const char *key, const struct strpos_lis
 	jw_array_begin(w);
 	for (size_t i = 0; i < l->n; i++) {
 		if (lc) {
-			char *x = expand(lc, l->v[i].s);
+			char *x = expand_partial(lc, l->v[i].s);
 			jw_string(w, x);
 			free(x);
 		} else {
@@ -382,7 +394,11 @@ static void write_recipe(struct jw *w, struct lookup_ctx *lc)
 {
 	const struct recipe *r = lc->v->recipe;
 	jw_object_begin(w);
-	write_strings(w, "build", &r->build, lc);
+	jw_key(w, "build");
+	jw_array_begin(w);
+	for (size_t i = 0; i < lc->v->build_argc; i++)
+		jw_string(w, lc->v->build_argv[i]);
+	jw_array_end(w);
 	write_strings(w, "build_requires", &r->build_requires, NULL);
 	jw_kstring(w, "builder", builder_names[r->builder]);
 	jw_kstring(w, "local_version", lc->v->local_version);
@@ -753,6 +769,9 @@ void plan_release(struct plan *plan)
 		patch_list_release(&v->patches);
 		free(v->series);
 		free(v->local_version);
+		for (size_t k = 0; k < v->build_argc; k++)
+			free(v->build_argv[k]);
+		free(v->build_argv);
 		free(v->key_input);
 	}
 	free(plan->v);

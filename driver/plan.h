@@ -42,6 +42,10 @@ struct variant {
 					   files in other recipes' trees) */
 	bool patches_unresolved;        /* some series reads a tree that is not pinned yet */
 	char *local_version;            /* owned, expanded; NULL if none */
+	char **build_argv;              /* owned, NULL-terminated: the recipe's build command with
+					   plan-time names expanded (build-time ones and `$$` kept);
+					   empty: the builder's default */
+	size_t build_argc;
 	char *key_input;                /* owned: the canonical JSON the key hashes */
 	char key[SHA256_HEX_SIZE];
 };

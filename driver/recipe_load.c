@@ -19,7 +19,7 @@
 
 static const char *const recipe_keys[] = {
 	"name", "version", "source", "builder", "provides", "depends", "compat", "build_requires",
-	"build", "env", "patches", "submodule_overrides", "local_version",
+	"build", "env", "patches", "submodule_overrides", "local_version", "mem_per_job",
 };
 
 static const char *const source_kinds[] = { "git", "archive", "pypi", "wheel", "path" };
@@ -322,6 +322,14 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 		}
 	}
 	r->local_version = fields_string(&f, "local_version", false, &r->local_version_pos);
+	struct pos mp;
+	char *mem = fields_string(&f, "mem_per_job", false, &mp);
+	if (mem && size_parse(mem, &r->mem_per_job) < 0) {
+		diag_error(d, &mp, "mem_per_job of %s is not a size: \"%s\"", what, mem);
+		diag_hint(d, "write bytes with a unit, such as \"4GiB\" or \"512MiB\"");
+		f.errors++;
+	}
+	free(mem);
 
 	struct refs refs = { 0 };
 	check_interp_members(&f, root, "env", false, &refs);
