@@ -116,6 +116,12 @@ void build_release(struct build *b);
  * simulated schedule; 0 for cached and prebuilt ones. Caller frees. */
 int *build_expected_shares(struct session *s, const struct build_opts *o);
 
+/* The option id of --mem-per-job, for the long-option tables of build and plan. */
+enum { OPT_MEM_PER_JOB = 2900 };
+#define BUDGET_LONG_OPTIONS                                         \
+	{ "jobs", required_argument, NULL, 'j' },                   \
+	{ "mem-per-job", required_argument, NULL, OPT_MEM_PER_JOB }
+
 /* Takes -j and --mem-per-job (cmd_build.c): 1 when taken, 0 when not one of them, -1 on a
  * bad value (reported). */
 int build_option(struct cli *cli, struct build_opts *o, int opt, const char *arg);

@@ -37,12 +37,11 @@ static const char build_help[] =
 	"every build is stopped and nothing half-written enters the cache; run again to\n"
 	"resume).\n";
 
-enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_MEM, OPT_FORCE };
+enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE };
 
 static const struct option build_long[] = {
 	PLAN_LONG_OPTIONS,
-	{ "jobs", required_argument, NULL, 'j' },
-	{ "mem-per-job", required_argument, NULL, OPT_MEM },
+	BUDGET_LONG_OPTIONS,
 	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 	{ "locked", no_argument, NULL, OPT_LOCKED },
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
@@ -70,7 +69,7 @@ int build_option(struct cli *cli, struct build_opts *o, int opt, const char *arg
 		o->jobs = (int)n;
 		return 1;
 	}
-	if (opt == OPT_MEM) {
+	if (opt == OPT_MEM_PER_JOB) {
 		if (size_parse(arg, &o->mem_per_job) < 0) {
 			diag_error(&cli->diags, NULL, "--mem-per-job wants a size such as 4GiB, not "
 				   "\"%s\"", arg);

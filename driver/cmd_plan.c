@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "cli.h"
 #include "json.h"
 #include "plan.h"
@@ -13,17 +14,25 @@
 #include "util/xalloc.h"
 
 static const char plan_help[] =
-	"usage: ptbuild plan [TARGET...] [--set F] [--toolchain T] [--python V] [--json]\n"
+	"usage: ptbuild plan [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
+	"                    [--mem-per-job SIZE] [--patches] [--json]\n"
 	"\n"
 	"Expands a build set (targets x toolchains x Python versions, minus excludes), pulls\n"
 	"in dependencies for the same toolchain and Python, and prints the build order with\n"
 	"each variant's build key and dependencies. Keys use the source pins of ptbuild.lock\n"
 	"where the recipe is unchanged. Nothing is fetched or built.\n"
 	"\n"
+	"The \"build\" column says what `ptbuild build` would do: \"cached\" (the output\n"
+	"cache has the key), \"wheel\" (a prebuilt wheel source), or the share of the job\n"
+	"budget the build would get (MAX_JOBS), from a simulated schedule with -j and\n"
+	"--mem-per-job as `build` takes them.\n"
+	"\n"
 	PLAN_OPTIONS_HELP
 	"  TARGET...        plan these recipes instead of the set's targets\n"
 	"  --json           one JSON document on stdout\n"
 	"  --patches        every patch file that applies, in order, with its sha256\n"
+	"  -j N, --mem-per-job SIZE\n"
+	"                   the job budget the shares are computed for (see `build --help`)\n"
 	"  -v               full keys, environments and toolchain fingerprints (and --patches)\n"
 	"\n"
 	"exit status: 0 planned, 2 an input file or the request is wrong, 3 environment.\n";
@@ -33,18 +42,22 @@ enum { OPT_PATCHES = 2300 };
 static const struct option plan_long[] = {
 	PLAN_LONG_OPTIONS,
 	{ "patches", no_argument, NULL, OPT_PATCHES },
+	BUDGET_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
 struct plan_opts {
 	struct plan_args plan;
+	struct build_opts budget;
 	bool patches;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
-	(void)cli;
 	struct plan_opts *o = ctx;
+	int rc = build_option(cli, &o->budget, opt, arg);
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	if (opt == OPT_PATCHES) {
 		o->patches = true;
 		return 0;
@@ -84,7 +97,19 @@ static void series_text(const struct patch_series *ps, struct buf *out)
 		buf_addf(out, "%s%s=%s", k ? ", " : " when ", ps->when.v[k].key, ps->when.v[k].value);
 }
 
-static void print_json(struct cli *cli, const struct plan *plan, const struct buildset *set)
+/* What `build` would do with variant i: "cached", "wheel" or "N jobs". */
+static const char *build_column(const struct variant *v, int share, char *buf, size_t len)
+{
+	if (v->recipe->source.kind == SOURCE_WHEEL)
+		return "wheel";
+	if (!share)
+		return "cached";
+	snprintf(buf, len, "%d job%s", share, share == 1 ? "" : "s");
+	return buf;
+}
+
+static void print_json(struct cli *cli, const struct plan *plan, const struct buildset *set,
+		       const int *shares)
 {
 	struct buf out = BUF_INIT;
 	struct jw w;
@@ -121,6 +146,9 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_kstring(&w, "variant", v->label);
 		jw_kbool(&w, "target", v->target);
 		jw_kstring(&w, "key", v->key);
+		jw_kstring(&w, "build", v->recipe->source.kind == SOURCE_WHEEL ? "wheel"
+					: shares[i] ? "build" : "cached");
+		jw_kint(&w, "jobs", shares[i]);
 		jw_kstring(&w, "source", source_kind_name(v->recipe->source.kind));
 		jw_kstring(&w, "location", v->recipe->source.location);
 		if (v->recipe->source.ref)
@@ -192,7 +220,7 @@ static int width_of(const struct plan *plan, int which)
 }
 
 static void print_table(struct cli *cli, const struct plan *plan, const struct buildset *set,
-			bool list_patches)
+			const int *shares, bool list_patches)
 {
 	FILE *f = cli->out;
 	if (set)
@@ -207,15 +235,17 @@ static void print_table(struct cli *cli, const struct plan *plan, const struct b
 	int wr = width_of(plan, 0), wv = width_of(plan, 1), wl = width_of(plan, 2);
 	int wk = cli->verbose ? 64 : 12;
 	int wi = plan->n >= 100 ? 4 : 3;
-	fprintf(f, "%*s  %-*s  %-*s  %-*s  %-*s  %s\n", wi, "#", wr, "recipe", wv, "version", wl,
-		"variant", wk, "key", "depends on");
+	fprintf(f, "%*s  %-*s  %-*s  %-*s  %-*s  %-8s  %s\n", wi, "#", wr, "recipe", wv, "version",
+		wl, "variant", wk, "key", "build", "depends on");
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct variant *v = &plan->v[i];
 		struct buf deps = BUF_INIT;
 		for (size_t k = 0; k < v->ndeps; k++)
 			buf_addf(&deps, "%s%s", k ? ", " : "", plan->v[v->deps[k]].recipe->name);
-		fprintf(f, "%*zu  %-*s  %-*s  %-*s  %-*.*s  %s\n", wi, i + 1, wr, v->recipe->name, wv,
-			v->recipe->version, wl, v->label, wk, wk, v->key, deps.len ? deps.data : "-");
+		char col[32];
+		fprintf(f, "%*zu  %-*s  %-*s  %-*s  %-*.*s  %-8s  %s\n", wi, i + 1, wr, v->recipe->name,
+			wv, v->recipe->version, wl, v->label, wk, wk, v->key,
+			build_column(v, shares[i], col, sizeof(col)), deps.len ? deps.data : "-");
 		buf_release(&deps);
 		for (size_t k = 0; k < v->nseries; k++) {
 			struct buf text = BUF_INIT;
@@ -263,7 +293,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	struct session s = { 0 };
 	struct pins pins = { 0 };
 	int code = EXIT_OK;
-	int first = cli_parse(cli, argc, argv, "", plan_long, on_option, &o, plan_help);
+	int first = cli_parse(cli, argc, argv, "j:", plan_long, on_option, &o, plan_help);
 	if (first == -2)
 		goto done;
 	if (first < 0) {
@@ -280,10 +310,14 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	code = session_pin_sources(&s, cli, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
+	build_opts_defaults(&o.budget);
+	int *shares = build_expected_shares(&s, &o.budget);
 	if (cli->json)
-		print_json(cli, &s.plan, s.have_set ? &s.set : NULL);
+		print_json(cli, &s.plan, s.have_set ? &s.set : NULL, shares);
 	else if (!cli->quiet)
-		print_table(cli, &s.plan, s.have_set ? &s.set : NULL, o.patches || cli->verbose);
+		print_table(cli, &s.plan, s.have_set ? &s.set : NULL, shares,
+			    o.patches || cli->verbose);
+	free(shares);
 done:
 	if (cli->json && code != EXIT_OK && first != -2)
 		print_failure_json(cli);

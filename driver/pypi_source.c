@@ -299,10 +299,58 @@ static char *tail_lines(const char *text, int lines)
 	return r;
 }
 
+/* Moves `dir/name` into the cache by its digest; fills `f`. */
+static int keep_in_cache(const struct pypi_opts *o, const char *dir, const char *name,
+			 struct pypi_file *f, struct diags *d)
+{
+	char *got = path_join(dir, name);
+	struct buf dest = BUF_INIT;
+	int rc = -1;
+	if (sha256_file_hex(got, f->sha256) < 0) {
+		diag_error(d, NULL, "cannot read %s: %s", got, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dest, "%s/dist/%s", o->cache_dir, f->sha256);
+	if (make_dirs(dest.data, 0755) < 0) {
+		diag_error(d, NULL, "cannot create %s: %s", dest.data, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dest, "/%s", name);
+	if (rename(got, dest.data) < 0) {
+		diag_error(d, NULL, "cannot keep %s in %s: %s", name, dest.data, strerror(errno));
+		goto out;
+	}
+	f->path = buf_detach(&dest);
+	f->name = xstrdup(name);
+	rc = 0;
+out:
+	free(got);
+	buf_release(&dest);
+	return rc;
+}
+
+/* Whether wheel file `name` is of project `project` (normalized names compared). */
+static bool wheel_of(const char *name, const char *project)
+{
+	const char *dash = strchr(name, '-');
+	char *dist = xstrndup(name, dash ? (size_t)(dash - name) : strlen(name));
+	char *a = pypi_normalize(dist), *b = pypi_normalize(project);
+	bool same = !strcmp(a, b);
+	free(dist);
+	free(a);
+	free(b);
+	return same;
+}
+
 int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
-	       const struct pinned_file *want, struct pypi_file *out, struct diags *d)
+	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
+	       size_t *ndeps, struct diags *d)
 {
 	memset(out, 0, sizeof(*out));
+	if (deps) {
+		*deps = NULL;
+		*ndeps = 0;
+	}
 	if (from_cache(o, want, out))
 		return 0;
 	if (o->offline)
@@ -313,15 +361,16 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 	buf_addf(&tmp, ".tmp-%ld", (long)getpid());
 	char **names = NULL;
 	size_t nnames = 0;
+	char *project = NULL, *version = NULL;
 	int rc = -1;
 	remove_tree(tmp.data);
 	if (make_dirs(tmp.data, 0755) < 0) {
 		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
 		goto out;
 	}
-	const char *argv[] = { python, "-m", "pip", "download", "--no-deps", "--only-binary",
-			       ":all:", "--disable-pip-version-check", "--no-input",
-			       "--progress-bar", "off", "--dest", tmp.data, requirement, NULL };
+	const char *argv[] = { python, "-m", "pip", "download", "--only-binary", ":all:",
+			       "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+			       "--dest", tmp.data, requirement, deps ? NULL : "--no-deps", NULL };
 	int status = run_capture(argv, &log, 60 * 60 * 1000);
 	if (status != 0) {
 		char *tail = tail_lines(log.data, 6);
@@ -333,41 +382,55 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		free(tail);
 		goto out;
 	}
-	if (list_dir(tmp.data, ".whl", &names, &nnames) < 0 || nnames != 1) {
-		diag_error(d, NULL, "pip download of %s left %zu wheels in %s, expected one",
-			   requirement, nnames, tmp.data);
+	if (pypi_requirement_split(requirement, &project, &version) < 0)
+		project = xstrdup(requirement);
+	size_t main_index = SIZE_MAX;
+	if (list_dir(tmp.data, NULL, &names, &nnames) == 0)
+		for (size_t i = 0; i < nnames; i++)
+			if (ends_with(names[i], ".whl") && wheel_of(names[i], project))
+				main_index = i;
+	if (main_index == SIZE_MAX || (!deps && nnames != 1)) {
+		diag_error(d, NULL, "pip download of %s left %zu files in %s and no wheel of %s",
+			   requirement, nnames, tmp.data, project);
 		goto out;
 	}
-	char *got = path_join(tmp.data, names[0]);
+	for (size_t i = 0; i < nnames; i++) {
+		if (!ends_with(names[i], ".whl")) {
+			diag_error(d, NULL, "pip download of %s brought %s, which is not a wheel",
+				   requirement, names[i]);
+			diag_hint(d, "every requirement of a prebuilt wheel must have a wheel for "
+				     "this platform");
+			goto out;
+		}
+	}
+	char *main_path = path_join(tmp.data, names[main_index]);
 	char sha[SHA256_HEX_SIZE];
-	if (sha256_file_hex(got, sha) < 0) {
-		diag_error(d, NULL, "cannot read %s: %s", got, strerror(errno));
-		free(got);
+	if (sha256_file_hex(main_path, sha) < 0) {
+		diag_error(d, NULL, "cannot read %s: %s", main_path, strerror(errno));
+		free(main_path);
 		goto out;
 	}
-	if (want && (strcmp(want->name, names[0]) || strcmp(want->sha256, sha))) {
-		rc = changed_upstream(requirement, want, names[0], sha, d);
-		free(got);
+	free(main_path);
+	if (want && (strcmp(want->name, names[main_index]) || strcmp(want->sha256, sha))) {
+		rc = changed_upstream(requirement, want, names[main_index], sha, d);
 		goto out;
 	}
-	buf_addf(&dest, "%s/dist/%s", o->cache_dir, sha);
-	if (make_dirs(dest.data, 0755) < 0) {
-		diag_error(d, NULL, "cannot create %s: %s", dest.data, strerror(errno));
-		free(got);
+	if (keep_in_cache(o, tmp.data, names[main_index], out, d) < 0)
 		goto out;
+	if (deps) {
+		*deps = xcalloc(nnames, sizeof(**deps));
+		for (size_t i = 0; i < nnames; i++) {
+			if (i == main_index)
+				continue;
+			if (keep_in_cache(o, tmp.data, names[i], &(*deps)[*ndeps], d) < 0)
+				goto out;
+			(*ndeps)++;
+		}
 	}
-	buf_addf(&dest, "/%s", names[0]);
-	if (rename(got, dest.data) < 0) {
-		diag_error(d, NULL, "cannot keep %s in %s: %s", names[0], dest.data, strerror(errno));
-		free(got);
-		goto out;
-	}
-	free(got);
-	out->path = buf_detach(&dest);
-	out->name = xstrdup(names[0]);
-	memcpy(out->sha256, sha, SHA256_HEX_SIZE);
 	rc = 0;
 out:
+	free(project);
+	free(version);
 	remove_tree(tmp.data);
 	free_names(names, nnames);
 	buf_release(&tmp);

@@ -50,9 +50,14 @@ char *pypi_normalize(const char *name);
 int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct pinned_file *want,
 	       struct pypi_file *out, struct diags *d);
 
-/* The wheel pip chooses for `requirement` when run by `python` (an interpreter path); -2
- * when it is not the file `want` names. */
+/*
+ * The wheel pip chooses for `requirement` when run by `python` (an interpreter path); -2
+ * when it is not the file `want` names. With `deps`, also every wheel it requires (what
+ * `pip install` would bring, so that the wheel imports in a build venv), in `*deps`
+ * (caller releases each and frees the array). A cached `want` is used as it is.
+ */
 int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
-	       const struct pinned_file *want, struct pypi_file *out, struct diags *d);
+	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
+	       size_t *ndeps, struct diags *d);
 
 #endif

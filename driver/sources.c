@@ -70,7 +70,8 @@ static int resolve_git(const struct source_opts *o, const struct recipe *r, stru
 
 static int fetch_file(const struct source_opts *o, const struct recipe *r, const char *python,
 		      const char *interpreter, const struct pinned_file *want,
-		      struct pypi_file *out, struct diags *d)
+		      struct pypi_file *out, struct pypi_file **deps, size_t *ndeps,
+		      struct diags *d)
 {
 	const struct source *s = &r->source;
 	struct pypi_opts po = pypi_opts_of(o);
@@ -81,7 +82,7 @@ static int fetch_file(const struct source_opts *o, const struct recipe *r, const
 		if (!interpreter)
 			return diag_error(d, &s->pos, "recipe \"%s\": no Python %s interpreter to "
 					  "choose the wheel of %s for", r->name, python, s->location);
-		return pypi_wheel(&po, interpreter, s->location, want, out, d);
+		return pypi_wheel(&po, interpreter, s->location, want, out, deps, ndeps, d);
 	}
 	/* an archive, or a wheel by URL: the recipe pins the digest */
 	struct download_opts dop = download_opts_of(o);
@@ -111,15 +112,24 @@ int source_resolve(const struct source_opts *o, const struct recipe *r,
 		rc = resolve_git(o, r, &tmp, d);
 	} else if (s->kind == SOURCE_WHEEL && !wheel_by_url(r)) {
 		for (size_t i = 0; i < npys && rc == 0; i++) {
-			struct pypi_file f;
-			rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, NULL, &f, d);
+			/* The wheel first, then what it requires: a build venv installs them all. */
+			struct pypi_file f, *deps = NULL;
+			size_t ndeps = 0;
+			rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, NULL, &f, &deps,
+					&ndeps, d);
 			if (rc == 0)
 				pin_add_file(&tmp, pys[i].version, f.name, f.sha256);
+			for (size_t k = 0; k < ndeps; k++) {
+				if (rc == 0)
+					pin_add_file(&tmp, pys[i].version, deps[k].name, deps[k].sha256);
+				pypi_file_release(&deps[k]);
+			}
+			free(deps);
 			pypi_file_release(&f);
 		}
 	} else {
 		struct pypi_file f;
-		rc = fetch_file(o, r, NULL, NULL, NULL, &f, d);
+		rc = fetch_file(o, r, NULL, NULL, NULL, &f, NULL, NULL, d);
 		if (rc == 0)
 			pin_add_file(&tmp, NULL, f.name, f.sha256);
 		pypi_file_release(&f);
@@ -199,7 +209,8 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			continue;
 		}
 		struct pypi_file f;
-		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f, d);
+		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f,
+				    NULL, NULL, d);
 		if (fr < 0) {
 			rc = fr == -2 || rc == -2 ? -2 : -1;
 			diag_hint(d, "recipe \"%s\": if the new file is right, run `ptbuild lock "
@@ -273,7 +284,7 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 		return rc;
 	}
 	struct pypi_file f;
-	if (fetch_file(o, r, NULL, NULL, pin_file(pin, NULL), &f, d) < 0)
+	if (fetch_file(o, r, NULL, NULL, pin_file(pin, NULL), &f, NULL, NULL, d) < 0)
 		return -1;
 	int strip = r->source.kind == SOURCE_ARCHIVE ? r->source.strip : 1; /* sdists: name-ver/ */
 	int rc = archive_extract(f.path, dest, strip, d);
