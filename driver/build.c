@@ -556,8 +556,8 @@ static enum sched_step step_start(struct build *b, struct build_item *it, int sh
 	if (!it->tree)
 		return fail(it, "the source tree of \"%s\" is not ready", v->recipe->name);
 	char *out_dir = out_entry_dir(b->s->cache_dir, v->key);
-	if (v->recipe->source.kind == SOURCE_PATH)
-		remove_tree(out_dir); /* a path source is always rebuilt */
+	if (v->recipe->source.kind == SOURCE_PATH || b->opts.force)
+		remove_tree(out_dir); /* rebuilt on purpose: the new entry replaces the old */
 	char *parent = xstrdup(out_dir);
 	*strrchr(parent, '/') = '\0';
 	make_dirs(parent, 0755);

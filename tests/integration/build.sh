@@ -9,55 +9,20 @@ set -uo pipefail
 PTBUILD=$1
 SRC=$2
 . "$SRC/tests/integration/fixtures/lib.sh" build
-export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home PTBUILD_CACHE=$work/cache
-export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t.invalid
-git() { command git -c init.defaultBranch=main -c advice.detachedHead=false "$@"; }
-mkdir -p "$work/home" "$work/git" "$work/p/recipes/sets" "$work/p/toolchains"
-p=$work/p
-pt() { "$PTBUILD" -C "$p" "$@"; }
+. "$SRC/tests/integration/fixtures/ext_project.sh"
 
 # ---- fixtures ------------------------------------------------------------------------------
-make_repo() { # NAME: a repository with ext.c and the build script, tagged v1 and v2
-	local r=$work/git/$1
-	git init -q "$r"
-	printf 'int %s_answer(void) { return 1; }\n' "$1" >"$r/ext.c"
-	cp "$SRC/tests/integration/fixtures/ext_build.py" "$r/"
-	git -C "$r" add -A && git -C "$r" commit -qm v1 && git -C "$r" tag v1
-	printf 'int %s_answer(void) { return 2; }\n' "$1" >"$r/ext.c"
-	git -C "$r" commit -qam v2 && git -C "$r" tag v2
-}
 for r in base alpha beta broken good slow; do make_repo $r; done
-recipe() { # NAME REF ENV_JSON [DEPENDS_JSON]
-	cat >"$p/recipes/$1.json" <<EOF
-{ "name": "$1", "version": "1.0",
-  "source": { "git": "file://$work/git/$1", "ref": "$2" },
-  "depends": ${4:-[]},
-  "build": ["\${python}", "ext_build.py", "\${out}"],
-  "env": $3 }
-EOF
-}
 recipe base v1 '{ "EXT_NAME": "base", "EXT_FLAG": "a", "EXT_SLEEP": "1.5" }'
 recipe beta v1 '{ "EXT_NAME": "beta", "EXT_SLEEP": "1.5" }'
 recipe alpha v1 '{ "EXT_NAME": "alpha", "EXT_NEEDS": "base" }' '["base"]'
 recipe broken v1 '{ "EXT_NAME": "broken", "EXT_FAIL": "1" }'
 recipe good v1 '{ "EXT_NAME": "good" }'
 recipe slow v1 "{ \"EXT_NAME\": \"slow\", \"EXT_BLOCK\": \"$work/block\" }"
-cat >"$p/recipes/dependent.json" <<EOF
-{ "name": "dependent", "version": "1.0",
-  "source": { "git": "file://$work/git/good", "ref": "v1" }, "depends": ["broken"],
-  "build": ["\${python}", "ext_build.py", "\${out}"], "env": { "EXT_NAME": "dependent" } }
-EOF
-echo '{ "name": "cpu", "tag": "cpu" }' >"$p/toolchains/cpu.json"
-set_file() { # NAME TARGETS_JSON
-	echo "{ \"targets\": $2, \"toolchains\": [\"cpu\"], \"python\": [\"3.11\"] }" \
-		>"$p/recipes/sets/$1.json"
-}
+recipe dependent v1 '{ "EXT_NAME": "dependent" }' '["broken"]' good
 set_file default '["alpha", "beta"]'
 set_file fail '["dependent", "good"]'
 set_file slow '["slow"]'
-log_time() { # LOG WHAT: the unix time of "# ptbuild: WHAT at T" in LOG
-	sed -n "s/^# ptbuild: $2 at //p" "$1" | tail -1
-}
 before() { python3 -c "import sys; sys.exit(0 if float('$1') < float('$2') else 1)"; }
 logs=$p/build/logs/cpu-py3.11
 
