@@ -224,7 +224,10 @@ int build_prepare(struct build *b, struct session *s, const struct pins *pins,
 	b->opts = *o;
 	b->d = d;
 	b->n = s->plan.n;
-	b->work_dir = absolute_path(s->work_dir);
+	make_dirs(s->work_dir, 0755);
+	b->work_dir = realpath(s->work_dir, NULL);
+	if (!b->work_dir)
+		b->work_dir = absolute_path(s->work_dir);
 	b->items = xcalloc(b->n + 1, sizeof(*b->items));
 	for (size_t i = 0; i < b->n; i++) {
 		struct build_item *it = &b->items[i];
@@ -723,7 +726,9 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 		}
 		case PHASE_COPY: {
 			char *marker = path_join(it->work, ".ptbuild-work");
-			bool same_source = marker_line_is(marker, "source ", it->source_key) &&
+			/* A path source's content is not in its key: copy it every time. */
+			bool same_source = it->v->recipe->source.kind != SOURCE_PATH &&
+					   marker_line_is(marker, "source ", it->source_key) &&
 					   marker_line_is(marker, "tree ", it->tree);
 			bool same_flags = marker_line_is(marker, "flags ", it->flags_key);
 			free(marker);

@@ -61,8 +61,8 @@ static void draw(struct build_ui *u, const struct build *b)
 		char t[32], p[32];
 		elapsed(now - b->jobs[j].started, t, sizeof(t));
 		elapsed(now - it->phase_started, p, sizeof(p));
-		fprintf(u->err, "  %-24s %-16s %-9s %8s  (%s in %s, %d job%s)\n", it->v->recipe->name,
-			it->v->label, it->phase_name, t, p, it->phase_name, b->jobs[j].share,
+		fprintf(u->err, "  %-24s %-16s %-9s %8s  (%s in all, %d job%s)\n",
+			it->v->recipe->name, it->v->label, it->phase_name, p, t, b->jobs[j].share,
 			b->jobs[j].share == 1 ? "" : "s");
 		u->drawn++;
 	}
