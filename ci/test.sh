@@ -3,7 +3,10 @@
 #  1. -Werror build, every test (unit and CLI) with ctest;
 #  2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #  3. the unit tests under valgrind (integration tests, it_*, run under ASan only);
-#  4. the benchmarks, which print their figures.
+#  4. the benchmarks, which print their figures;
+#  5. the end-to-end build of real torch_scatter against real torch from PyPI, CPU and CUDA
+#     (its inputs are downloaded first with pip, into build/e2e; the test itself only
+#     talks to a loopback server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -30,6 +33,11 @@ python3 tests/bench/plan_bench.py build/test/ptbuild 10
 build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh
 build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh --http
 build/test/tests/bench_patch 200
+bash tests/bench/bench_build.sh build/test/ptbuild "$PWD"
 
 echo "== tests (-Werror build)"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
+
+echo "== end to end: torch_scatter 2.1.2 from its sdist against torch from PyPI"
+ci/e2e-prepare.sh build/e2e
+bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e

@@ -110,7 +110,7 @@ const char *const env_inherited_names[] = {
 	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
 	/* certificates and package indexes, for pip in the build venv */
 	"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_INDEX_URL",
-	"PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT",
+	"PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "PIP_CONFIG_FILE", "PIP_TRUSTED_HOST",
 	"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
 	"SOURCE_DATE_EPOCH",
 	NULL,

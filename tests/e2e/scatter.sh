@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# End to end on real software: torch 2.1.2 from PyPI and the torch_scatter 2.1.2 sdist,
+# served from a loopback PEP 503 index made of the files ci/e2e-prepare.sh downloaded.
+#
+#  1. `plan` refuses a known-incompatible pair (torch_scatter 2.1.2 with torch 1.13).
+#  2. CPU: lock, build cold; the wheel installs into a fresh venv and scatter_max runs.
+#  3. The work tree and the output-cache entry are deleted; the warm build hits ccache for
+#     at least 90% of its compiles. Cold and warm times are printed.
+#  4. `build` once more compiles nothing (ccache's counters do not move) and `explain`
+#     says up to date.
+#  5. CUDA (TORCH_CUDA_ARCH_LIST=9.0): torch 2.1.2 is a CUDA 12.1 build and PyPI has no
+#     CUDA 12 nvcc (nvidia-cuda-nvcc-cu12 holds only ptxas and libnvvm), so the CUDA variant
+#     builds against torch 2.11.0, PyPI's first CUDA 13.0 build, with the CUDA 13.0 nvcc from
+#     pip's nvidia-* wheels (ci/e2e-prepare.sh assembles its CUDA_HOME): cuobjdump
+#     --list-elf shows sm_90 and nothing else.
+# usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR
+set -uo pipefail
+PTBUILD=$1
+SRC=$2
+[ -d "$3/files" ] || { echo "e2e: $3/files is missing: run ci/e2e-prepare.sh $3 first" >&2; exit 1; }
+E2E=$(cd "$3" && pwd)
+. "$SRC/tests/integration/fixtures/lib.sh" e2e
+export HOME=$work/home PTBUILD_CACHE=$work/cache PIP_NO_CACHE_DIR=1
+# Only the loopback index: no find-links or extra index from the machine (some set
+# PIP_FIND_LINKS), no pip configuration files.
+unset PIP_FIND_LINKS PIP_EXTRA_INDEX_URL
+export PIP_CONFIG_FILE=/dev/null
+mkdir -p "$HOME" "$work/git"
+python3 "$SRC/tests/e2e/fixtures/simple_index.py" "$E2E" >/dev/null || { echo "e2e: cannot index $E2E" >&2; exit 1; }
+start_server "$work/git" "$E2E"
+export PIP_INDEX_URL=http://127.0.0.1:$port/files/simple/
+py=$(command -v python3.11 || true)
+[ -n "$py" ] || { echo "e2e: needs python3.11 (torch 2.1.2 has wheels up to cp311)" >&2; exit 1; }
+
+# ---- the project: the bundled recipes, a CPU and a CUDA 12 toolchain -----------------------
+p=$work/p
+mkdir -p "$p/recipes/sets" "$p/toolchains" "$p/patches"
+cp "$SRC/recipes/torch_scatter.json" "$SRC/recipes/torch_wheel_21.json" \
+	"$SRC/recipes/torch_wheel_211.json" "$p/recipes/"
+cp -r "$SRC/patches/torch_scatter" "$p/patches/"
+cp "$SRC/toolchains/cpu.json" "$p/toolchains/"
+cuda_home=$E2E/cuda-13
+cuda_version=$("$cuda_home/bin/nvcc" --version | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
+cat >"$p/toolchains/cuda13.json" <<EOF
+// CUDA 13 from pip's nvidia-* wheels (ci/e2e-prepare.sh): the major torch 2.11.0 was built with.
+{ "name": "cuda13", "tag": "cu${cuda_version/./}",
+  "cuda": { "version": "$cuda_version", "home": "$cuda_home", "arch_list": "9.0" } }
+EOF
+cat >"$p/recipes/torch_wheel_113.json" <<'EOF'
+{ "name": "torch_wheel_113", "version": "1.13.1", "provides": "torch",
+  "source": { "wheel": "torch==1.13.1" }, "builder": "wheel" }
+EOF
+set_file() { # NAME TORCH TOOLCHAIN
+	echo "{ \"targets\": [\"torch_scatter\"], \"use\": { \"torch\": \"$2\" }," \
+		"\"toolchains\": [\"$3\"], \"python\": [\"3.11\"] }" >"$p/recipes/sets/$1.json"
+}
+set_file cpu torch_wheel_21 cpu
+set_file cuda torch_wheel_211 cuda13
+set_file old torch_wheel_113 cpu
+pt() { "$PTBUILD" -C "$p" "$@"; }
+result() { # the "result" line of a --json build, in $out
+	echo "$out" | grep '"event":"result"' | tail -1
+}
+field() { # JSON_LINE PYTHON_EXPR (on r = the torch_scatter variant)
+	python3 -c "import json,sys; d=json.loads(sys.argv[1]); r=[v for v in d['variants'] if v['recipe']=='torch_scatter'][0]; print($2)" "$1"
+}
+
+# ---- 1. a known-incompatible pair ------------------------------------------------------------
+expect 2 "plan refuses torch 1.13" -- pt plan --set old
+contains "compat names the pair" "torch_scatter"
+contains "compat names the range" ">=2.0"
+
+# ---- 2. cold CPU build -----------------------------------------------------------------------
+expect 0 "lock cpu" -- pt lock --set cpu
+t0=$(date +%s.%N)
+expect 0 "cold build" -- pt --json build --set cpu
+t1=$(date +%s.%N)
+r=$(result)
+[ "$(field "$r" "r['status']")" = built ] || fail "cold: torch_scatter not built: $r"
+cold_misses=$(field "$r" "r.get('ccache_misses', 0)")
+[ "${cold_misses:-0}" -ge 7 ] || fail "cold: expected its 7 C++ files compiled through ccache, got $cold_misses misses: $r"
+wheel=$(ls "$work/cache/out/"*/torch_scatter-*.whl 2>/dev/null | head -1)
+[ -n "$wheel" ] || fail "no torch_scatter wheel in the output cache"
+cold=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+
+"$py" -m venv "$work/run" && "$work/run/bin/pip" install -q --no-index --find-links "$E2E/files" \
+	torch==2.1.2 "$wheel" >"$work/install.log" 2>&1 || fail "install into a fresh venv: $(tail -5 "$work/install.log")"
+"$work/run/bin/python" - <<'EOF' || fail "scatter_max on the built wheel"
+import torch, torch_scatter
+src = torch.tensor([[2., 0, 1, 4, 3], [0, 2, 1, 3, 4]])
+index = torch.tensor([[4, 5, 4, 2, 3], [0, 0, 2, 2, 1]])
+out, argmax = torch_scatter.scatter_max(src, index, dim=-1)
+assert out.tolist() == [[0, 0, 4, 3, 2, 0], [2, 4, 3, 0, 0, 0]], out
+assert argmax.tolist() == [[5, 5, 3, 4, 0, 1], [1, 4, 3, 5, 5, 5]], argmax
+print("scatter_max ok:", torch_scatter.__version__, "with torch", torch.__version__)
+EOF
+
+# ---- 3. warm: a fresh work tree and no output entry -------------------------------------------
+key=$(field "$r" "r['key']")
+rm -rf "$p/build/work" "$work/cache/out/$key"
+t0=$(date +%s.%N)
+expect 0 "warm build" -- pt --json build --set cpu
+t1=$(date +%s.%N)
+r=$(result)
+warm=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+hits=$(field "$r" "r.get('ccache_hits', 0)")
+misses=$(field "$r" "r.get('ccache_misses', 0)")
+rate=$(python3 -c "h,m=$hits,$misses; print(f'{100*h/max(h+m,1):.1f}')")
+python3 -c "import sys; sys.exit(0 if $rate >= 90 else 1)" || fail "warm ccache hit rate $rate% (< 90%): $r"
+echo "e2e: torch_scatter 2.1.2 CPU: cold $cold s, warm $warm s, ccache $hits hits / $misses misses ($rate%)"
+
+# ---- 4. nothing to do --------------------------------------------------------------------------
+stats() { CCACHE_DIR=$work/cache/ccache ccache --print-stats | grep -E '^(cache_miss|direct_cache_hit|preprocessed_cache_hit|called_for_link)'; }
+before=$(stats)
+t0=$(date +%s.%N)
+expect 0 "no-op build" -- pt --json build --set cpu
+t1=$(date +%s.%N)
+r=$(result)
+[ "$(field "$r" "r['status']")" = cached ] || fail "no-op: torch_scatter not cached: $r"
+[ "$(stats)" = "$before" ] || fail "no-op: ccache counters moved: $before -> $(stats)"
+echo "e2e: no-op build $(python3 -c "print(f'{$t1 - $t0:.2f}')") s"
+expect 0 "explain" -- pt explain --set cpu torch_scatter
+contains "explain up to date" "up to date"
+
+# ---- 5. CUDA -------------------------------------------------------------------------------------
+expect 0 "lock cuda" -- pt lock --set cuda
+t0=$(date +%s.%N)
+expect 0 "cuda build" -- pt --json build --set cuda
+t1=$(date +%s.%N)
+r=$(result)
+[ "$(field "$r" "r['status']")" = built ] || fail "cuda: not built: $r $(tail -30 "$p/build/logs/cuda13-py3.11/torch_scatter.log" 2>/dev/null)"
+ckey=$(field "$r" "r['key']")
+cwheel=$(ls "$work/cache/out/$ckey/"torch_scatter-*.whl 2>/dev/null | head -1)
+mkdir -p "$work/cw" && (cd "$work/cw" && python3 -m zipfile -e "$cwheel" .) || fail "cannot unpack $cwheel"
+sos=$(find "$work/cw" -name '*_cuda.so' | sort)
+[ -n "$sos" ] || fail "the CUDA wheel has no *_cuda.so"
+cuobjdump=$cuda_home/bin/cuobjdump
+# Every cubin in every shared object is sm_90 (_version_cuda.so has no device code at all).
+all=
+for so in $sos; do
+	arches=$("$cuobjdump" --list-elf "$so" 2>&1 | sed -n 's/.*\.\(sm_[0-9a-z]*\)\..*/\1/p' | sort -u | tr '\n' ' ')
+	case $arches in "" | "sm_90 ") ;; *) fail "$(basename "$so"): arches '$arches', expected only sm_90" ;; esac
+	all="$all$arches"
+done
+[ -n "$all" ] || fail "no cubin in any of: $sos"
+grep -q "ccache $cuda_home/bin/nvcc" "$p/build/logs/cuda13-py3.11/torch_scatter.log" || fail "nvcc did not run through ccache"
+echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $(python3 -c "print(f'{$t1 - $t0:.1f}')") s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
+
+finish e2e
