@@ -24,7 +24,7 @@
 
 #include "ccache.h"
 #include "outcache.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "session.h"
 #include "trees.h"
 #include "util/staged.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "ccache.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "util/strutil.h"
 
 #define GIB (1ULL << 30)

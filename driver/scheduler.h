@@ -17,8 +17,8 @@
  *   loop waits for all of them and returns SCHED_INTERRUPTED; the job callbacks get a
  *   final call so they can discard half-written outputs.
  */
-#ifndef PTBUILD_SCHED_H
-#define PTBUILD_SCHED_H
+#ifndef PTBUILD_SCHEDULER_H
+#define PTBUILD_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* pipe2 */
-#include "sched.h"
+#include "scheduler.h"
 
 #include <errno.h>
 #include <fcntl.h>
