@@ -1,6 +1,8 @@
 /* ptbuild build: every variant of the plan whose key has no output yet, in parallel. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "cli.h"
@@ -117,6 +119,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct pins pins = { 0 };
 	struct build b = { 0 };
 	bool have_build = false;
+	int lock_fd = -1;
 	int code = EXIT_OK;
 	int first = cli_parse(cli, argc, argv, "j:", build_long, on_option, &a, build_help);
 	if (first == -2)
@@ -135,6 +138,23 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		.offline = a.frozen,
 		.note_unlocked = s.have_lock,
 	};
+	/* One build per work tree at a time: venvs and work trees are not shared safely. */
+	make_dirs(s.work_dir, 0755);
+	char *lock_path = path_join(s.work_dir, ".ptbuild-build.lock");
+	lock_fd = lock_file_try(lock_path);
+	if (lock_fd < 0) {
+		if (errno == EWOULDBLOCK)
+			diag_error(&cli->diags, NULL, "another `ptbuild build` is running in this "
+				   "project (it holds %s)", lock_path);
+		else
+			diag_error(&cli->diags, NULL, "cannot lock %s: %s", lock_path, strerror(errno));
+		diag_hint(&cli->diags, "wait for it to finish, or stop it (SIGINT leaves nothing "
+			     "half-written)");
+		free(lock_path);
+		code = EXIT_ENVIRONMENT;
+		goto done;
+	}
+	free(lock_path);
 	code = session_pin_sources(&s, cli, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
@@ -156,6 +176,8 @@ finish:
 	code = cli_finish(cli, code);
 	if (have_build)
 		build_release(&b);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);

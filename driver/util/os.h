@@ -25,6 +25,10 @@ void free_names(char **names, size_t n);
 
 /* The first executable `name` in the colon-separated `path` list; NULL if none. Caller frees. */
 char *find_in_path(const char *name, const char *path);
+/* Takes an exclusive lock on `path` (created if missing) without waiting: the open file
+ * descriptor, which holds the lock until closed (or the process ends); -1 with errno
+ * EWOULDBLOCK when another process holds it, or another errno. */
+int lock_file_try(const char *path);
 /* mkdir -p; returns -1 with errno set. */
 int make_dirs(const char *path, int mode);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */

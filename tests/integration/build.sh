@@ -108,6 +108,14 @@ contains "dependent still skipped" "dependent cpu-py3.11                 skipped
 ls "$work/cache/out/"*/manifest.json | xargs grep -l '"recipe": "broken"' >/dev/null 2>&1 &&
 	fail "a failed build entered the output cache"
 
+# ---- one build per project at a time ----------------------------------------------------------
+flock "$p/build/.ptbuild-build.lock" sleep 3 &
+holder=$!
+sleep 0.5
+expect 3 "a second build" -- pt build
+contains "names the other build" "another \`ptbuild build\` is running in this project"
+wait $holder
+
 # ---- machine output ------------------------------------------------------------------------
 expect 0 "json" -- pt --json build
 echo "$out" | python3 -c '
