@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* environ */
+#define _GNU_SOURCE /* realpath */
 #include "build.h"
 
 #include <errno.h>
@@ -9,15 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "interp.h"
+#include "buildenv.h"
 #include "json.h"
-#include "pypi_source.h"
 #include "ui.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-extern char **environ;
 
 const char *const build_outcome_names[] = {
 	"pending", "cached", "prebuilt", "built", "failed", "skipped", "cancelled",
@@ -27,18 +24,6 @@ const char *const build_outcome_names[] = {
 #define BUILD_DIR "build"   /* what setuptools and PyTorch build into, inside the tree */
 
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static char **strv_new(size_t n)
-{
-	return xcalloc(n + 1, sizeof(char *));
-}
 
 static void log_line(struct build_item *it, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -55,6 +40,18 @@ static void log_line(struct build_item *it, const char *fmt, ...)
 	ssize_t w = write(it->log_fd, b.data, b.len);
 	(void)w;
 	buf_release(&b);
+}
+
+/* mkdir -p of the directory holding `path`. */
+static void make_parent_dirs(const char *path)
+{
+	char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	if (slash) {
+		*slash = '\0';
+		make_dirs(parent, 0755);
+	}
+	free(parent);
 }
 
 static double wall_now(void)
@@ -79,27 +76,6 @@ static void log_argv(struct build_item *it, char *const *argv, const char *cwd)
 	}
 	log_line(it, "$ %s%s%s", b.data, cwd ? "    # in " : "", cwd ? cwd : "");
 	buf_release(&b);
-}
-
-void log_tail(const char *path, size_t lines, struct buf *out)
-{
-	struct buf text = BUF_INIT;
-	if (read_file(path, &text) < 0) {
-		buf_release(&text);
-		return;
-	}
-	size_t end = text.len, start = end, seen = 0;
-	if (end && text.data[end - 1] == '\n')
-		start = --end;
-	while (start > 0 && seen < lines) {
-		start--;
-		if (text.data[start] == '\n' && ++seen == lines) {
-			start++;
-			break;
-		}
-	}
-	buf_add(out, text.data + start, end - start);
-	buf_release(&text);
 }
 
 /* ---- keys of the venv and of the work tree ---------------------------------------------- */
@@ -152,7 +128,7 @@ static void split_inputs(const char *inputs, char flags[SHA256_HEX_SIZE],
 
 /* ---- preparing ----------------------------------------------------------------------------- */
 
-static struct build_item *item_of_variant(struct build *b, const struct variant *v)
+struct build_item *build_item_of(struct build *b, const struct variant *v)
 {
 	return &b->items[v - b->s->plan.v];
 }
@@ -215,8 +191,8 @@ static void make_jobs(struct build *b)
 	}
 }
 
-int build_prepare(struct build *b, struct session *s, const struct pins *pins,
-		  const struct build_opts *o, struct diags *d)
+void build_prepare(struct build *b, struct session *s, const struct pins *pins,
+		   const struct build_opts *o, struct diags *d)
 {
 	memset(b, 0, sizeof(*b));
 	b->s = s;
@@ -224,7 +200,6 @@ int build_prepare(struct build *b, struct session *s, const struct pins *pins,
 	b->opts = *o;
 	b->d = d;
 	b->n = s->plan.n;
-	make_dirs(s->work_dir, 0755);
 	b->work_dir = realpath(s->work_dir, NULL);
 	if (!b->work_dir)
 		b->work_dir = absolute_path(s->work_dir);
@@ -240,13 +215,11 @@ int build_prepare(struct build *b, struct session *s, const struct pins *pins,
 			it->outcome = OUTCOME_PREBUILT;
 			continue;
 		}
-		if (!o->force && v->recipe->source.kind != SOURCE_PATH &&
-		    out_entry_exists(s->cache_dir, v->key)) {
+		if (!o->force && v->recipe->source.kind != SOURCE_PATH) {
 			char *dir = out_entry_dir(s->cache_dir, v->key);
 			char *manifest = path_join(dir, "manifest.json");
-			if (build_record_load(manifest, &it->rec, d) == 0) {
+			if (build_record_load(manifest, &it->rec, d) == 0)
 				it->outcome = OUTCOME_CACHED;
-			}
 			free(manifest);
 			free(dir);
 			if (it->outcome == OUTCOME_CACHED)
@@ -254,204 +227,7 @@ int build_prepare(struct build *b, struct session *s, const struct pins *pins,
 		}
 		it->expected = expected_seconds(s->work_dir, v);
 	}
-	bool *need = xcalloc(b->n + 1, sizeof(bool));
-	size_t nbuild = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		need[i] = b->items[i].outcome == OUTCOME_PENDING;
-		nbuild += need[i];
-	}
-	int code = EXIT_OK;
-	struct tree_select sel = { false, false, need };
-	if (nbuild && trees_list(s, &sel, &b->trees, d) < 0)
-		code = EXIT_USAGE;
-	free(need);
-	if (code == EXIT_OK)
-		make_jobs(b);
-	return code;
-}
-
-/* ---- the build's environment and command ------------------------------------------------ */
-
-struct build_lookup {
-	struct build *b;
-	struct build_item *it;
-	const struct env *env; /* for ${env.X}: the variables set so far */
-	char jobs[16];
-	struct buf scratch;
-};
-
-/* ${src:NAME}: the work tree of a dependency variant named NAME when this variant builds
- * against it (torch_musa reads the torch it was built with), else NAME's pristine tree. */
-static const char *source_tree_of(struct build_lookup *lc, const char *name)
-{
-	const struct variant *v = lc->it->v;
-	for (size_t k = 0; k < v->ndeps; k++) {
-		const struct variant *dv = &lc->b->s->plan.v[v->deps[k]];
-		if (strcmp(dv->recipe->name, name))
-			continue;
-		struct build_item *dep = item_of_variant(lc->b, dv);
-		if (dep->work && is_directory(dep->work))
-			return dep->work;
-	}
-	const struct recipe *r = project_recipe(&lc->b->s->project, name);
-	return r ? trees_pristine(&lc->b->trees, r) : NULL;
-}
-
-static const char *build_lookup(const char *name, void *ctx)
-{
-	struct build_lookup *lc = ctx;
-	struct build_item *it = lc->it;
-	if (!strcmp(name, "python")) {
-		buf_reset(&lc->scratch);
-		buf_addf(&lc->scratch, "%s/bin/python", it->venv);
-		return lc->scratch.data;
-	}
-	if (!strcmp(name, "out"))
-		return it->out.tmp;
-	if (!strcmp(name, "jobs"))
-		return lc->jobs;
-	if (!strcmp(name, "src"))
-		return it->work;
-	if (starts_with(name, "src:"))
-		return source_tree_of(lc, name + 4);
-	if (starts_with(name, "env.")) {
-		const char *v = env_get(lc->env, name + 4);
-		return v ? v : "";
-	}
-	return NULL;
-}
-
-static char *expand_build(struct build_lookup *lc, const char *s)
-{
-	struct buf out = BUF_INIT;
-	interp_expand(&out, s, build_lookup, lc);
-	return buf_detach(&out);
-}
-
-static void env_prepend_path(struct env *e, const char *dir)
-{
-	const char *path = env_get(e, "PATH");
-	struct buf p = BUF_INIT;
-	buf_addf(&p, "%s%s%s", dir, path && *path ? ":" : "", path ? path : "");
-	env_set(e, "PATH", p.data, NULL, ENV_PTBUILD);
-	buf_release(&p);
-}
-
-/* From scratch: the allow-listed parent variables, the variant's toolchain and recipe
- * variables (build-time names expanded now), then what ptbuild sets. */
-static char **compose_env(struct build *b, struct build_item *it, int share)
-{
-	const struct variant *v = it->v;
-	struct env e;
-	env_init(&e);
-	env_inherit(&e, environ);
-	struct build_lookup lc = { b, it, &e, "", BUF_INIT };
-	snprintf(lc.jobs, sizeof(lc.jobs), "%d", share);
-	for (size_t i = 0; i < v->env.n; i++) {
-		char *value = expand_build(&lc, v->env.v[i].value);
-		env_set(&e, v->env.v[i].name, value, &v->env.v[i].pos, v->env.v[i].origin);
-		free(value);
-	}
-	buf_release(&lc.scratch);
-	ccache_env(&b->cc, &e, it->work, it->stats_path,
-		   v->tc->cuda.enabled ? v->tc->cuda.home : NULL);
-	if (b->cuda_home && v->tc->cuda.enabled && v->recipe->builder == BUILDER_CPP_EXTENSION)
-		env_set(&e, "CUDA_HOME", b->cuda_home, NULL, ENV_PTBUILD);
-	char *venv_bin = path_join(it->venv, "bin");
-	env_prepend_path(&e, venv_bin);
-	free(venv_bin);
-	env_set(&e, "VIRTUAL_ENV", it->venv, NULL, ENV_PTBUILD);
-	env_set(&e, "MAX_JOBS", lc.jobs, NULL, ENV_PTBUILD);
-	env_set(&e, "CMAKE_BUILD_PARALLEL_LEVEL", lc.jobs, NULL, ENV_PTBUILD);
-	env_set(&e, "PYTHONNOUSERSITE", "1", NULL, ENV_PTBUILD);
-	env_set(&e, "PIP_NO_INPUT", "1", NULL, ENV_PTBUILD);
-	env_set(&e, "PIP_DISABLE_PIP_VERSION_CHECK", "1", NULL, ENV_PTBUILD);
-	if (it->fresh)
-		env_set(&e, "CMAKE_FRESH", "1", NULL, ENV_PTBUILD);
-	char **envp = strv_new(e.n);
-	for (size_t i = 0; i < e.n; i++) {
-		struct buf kv = BUF_INIT;
-		buf_addf(&kv, "%s=%s", e.v[i].name, e.v[i].value);
-		envp[i] = buf_detach(&kv);
-	}
-	env_release(&e);
-	return envp;
-}
-
-static char **build_argv(struct build *b, struct build_item *it, int share)
-{
-	static const char *const dflt[] = {
-		"${python}", "-m", "pip", "wheel", "-v", "--no-build-isolation", "--no-deps",
-		"--no-index", "--wheel-dir", "${out}", ".", NULL,
-	};
-	const struct variant *v = it->v;
-	struct env none;
-	env_init(&none);
-	struct build_lookup lc = { b, it, &none, "", BUF_INIT };
-	snprintf(lc.jobs, sizeof(lc.jobs), "%d", share);
-	size_t n = v->build_argc ? v->build_argc : sizeof(dflt) / sizeof(dflt[0]) - 1;
-	char **argv = strv_new(n);
-	for (size_t i = 0; i < n; i++)
-		argv[i] = expand_build(&lc, v->build_argc ? v->build_argv[i] : dflt[i]);
-	env_release(&none);
-	buf_release(&lc.scratch);
-	return argv;
-}
-
-/* ---- the venv ------------------------------------------------------------------------------- */
-
-/* The wheels a variant's venv gets: its dependencies' outputs, or their pinned wheels. */
-static char **dependency_wheels(struct build *b, struct build_item *it)
-{
-	const struct variant *v = it->v;
-	char **list = strv_new(0);
-	size_t n = 0, cap = 1;
-	for (size_t k = 0; k < v->ndeps; k++) {
-		const struct variant *dv = &b->s->plan.v[v->deps[k]];
-		struct build_item *dep = item_of_variant(b, dv);
-		if (dep->outcome == OUTCOME_PREBUILT) {
-			const struct pin *pin = pins_find(b->pins, dv->recipe->name);
-			for (size_t f = 0; pin && f < pin->nfiles; f++) {
-				const struct pinned_file *pf = &pin->files[f];
-				if (pf->python && strcmp(pf->python, v->python))
-					continue;
-				struct buf p = BUF_INIT;
-				buf_addf(&p, "%s/dist/%s/%s", b->s->cache_dir, pf->sha256, pf->name);
-				GROW(list, cap, n + 2);
-				list[n++] = buf_detach(&p);
-				list[n] = NULL;
-			}
-			continue;
-		}
-		char *dir = out_entry_dir(b->s->cache_dir, dv->key);
-		for (size_t w = 0; w < dep->rec.nwheels; w++) {
-			GROW(list, cap, n + 2);
-			list[n++] = path_join(dir, dep->rec.wheels[w].file);
-			list[n] = NULL;
-		}
-		free(dir);
-	}
-	return list;
-}
-
-static void compute_venv_key(struct build *b, struct build_item *it, char **wheels)
-{
-	const struct variant *v = it->v;
-	const struct python_fp *py = fingerprints_python(&b->s->plan.fp, v->python);
-	struct buf k = BUF_INIT;
-	buf_addf(&k, "venv 1\n%s\n%s\n", py && py->interpreter ? py->interpreter : "",
-		 py ? py->full : "");
-	for (size_t i = 0; wheels[i]; i++) {
-		char sha[SHA256_HEX_SIZE] = "";
-		if (sha256_file_hex(wheels[i], sha) < 0)
-			snprintf(sha, sizeof(sha), "missing");
-		const char *slash = strrchr(wheels[i], '/');
-		buf_addf(&k, "wheel %s %s\n", slash ? slash + 1 : wheels[i], sha);
-	}
-	for (size_t i = 0; i < v->recipe->build_requires.n; i++)
-		buf_addf(&k, "requires %s\n", v->recipe->build_requires.v[i].s);
-	sha256_hex(k.data, k.len, it->venv_key);
-	buf_release(&k);
+	make_jobs(b);
 }
 
 static bool marker_is(const char *path, const char *want)
@@ -460,29 +236,6 @@ static bool marker_is(const char *path, const char *want)
 	bool same = read_file(path, &text) == 0 && !strcmp(text.data, want);
 	buf_release(&text);
 	return same;
-}
-
-/* "torch==2.1.2" for each wheel, from its file name: build_requires cannot replace them. */
-static char *write_constraints(struct build_item *it, char **wheels)
-{
-	struct buf text = BUF_INIT;
-	for (size_t i = 0; wheels[i]; i++) {
-		const char *name = strrchr(wheels[i], '/');
-		name = name ? name + 1 : wheels[i];
-		const char *dash = strchr(name, '-');
-		const char *dash2 = dash ? strchr(dash + 1, '-') : NULL;
-		if (!dash2)
-			continue;
-		buf_addf(&text, "%.*s==%.*s\n", (int)(dash - name), name, (int)(dash2 - dash - 1),
-			 dash + 1);
-	}
-	char *path = path_join(it->venv, "ptbuild-constraints.txt");
-	if (write_file_atomic(path, text.data ? text.data : "", text.len) < 0) {
-		free(path);
-		path = NULL;
-	}
-	buf_release(&text);
-	return path;
 }
 
 /* ---- the steps of a job -------------------------------------------------------------------- */
@@ -536,8 +289,46 @@ static void cleanup(struct build_item *it)
 	}
 }
 
-static enum sched_step step_start(struct build *b, struct build_item *it, int share,
-				  struct sched_spawn *sp)
+/* A work tree is a copy of the source tree; its marker says which source and flags. */
+static char *work_marker(const struct build_item *it)
+{
+	struct buf m = BUF_INIT;
+	buf_addf(&m, "source %s\nflags %s\ntree %s\n", it->source_key, it->flags_key, it->tree);
+	return buf_detach(&m);
+}
+
+static bool has_line(const char *text, const char *prefix, const char *value)
+{
+	bool found = false;
+	char *line;
+	while (!found && (line = next_line(&text))) {
+		found = starts_with(line, prefix) && !strcmp(line + strlen(prefix), value);
+		free(line);
+	}
+	return found;
+}
+
+/* What the work tree holds, from its marker: this source (in this tree) and these flags?
+ * With the flags changed, an existing build directory must go (`fresh`). */
+static void read_work_marker(struct build_item *it)
+{
+	char *path = path_join(it->work, ".ptbuild-work");
+	struct buf text = BUF_INIT;
+	bool readable = read_file(path, &text) == 0;
+	/* A path source's content is not in its key: copy it every time. */
+	it->same_source = readable && it->v->recipe->source.kind != SOURCE_PATH &&
+			  has_line(text.data, "source ", it->source_key) &&
+			  has_line(text.data, "tree ", it->tree);
+	it->same_flags = readable && has_line(text.data, "flags ", it->flags_key);
+	char *bd = path_join(it->work, BUILD_DIR);
+	it->fresh = !it->same_flags && is_directory(bd);
+	free(bd);
+	buf_release(&text);
+	free(path);
+}
+
+/* Paths, log, output staging dir, environment and venv inputs; then the venv or the copy. */
+static bool step_start(struct build *b, struct build_item *it, int share)
 {
 	const struct variant *v = it->v;
 	const char *work_dir = b->work_dir;
@@ -546,25 +337,19 @@ static enum sched_step step_start(struct build *b, struct build_item *it, int sh
 	it->venv = item_path(work_dir, "venv", v, "");
 	it->work = item_path(work_dir, "work", v, "");
 	it->tree = trees_for_variant(&b->trees, v);
-	char *log_dir = item_path(work_dir, "logs", v, "");
-	*strrchr(log_dir, '/') = '\0';
-	make_dirs(log_dir, 0755);
-	free(log_dir);
+	make_parent_dirs(it->log_path);
 	it->log_fd = open(it->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (it->log_fd < 0)
-		return fail(it, "cannot write the log \"%s\": %s", it->log_path, strerror(errno));
+		return fail(it, "cannot write the log \"%s\": %s", it->log_path, strerror(errno)), false;
 	unlink(it->stats_path);
 	log_line(it, "# ptbuild: %s (%s), key %s, %d job%s", v->recipe->name, v->label, v->key,
 		 share, share == 1 ? "" : "s");
 	if (!it->tree)
-		return fail(it, "the source tree of \"%s\" is not ready", v->recipe->name);
+		return fail(it, "the source tree of \"%s\" is not ready", v->recipe->name), false;
 	char *out_dir = out_entry_dir(b->s->cache_dir, v->key);
 	if (v->recipe->source.kind == SOURCE_PATH || b->opts.force)
 		remove_tree(out_dir); /* rebuilt on purpose: the new entry replaces the old */
-	char *parent = xstrdup(out_dir);
-	*strrchr(parent, '/') = '\0';
-	make_dirs(parent, 0755);
-	free(parent);
+	make_parent_dirs(out_dir);
 	struct diags d;
 	diags_init(&d);
 	int rc = staged_dir_begin(&it->out, out_dir, "build outputs", &d);
@@ -572,58 +357,33 @@ static enum sched_step step_start(struct build *b, struct build_item *it, int sh
 	if (rc < 0) {
 		struct buf msg = BUF_INIT;
 		diags_render(&d, &msg, false);
-		diags_release(&d);
-		enum sched_step st = fail(it, "%s", msg.data);
+		fail(it, "%s", msg.data);
 		buf_release(&msg);
-		return st;
 	}
 	diags_release(&d);
+	if (rc < 0)
+		return false;
 	split_inputs(v->key_input, it->flags_key, it->source_key);
-	it->envp = compose_env(b, it, share);
-
-	char **wheels = dependency_wheels(b, it);
-	compute_venv_key(b, it, wheels);
+	read_work_marker(it);
+	it->envp = buildenv_compose(b, it, share);
+	buildenv_dependency_wheels(b, it);
+	buildenv_venv_key(b, it);
 	char *marker = path_join(it->venv, ".ptbuild-venv");
 	bool reuse = marker_is(marker, it->venv_key);
 	free(marker);
-	if (reuse) {
-		strv_free(wheels);
+	if (reuse)
 		log_line(it, "# ptbuild: venv %s is up to date", it->venv);
-		it->phase = PHASE_COPY;
-		return STEP_DONE; /* not a result: the caller goes on with the next phase */
-	}
-	const struct python_fp *py = fingerprints_python(&b->s->plan.fp, v->python);
-	if (!py || !py->interpreter) {
-		strv_free(wheels);
-		return fail(it, "no interpreter for Python %s", v->python);
-	}
-	remove_tree(it->venv);
-	char *venv_parent = xstrdup(it->venv);
-	*strrchr(venv_parent, '/') = '\0';
-	make_dirs(venv_parent, 0755);
-	free(venv_parent);
-	char **argv = strv_new(4);
-	argv[0] = xstrdup(py->interpreter);
-	argv[1] = xstrdup("-m");
-	argv[2] = xstrdup("venv");
-	argv[3] = xstrdup(it->venv);
-	set_phase(b, it, PHASE_DEPS, "venv");
-	/* Keep the wheel list for the next phase in argv's place after the child. */
-	strv_free(it->argv);
-	it->argv = NULL;
-	enum sched_step st = spawn_argv(it, argv, NULL, sp);
-	/* the dependency wheels are recomputed in PHASE_DEPS (cheap, same answer) */
-	strv_free(wheels);
-	return st;
+	it->phase = reuse ? PHASE_COPY : PHASE_VENV;
+	return true;
 }
 
-static char **pip_argv(struct build_item *it, const char *const *head, char **tail)
+/* The venv's python, `head`, then `nt` more arguments from `tail`. */
+static char **pip_argv(struct build_item *it, const char *const *head, const char *const *tail,
+		       size_t nt)
 {
-	size_t nh = 0, nt = 0;
+	size_t nh = 0;
 	while (head[nh])
 		nh++;
-	while (tail && tail[nt])
-		nt++;
 	char **argv = strv_new(nh + nt + 1);
 	struct buf py = BUF_INIT;
 	buf_addf(&py, "%s/bin/python", it->venv);
@@ -633,31 +393,6 @@ static char **pip_argv(struct build_item *it, const char *const *head, char **ta
 	for (size_t i = 0; i < nt; i++)
 		argv[1 + nh + i] = xstrdup(tail[i]);
 	return argv;
-}
-
-/* A work tree is a copy of the source tree; its marker says which source and flags. */
-static char *work_marker(const struct build_item *it)
-{
-	struct buf m = BUF_INIT;
-	buf_addf(&m, "source %s\nflags %s\ntree %s\n", it->source_key, it->flags_key, it->tree);
-	return buf_detach(&m);
-}
-
-static bool marker_line_is(const char *path, const char *prefix, const char *value)
-{
-	struct buf text = BUF_INIT;
-	bool same = false;
-	if (read_file(path, &text) == 0) {
-		const char *cur = text.data;
-		char *line;
-		while ((line = next_line(&cur))) {
-			if (starts_with(line, prefix) && !strcmp(line + strlen(prefix), value))
-				same = true;
-			free(line);
-		}
-	}
-	buf_release(&text);
-	return same;
 }
 
 static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
@@ -676,23 +411,35 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 	}
 	for (;;) {
 		switch (it->phase) {
-		case PHASE_START: {
-			enum sched_step st = step_start(b, it, jb->share, sp);
-			if (st == STEP_DONE)
-				continue; /* the venv is reused: phase set to PHASE_COPY */
-			return st;
+		case PHASE_START:
+			if (!step_start(b, it, jb->share))
+				return STEP_FAILED;
+			continue; /* to PHASE_VENV, or PHASE_COPY when the venv is up to date */
+		case PHASE_VENV: {
+			const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
+			if (!py || !py->interpreter)
+				return fail(it, "no interpreter for Python %s", it->v->python);
+			remove_tree(it->venv);
+			make_parent_dirs(it->venv);
+			char **argv = strv_new(4);
+			argv[0] = xstrdup(py->interpreter);
+			argv[1] = xstrdup("-m");
+			argv[2] = xstrdup("venv");
+			argv[3] = xstrdup(it->venv);
+			set_phase(b, it, PHASE_DEPS, "venv");
+			return spawn_argv(it, argv, NULL, sp);
 		}
 		case PHASE_DEPS: {
-			char **wheels = dependency_wheels(b, it);
-			set_phase(b, it, PHASE_REQUIRES, wheels[0] ? "deps" : NULL);
-			if (!wheels[0]) {
-				strv_free(wheels);
+			set_phase(b, it, PHASE_REQUIRES, it->nwheels ? "deps" : NULL);
+			if (!it->nwheels)
 				continue;
-			}
 			static const char *const head[] = { "-m", "pip", "install", "--no-index",
 							     "--no-deps", "--no-input", NULL };
-			char **argv = pip_argv(it, head, wheels);
-			strv_free(wheels);
+			const char **paths = xcalloc(it->nwheels, sizeof(char *));
+			for (size_t i = 0; i < it->nwheels; i++)
+				paths[i] = it->wheels[i].path;
+			char **argv = pip_argv(it, head, paths, it->nwheels);
+			free(paths);
 			return spawn_argv(it, argv, NULL, sp);
 		}
 		case PHASE_REQUIRES: {
@@ -700,19 +447,18 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			set_phase(b, it, PHASE_VENV_DONE, req->n ? "requires" : NULL);
 			if (!req->n)
 				continue;
-			char **wheels = dependency_wheels(b, it);
-			char *constraints = write_constraints(it, wheels);
-			strv_free(wheels);
+			char *constraints = buildenv_constraints(it);
 			if (!constraints)
 				return fail(it, "cannot write the constraints file in \"%s\"", it->venv);
-			char **tail = strv_new(req->n + 2);
-			tail[0] = xstrdup("--constraint");
+			const char **tail = xcalloc(req->n + 2, sizeof(char *));
+			tail[0] = "--constraint";
 			tail[1] = constraints;
 			for (size_t i = 0; i < req->n; i++)
-				tail[2 + i] = xstrdup(req->v[i].s);
+				tail[2 + i] = req->v[i].s;
 			static const char *const head[] = { "-m", "pip", "install", "--no-input", NULL };
-			char **argv = pip_argv(it, head, tail);
-			strv_free(tail);
+			char **argv = pip_argv(it, head, tail, req->n + 2);
+			free(tail);
+			free(constraints);
 			return spawn_argv(it, argv, NULL, sp);
 		}
 		case PHASE_VENV_DONE: {
@@ -725,20 +471,12 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			continue;
 		}
 		case PHASE_COPY: {
-			char *marker = path_join(it->work, ".ptbuild-work");
-			/* A path source's content is not in its key: copy it every time. */
-			bool same_source = it->v->recipe->source.kind != SOURCE_PATH &&
-					   marker_line_is(marker, "source ", it->source_key) &&
-					   marker_line_is(marker, "tree ", it->tree);
-			bool same_flags = marker_line_is(marker, "flags ", it->flags_key);
-			free(marker);
-			if (same_source) {
-				if (!same_flags) {
+			if (it->same_source) {
+				if (it->fresh) {
 					char *bd = path_join(it->work, BUILD_DIR);
 					log_line(it, "# ptbuild: flags changed: removing %s", bd);
 					remove_tree(bd);
 					free(bd);
-					it->fresh = true;
 				}
 				it->phase = PHASE_BUILD;
 				continue;
@@ -746,10 +484,7 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			struct buf tmp = BUF_INIT;
 			buf_addf(&tmp, "%s.new.tmp-%ld", it->work, (long)getpid());
 			remove_tree(tmp.data);
-			char *parent = xstrdup(it->work);
-			*strrchr(parent, '/') = '\0';
-			make_dirs(parent, 0755);
-			free(parent);
+			make_parent_dirs(it->work);
 			remove_stale_temps(it->work);
 			char **argv = strv_new(5);
 			argv[0] = xstrdup("cp");
@@ -761,17 +496,14 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			return spawn_argv(it, argv, NULL, sp);
 		}
 		case PHASE_SWAP: {
+			/* The new copy replaces the work tree; with the same flags it inherits the
+			 * old build directory (incremental builds recompile what changed). */
 			const char *tmp = it->argv[4];
-			char *marker = path_join(it->work, ".ptbuild-work");
-			bool same_flags = marker_line_is(marker, "flags ", it->flags_key);
-			free(marker);
 			char *old_bd = path_join(it->work, BUILD_DIR);
 			char *new_bd = path_join(tmp, BUILD_DIR);
-			if (same_flags && is_directory(old_bd) && !path_exists(new_bd)) {
+			if (it->same_flags && is_directory(old_bd) && !path_exists(new_bd)) {
 				log_line(it, "# ptbuild: new sources, same flags: keeping %s", old_bd);
 				rename(old_bd, new_bd);
-			} else if (path_exists(old_bd)) {
-				it->fresh = !same_flags;
 			}
 			free(old_bd);
 			free(new_bd);
@@ -790,13 +522,8 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			if (rc < 0)
 				return fail(it, "cannot write in the work tree \"%s\": %s", it->work,
 					    strerror(errno));
-			if (it->fresh) {
-				/* The environment was composed before we knew. */
-				strv_free(it->envp);
-				it->envp = compose_env(b, it, jb->share);
-			}
 			set_phase(b, it, PHASE_COLLECT, "build");
-			return spawn_argv(it, build_argv(b, it, jb->share), it->work, sp);
+			return spawn_argv(it, buildenv_argv(b, it, jb->share), it->work, sp);
 		}
 		case PHASE_COLLECT: {
 			set_phase(b, it, PHASE_END, "collect");
@@ -825,10 +552,7 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 			rc = write_file_atomic(manifest, text.data, text.len);
 			free(manifest);
 			char *state = state_record_path(b->work_dir, r->recipe, r->variant);
-			char *state_dir = xstrdup(state);
-			*strrchr(state_dir, '/') = '\0';
-			make_dirs(state_dir, 0755);
-			free(state_dir);
+			make_parent_dirs(state);
 			diags_init(&d);
 			if (rc == 0)
 				rc = staged_dir_commit(&it->out, "build outputs", &d);
@@ -898,7 +622,14 @@ int build_run(struct build *b, struct build_ui *ui)
 	b->ui = ui;
 	if (!b->njobs)
 		return EXIT_OK;
-	int code = trees_prepare(b->s, &b->trees, b->pins, false, b->d);
+	bool *need = xcalloc(b->n + 1, sizeof(bool));
+	for (size_t i = 0; i < b->n; i++)
+		need[i] = b->items[i].outcome == OUTCOME_PENDING;
+	struct tree_select sel = { false, false, need };
+	int code = trees_list(b->s, &sel, &b->trees, b->d) < 0 ? EXIT_USAGE : EXIT_OK;
+	free(need);
+	if (code == EXIT_OK)
+		code = trees_prepare(b->s, &b->trees, b->pins, false, b->d);
 	if (code)
 		return code;
 	const char **compilers = toolchain_compilers(b);
@@ -942,13 +673,11 @@ int *build_expected_shares(struct session *s, const struct build_opts *o)
 	diags_init(&d);
 	struct build b;
 	int *shares = xcalloc(s->plan.n + 1, sizeof(int));
-	struct build_opts quiet = *o;
-	if (build_prepare(&b, s, NULL, &quiet, &d) == EXIT_OK) {
-		struct sched_opts so = { .jobs = o->jobs, .mem_available = o->mem_available };
-		sched_simulate(b.jobs, b.njobs, &so);
-		for (size_t j = 0; j < b.njobs; j++)
-			shares[b.job_item[j]] = b.jobs[j].share;
-	}
+	build_prepare(&b, s, NULL, o, &d);
+	struct sched_opts so = { .jobs = o->jobs, .mem_available = o->mem_available };
+	sched_simulate(b.jobs, b.njobs, &so);
+	for (size_t j = 0; j < b.njobs; j++)
+		shares[b.job_item[j]] = b.jobs[j].share;
 	build_release(&b);
 	diags_release(&d);
 	return shares;
@@ -966,6 +695,9 @@ void build_release(struct build *b)
 		build_record_release(&it->rec);
 		strv_free(it->envp);
 		strv_free(it->argv);
+		for (size_t k = 0; k < it->nwheels; k++)
+			free(it->wheels[k].path);
+		free(it->wheels);
 		free(it->failure);
 	}
 	free(b->items);

@@ -42,8 +42,14 @@ enum build_outcome {
 extern const char *const build_outcome_names[];
 
 enum build_phase {
-	PHASE_START, PHASE_DEPS, PHASE_REQUIRES, PHASE_VENV_DONE, PHASE_COPY, PHASE_SWAP,
+	PHASE_START, PHASE_VENV, PHASE_DEPS, PHASE_REQUIRES, PHASE_VENV_DONE, PHASE_COPY, PHASE_SWAP,
 	PHASE_BUILD, PHASE_COLLECT, PHASE_END,
+};
+
+/* A wheel a build's venv installs: a dependency's output or a wheel source's pinned file. */
+struct dep_wheel {
+	char *path;                   /* owned */
+	char sha256[SHA256_HEX_SIZE]; /* known already: from the build record or the pin */
 };
 
 /* One variant of the plan. */
@@ -63,7 +69,11 @@ struct build_item {
 	struct staged_dir out;        /* the output-cache entry being written */
 	struct build_record rec;      /* the record of the build (or of the cached entry) */
 	struct ccache_stats cc;
-	bool fresh;                   /* flags changed: the build directory was removed */
+	bool same_source;             /* the work tree holds this source already */
+	bool same_flags;              /* ... and was built with these flags */
+	bool fresh;                   /* flags changed: its build directory goes (CMAKE_FRESH) */
+	struct dep_wheel *wheels;     /* owned: what the venv installs */
+	size_t nwheels;
 	double expected;              /* seconds, from the last build or a default */
 	char **envp;                  /* owned, NULL-terminated: the build's environment */
 	char **argv;                  /* owned: the current child's arguments */
@@ -101,16 +111,16 @@ struct build {
 	struct diags *d;               /* borrowed */
 };
 
-/*
- * Sorts the plan's variants into cached, prebuilt and to build; lists the trees the
- * builds need. Returns an exit code.
- */
-int build_prepare(struct build *b, struct session *s, const struct pins *pins,
-		  const struct build_opts *o, struct diags *d);
-/* Prepares the source trees and ccache, runs the jobs. Returns an exit code: 0, 1 (a
- * build failed), 2/3 (trees or set-up), 130 (interrupted). */
+/* Sorts the plan's variants into cached, prebuilt and to build (the jobs). Reads the
+ * output cache and the build records; writes nothing. */
+void build_prepare(struct build *b, struct session *s, const struct pins *pins,
+		   const struct build_opts *o, struct diags *d);
+/* Lists and prepares the source trees the jobs need, sets up ccache, runs the jobs.
+ * Returns an exit code: 0, 1 (a build failed), 2/3 (trees or set-up), 130 (interrupted). */
 int build_run(struct build *b, struct build_ui *ui);
 void build_release(struct build *b);
+/* The item of plan variant `v`. */
+struct build_item *build_item_of(struct build *b, const struct variant *v);
 
 /* The expected share (MAX_JOBS) of each variant of `s`'s plan that is not cached, from a
  * simulated schedule; 0 for cached and prebuilt ones. Caller frees. */
@@ -127,8 +137,5 @@ enum { OPT_MEM_PER_JOB = 2900 };
 int build_option(struct cli *cli, struct build_opts *o, int opt, const char *arg);
 /* Fills what the command line left out: cores, 2 GiB per job, MemAvailable. */
 void build_opts_defaults(struct build_opts *o);
-
-/* The last `lines` lines of a log into `out`. */
-void log_tail(const char *path, size_t lines, struct buf *out);
 
 #endif

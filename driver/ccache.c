@@ -178,11 +178,7 @@ void ccache_env(const struct ccache *c, struct env *e, const char *basedir, cons
 		env_set(e, "PYTORCH_NVCC", nvcc.data, NULL, ENV_PTBUILD);
 		buf_release(&nvcc);
 	}
-	const char *path = env_get(e, "PATH");
-	struct buf p = BUF_INIT;
-	buf_addf(&p, "%s%s%s", c->masq, path && *path ? ":" : "", path ? path : "");
-	env_set(e, "PATH", p.data, NULL, ENV_PTBUILD);
-	buf_release(&p);
+	env_prepend_path(e, c->masq);
 }
 
 int ccache_stats_read(const char *statslog, struct ccache_stats *out)

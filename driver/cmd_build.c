@@ -159,10 +159,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (code != EXIT_OK)
 		goto done;
 	build_opts_defaults(&a.build);
-	code = build_prepare(&b, &s, &pins, &a.build, &cli->diags);
+	build_prepare(&b, &s, &pins, &a.build, &cli->diags);
 	have_build = true;
-	if (code != EXIT_OK)
-		goto done;
 	struct build_ui ui;
 	ui_init(&ui, cli, s.project.dir);
 	code = build_run(&b, &ui);

@@ -66,7 +66,9 @@ static char *shown_value(const struct jnode *n)
 	return jnode_compact(n);
 }
 
-/* One reason per changed input. `dep_rebuilt` names dependencies whose key changed. */
+#define PINNED "recipe.source.pinned"
+
+/* One reason per changed input, from the JSON diff of the two key inputs. */
 static void reasons(const struct jnode *old, const struct jnode *now, struct buf *out,
 		    size_t *count)
 {
@@ -102,9 +104,9 @@ static void reasons(const struct jnode *old, const struct jnode *now, struct buf
 		} else if (!strcmp(path, "recipe.source.ref")) {
 			buf_addf(out, "rebuild: source ref %s -> %s\n", a && a->str ? a->str : "?",
 				 b && b->str ? b->str : "?");
-		} else if (starts_with(path, "recipe.source.pinned")) {
+		} else if (starts_with(path, PINNED)) {
 			buf_addf(out, "rebuild: source %s changed %s -> %s\n",
-				 path + strlen("recipe.source.pinned") + (path[20] == '.'),
+				 path + strlen(PINNED) + (path[strlen(PINNED)] == '.'),
 				 x ? x : "(none)", y ? y : "(none)");
 		} else if (!strcmp(path, "patch_files")) {
 			size_t na = a && a->type == JSON_ARRAY ? a->n : 0;

@@ -124,6 +124,15 @@ static const char *inherited_name(const char *entry, size_t len)
 	return NULL;
 }
 
+void env_prepend_path(struct env *e, const char *dir)
+{
+	const char *path = env_get(e, "PATH");
+	struct buf p = BUF_INIT;
+	buf_addf(&p, "%s%s%s", dir, path && *path ? ":" : "", path ? path : "");
+	env_set(e, "PATH", p.data, NULL, ENV_PTBUILD);
+	buf_release(&p);
+}
+
 void env_inherit(struct env *e, char *const *envp)
 {
 	if (!envp)

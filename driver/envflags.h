@@ -51,6 +51,8 @@ void env_set(struct env *e, const char *name, const char *value, const struct po
 const struct envvar *env_find(const struct env *e, const char *name);
 const char *env_get(const struct env *e, const char *name);
 void env_unset(struct env *e, const char *name);
+/* Puts `dir` in front of PATH (origin ENV_PTBUILD). */
+void env_prepend_path(struct env *e, const char *dir);
 
 /* The parent variables a build inherits (PATH, HOME, LANG, proxies, ...), NULL-terminated. */
 extern const char *const env_inherited_names[];

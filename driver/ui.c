@@ -30,6 +30,28 @@ static const char *shown(const struct build_ui *u, const char *path)
 	return path;
 }
 
+/* The last `lines` lines of a log into `out`. */
+static void log_tail(const char *path, size_t lines, struct buf *out)
+{
+	struct buf text = BUF_INIT;
+	if (read_file(path, &text) < 0) {
+		buf_release(&text);
+		return;
+	}
+	size_t end = text.len, start = end, seen = 0;
+	if (end && text.data[end - 1] == '\n')
+		start = --end;
+	while (start > 0 && seen < lines) {
+		start--;
+		if (text.data[start] == '\n' && ++seen == lines) {
+			start++;
+			break;
+		}
+	}
+	buf_add(out, text.data + start, end - start);
+	buf_release(&text);
+}
+
 static void elapsed(double seconds, char *out, size_t len)
 {
 	if (seconds < 60)

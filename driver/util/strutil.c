@@ -286,3 +286,15 @@ const char *size_format(uint64_t bytes, char *out, size_t len)
 		snprintf(out, len, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
 	return out;
 }
+
+char **strv_new(size_t n)
+{
+	return xcalloc(n + 1, sizeof(char *));
+}
+
+void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

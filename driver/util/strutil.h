@@ -42,4 +42,8 @@ int size_parse(const char *s, uint64_t *bytes);
 /* "3.5 GiB", "120 MiB", "512 B" into `out` of `len` bytes; returns `out`. */
 const char *size_format(uint64_t bytes, char *out, size_t len);
 
+/* A NULL-terminated vector of `n` owned strings (all NULL now); strv_free frees both. */
+char **strv_new(size_t n);
+void strv_free(char **v);
+
 #endif
