@@ -58,8 +58,14 @@ set_file cpu torch_wheel_21 cpu
 set_file cuda torch_wheel_211 cuda13
 set_file old torch_wheel_113 cpu
 pt() { "$PTBUILD" -C "$p" "$@"; }
-result() { # the "result" line of a --json build, in $out
-	echo "$out" | grep '"event":"result"' | tail -1
+build_set() { # WHAT SET: a --json build that must succeed; sets $r (its result line) and
+	# $secs (its wall time)
+	local t0 t1
+	t0=$(date +%s.%N)
+	expect 0 "$1" -- pt --json build --set "$2"
+	t1=$(date +%s.%N)
+	r=$(echo "$out" | grep '"event":"result"' | tail -1)
+	secs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
 }
 field() { # JSON_LINE PYTHON_EXPR (on r = the torch_scatter variant)
 	python3 -c "import json,sys; d=json.loads(sys.argv[1]); r=[v for v in d['variants'] if v['recipe']=='torch_scatter'][0]; print($2)" "$1"
@@ -72,16 +78,13 @@ contains "compat names the range" ">=2.0"
 
 # ---- 2. cold CPU build -----------------------------------------------------------------------
 expect 0 "lock cpu" -- pt lock --set cpu
-t0=$(date +%s.%N)
-expect 0 "cold build" -- pt --json build --set cpu
-t1=$(date +%s.%N)
-r=$(result)
+build_set "cold build" cpu
 [ "$(field "$r" "r['status']")" = built ] || fail "cold: torch_scatter not built: $r"
 cold_misses=$(field "$r" "r.get('ccache_misses', 0)")
 [ "${cold_misses:-0}" -ge 7 ] || fail "cold: expected its 7 C++ files compiled through ccache, got $cold_misses misses: $r"
 wheel=$(ls "$work/cache/out/"*/torch_scatter-*.whl 2>/dev/null | head -1)
 [ -n "$wheel" ] || fail "no torch_scatter wheel in the output cache"
-cold=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+cold=$secs
 
 "$py" -m venv "$work/run" && "$work/run/bin/pip" install -q --no-index --find-links "$E2E/files" \
 	torch==2.1.2 "$wheel" >"$work/install.log" 2>&1 || fail "install into a fresh venv: $(tail -5 "$work/install.log")"
@@ -98,11 +101,8 @@ EOF
 # ---- 3. warm: a fresh work tree and no output entry -------------------------------------------
 key=$(field "$r" "r['key']")
 rm -rf "$p/build/work" "$work/cache/out/$key"
-t0=$(date +%s.%N)
-expect 0 "warm build" -- pt --json build --set cpu
-t1=$(date +%s.%N)
-r=$(result)
-warm=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
+build_set "warm build" cpu
+warm=$secs
 hits=$(field "$r" "r.get('ccache_hits', 0)")
 misses=$(field "$r" "r.get('ccache_misses', 0)")
 rate=$(python3 -c "h,m=$hits,$misses; print(f'{100*h/max(h+m,1):.1f}')")
@@ -112,22 +112,16 @@ echo "e2e: torch_scatter 2.1.2 CPU: cold $cold s, warm $warm s, ccache $hits hit
 # ---- 4. nothing to do --------------------------------------------------------------------------
 stats() { CCACHE_DIR=$work/cache/ccache ccache --print-stats | grep -E '^(cache_miss|direct_cache_hit|preprocessed_cache_hit|called_for_link)'; }
 before=$(stats)
-t0=$(date +%s.%N)
-expect 0 "no-op build" -- pt --json build --set cpu
-t1=$(date +%s.%N)
-r=$(result)
+build_set "no-op build" cpu
 [ "$(field "$r" "r['status']")" = cached ] || fail "no-op: torch_scatter not cached: $r"
 [ "$(stats)" = "$before" ] || fail "no-op: ccache counters moved: $before -> $(stats)"
-echo "e2e: no-op build $(python3 -c "print(f'{$t1 - $t0:.2f}')") s"
+echo "e2e: no-op build $secs s"
 expect 0 "explain" -- pt explain --set cpu torch_scatter
 contains "explain up to date" "up to date"
 
 # ---- 5. CUDA -------------------------------------------------------------------------------------
 expect 0 "lock cuda" -- pt lock --set cuda
-t0=$(date +%s.%N)
-expect 0 "cuda build" -- pt --json build --set cuda
-t1=$(date +%s.%N)
-r=$(result)
+build_set "cuda build" cuda
 [ "$(field "$r" "r['status']")" = built ] || fail "cuda: not built: $r $(tail -30 "$p/build/logs/cuda13-py3.11/torch_scatter.log" 2>/dev/null)"
 ckey=$(field "$r" "r['key']")
 cwheel=$(ls "$work/cache/out/$ckey/"torch_scatter-*.whl 2>/dev/null | head -1)
@@ -144,6 +138,6 @@ for so in $sos; do
 done
 [ -n "$all" ] || fail "no cubin in any of: $sos"
 grep -q "ccache $cuda_home/bin/nvcc" "$p/build/logs/cuda13-py3.11/torch_scatter.log" || fail "nvcc did not run through ccache"
-echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $(python3 -c "print(f'{$t1 - $t0:.1f}')") s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
+echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $secs s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
 
 finish e2e
