@@ -6,10 +6,12 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "util/strutil.h"
+#include "util/xalloc.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -709,4 +711,98 @@ int arch_list_check_cpp_extension(const char *value, const char *torch_version, 
 {
 	return arch_list_check_public(value, ARCH_GRAMMAR_CPP_EXTENSION, torch_version, why,
 				      why_len);
+}
+
+/* ---- what a valid list asks for ------------------------------------------------------------ */
+
+static void add_word(char ***v, size_t *n, const char *w)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], w))
+			return;
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(w);
+}
+
+static int cmp_arch_words(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	long nx = strtol(x + 3, NULL, 10), ny = strtol(y + 3, NULL, 10);
+	return nx != ny ? (nx < ny ? -1 : 1) : strcmp(x, y);
+}
+
+static void join_words(char **v, size_t n, struct buf *out)
+{
+	qsort(v, n, sizeof(char *), cmp_arch_words);
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(out, "%s%s", i ? " " : "", v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+static int expand_targets(const char *value, bool since_2_9, int depth, char ***sass,
+			  size_t *nsass, char ***ptx, size_t *nptx)
+{
+	char *copy = xstrdup(value);
+	int rc = 0;
+	for (char *save = NULL, *tok = strtok_r(copy, "; ,", &save); tok && rc == 0;
+	     tok = strtok_r(NULL, "; ,", &save)) {
+		bool with_ptx = false;
+		char *plus = strstr(tok, "+PTX");
+		if (plus && plus[4] == '\0') {
+			with_ptx = true;
+			*plus = '\0';
+		}
+		const struct arch_name *named = find_arch_name(tok, false);
+		if (named && depth == 0) {
+			char *exp = xstrdup(arch_expansion(named, since_2_9));
+			if (with_ptx) { /* "Ampere+PTX": PTX for the last arch of the name */
+				struct buf b = BUF_INIT;
+				buf_addf(&b, "%s+PTX", exp);
+				free(exp);
+				exp = buf_detach(&b);
+			}
+			rc = expand_targets(exp, since_2_9, depth + 1, sass, nsass, ptx, nptx);
+			free(exp);
+			continue;
+		}
+		char *dot = strchr(tok, '.');
+		if (!dot || !isdigit((unsigned char)tok[0]) || !isdigit((unsigned char)dot[1])) {
+			rc = -1; /* native, All, Common, Auto or not a number */
+			break;
+		}
+		struct buf w = BUF_INIT;
+		buf_addf(&w, "sm_%.*s%s", (int)(dot - tok), tok, dot + 1);
+		add_word(sass, nsass, w.data);
+		if (with_ptx)
+			add_word(ptx, nptx, w.data);
+		buf_release(&w);
+	}
+	free(copy);
+	return rc;
+}
+
+int arch_list_targets(const char *value, const char *torch_version, struct buf *sass,
+		      struct buf *ptx)
+{
+	char **s = NULL, **p = NULL;
+	size_t ns = 0, np = 0;
+	int rc = value ? expand_targets(value, torch_at_least(torch_version, 2, 9), 0, &s, &ns,
+					&p, &np)
+		       : -1;
+	if (rc == 0 && ns == 0)
+		rc = -1;
+	if (rc < 0) {
+		for (size_t i = 0; i < ns; i++)
+			free(s[i]);
+		for (size_t i = 0; i < np; i++)
+			free(p[i]);
+		free(s);
+		free(p);
+		return -1;
+	}
+	join_words(s, ns, sass);
+	join_words(p, np, ptx);
+	return 0;
 }

@@ -49,6 +49,15 @@ enum arch_grammar {
  */
 int arch_list_check_grammar(const char *value, enum arch_grammar grammar,
 			    const char *torch_version, struct buf *why, struct buf *hint);
+/*
+ * The device code a valid TORCH_CUDA_ARCH_LIST asks for: the SASS arches ("sm_80 sm_90a",
+ * space-separated, sorted, no duplicates) and the PTX ones ("sm_90"), with named arches
+ * expanded. Returns -1 when the list leaves the arches to detection or to CMake keywords
+ * (empty, "native", All, Common, Auto): then nothing exact can be expected.
+ */
+int arch_list_targets(const char *value, const char *torch_version, struct buf *sass,
+		      struct buf *ptx);
+
 /* One line saying what `grammar` accepts, for error messages. */
 const char *arch_grammar_accepts(enum arch_grammar grammar);
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void sha256_init(struct sha256 *h)
@@ -35,6 +36,28 @@ void sha256_final_hex(struct sha256 *h, char hex[SHA256_HEX_SIZE])
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+void sha256_final_raw(struct sha256 *h, unsigned char md[32])
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(h->ctx, full, &n);
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+	memcpy(md, full, 32);
+}
+
+void sha256_final_b64(struct sha256 *h, char b64[SHA256_B64_SIZE])
+{
+	unsigned char md[32];
+	unsigned char text[48];
+	sha256_final_raw(h, md);
+	int n = EVP_EncodeBlock(text, md, 32); /* 44 characters, the last one '=' */
+	size_t k = 0;
+	for (int i = 0; i < n && text[i] != '=' && k < SHA256_B64_SIZE - 1; i++)
+		b64[k++] = text[i] == '+' ? '-' : text[i] == '/' ? '_' : (char)text[i];
+	b64[k] = '\0';
 }
 
 void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_SIZE])

@@ -15,6 +15,13 @@ void sha256_update(struct sha256 *h, const void *data, size_t len);
 /* Writes the hex digest and releases the context. */
 void sha256_final_hex(struct sha256 *h, char hex[SHA256_HEX_SIZE]);
 
+/* Writes the 32-byte digest and releases the context. */
+void sha256_final_raw(struct sha256 *h, unsigned char md[32]);
+/* The digest in the URL-safe base64 of wheel RECORD files, without padding (43 characters
+ * and the NUL). */
+#define SHA256_B64_SIZE 44
+void sha256_final_b64(struct sha256 *h, char b64[SHA256_B64_SIZE]);
+
 void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_SIZE]);
 /* Returns -1 with errno set when the file cannot be read. */
 int sha256_file_hex(const char *path, char hex[SHA256_HEX_SIZE]);

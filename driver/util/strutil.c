@@ -298,3 +298,8 @@ void strv_free(char **v)
 		free(v[i]);
 	free(v);
 }
+
+int strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}

@@ -43,6 +43,8 @@ int size_parse(const char *s, uint64_t *bytes);
 const char *size_format(uint64_t bytes, char *out, size_t len);
 
 /* A NULL-terminated vector of `n` owned strings (all NULL now); strv_free frees both. */
+/* qsort comparator for an array of strings. */
+int strv_cmp(const void *a, const void *b);
 char **strv_new(size_t n);
 void strv_free(char **v);
 
