@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "buildenv.h"
+#include "failure_record.h"
+#include "finish.h"
+#include "verify.h"
+#include "wheel.h"
 #include "json.h"
 #include "ui.h"
 #include "util/os.h"
@@ -365,6 +369,7 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 		return false;
 	split_inputs(v->key_input, it->flags_key, it->source_key);
 	read_work_marker(it);
+	it->epoch = buildenv_source_epoch(b->s->cache_dir, b->pins, v);
 	it->envp = buildenv_compose(b, it, share);
 	buildenv_dependency_wheels(b, it);
 	buildenv_venv_key(b, it);
@@ -393,6 +398,101 @@ static char **pip_argv(struct build_item *it, const char *const *head, const cha
 	for (size_t i = 0; i < nt; i++)
 		argv[1 + nh + i] = xstrdup(tail[i]);
 	return argv;
+}
+
+/* Logs every record of `d` (findings, errors) into the build's log; the number of errors. */
+static size_t log_diags(struct build_item *it, const struct diags *d)
+{
+	struct buf text = BUF_INIT;
+	diags_render(d, &text, false);
+	const char *cur = text.data;
+	char *line;
+	while ((line = next_line(&cur))) {
+		log_line(it, "%s", line);
+		free(line);
+	}
+	buf_release(&text);
+	return d->nerrors;
+}
+
+/*
+ * The wheels the build wrote into the staged entry, stamped (version, Requires-Dist torch),
+ * repacked deterministically and verified, in place. A finding fails the build: nothing
+ * that would fail at run time enters the cache.
+ */
+static bool finish_wheels(struct build *b, struct build_item *it)
+{
+	const struct variant *v = it->v;
+	char **names = NULL;
+	size_t n = 0;
+	if (list_dir(it->out.tmp, ".whl", &names, &n) < 0)
+		return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp), false;
+	char *tmp = path_join(b->work_dir, "tmp");
+	char *torch = buildenv_torch_version(it);
+	char *asked = buildenv_asked_version(v);
+	struct buf req = BUF_INIT;
+	if (torch)
+		buf_addf(&req, "torch==%s", torch);
+	const char *requires[] = { req.data };
+	struct verify_expect x;
+	char *tool = NULL;
+	buildenv_verify_expect(b, it, &x, &tool);
+	x.tmp_dir = tmp;
+	x.torch_version = torch;
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		struct diags d;
+		diags_init(&d);
+		char *in = path_join(it->out.tmp, names[i]);
+		char *version = NULL;
+		char *base = NULL;
+		struct wheel_name wn;
+		if (wheel_name_parse(names[i], &wn) == 0) {
+			version = finish_version(names[i], wn.version, asked, v->local_version, &d);
+			wheel_name_release(&wn);
+		} else {
+			diag_error(&d, NULL, "%s is not a wheel file name", names[i]);
+		}
+		struct finish_opts fo = { .version = version, .requires = requires,
+					  .nrequires = torch ? 1 : 0, .epoch = it->epoch,
+					  .tmp_dir = tmp };
+		struct finish_result fr = { 0 };
+		if (!d.nerrors && wheel_finish(in, it->out.tmp, &fo, &fr, &d) == 0) {
+			if (strcmp(fr.file, names[i]))
+				unlink(in);
+			base = path_join(it->out.tmp, fr.file);
+			log_line(it, "# ptbuild: %s -> %s (version %s%s%s, SOURCE_DATE_EPOCH=%lld)",
+				 names[i], fr.file, version, torch ? ", requires " : "",
+				 torch ? req.data : "", it->epoch);
+			struct verify_stats st;
+			int findings = verify_wheel(base, &x, &st, &d);
+			log_line(it, "# ptbuild: verify %s: %zu members, %zu shared objects (%zu with "
+				     "CUDA code): %d finding%s", fr.file, st.members, st.shared_objects,
+				 st.cuda_objects, findings, findings == 1 ? "" : "s");
+		}
+		if (log_diags(it, &d)) {
+			const struct diag *first = NULL;
+			for (size_t k = 0; k < d.n && !first; k++)
+				if (d.v[k].level == DIAG_ERROR)
+					first = &d.v[k];
+			fail(it, "the wheel %s failed verification (%zu problem%s; the first: %s)",
+			     fr.file ? fr.file : names[i], d.nerrors, d.nerrors == 1 ? "" : "s",
+			     first->msg);
+			ok = false;
+		}
+		finish_result_release(&fr);
+		diags_release(&d);
+		free(base);
+		free(version);
+		free(in);
+	}
+	free_names(names, n);
+	free(tmp);
+	free(tool);
+	free(torch);
+	free(asked);
+	buf_release(&req);
+	return ok;
 }
 
 static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
@@ -527,6 +627,8 @@ static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
 		}
 		case PHASE_COLLECT: {
 			set_phase(b, it, PHASE_END, "collect");
+			if (!finish_wheels(b, it))
+				return STEP_FAILED;
 			struct diags d;
 			diags_init(&d);
 			struct build_record *r = &it->rec;
@@ -595,8 +697,27 @@ static void on_event(void *ctx, size_t job, enum sched_event ev)
 		return;
 	}
 	switch (b->jobs[job].state) {
-	case JOB_OK: it->outcome = OUTCOME_BUILT; break;
-	case JOB_FAILED: it->outcome = OUTCOME_FAILED; break;
+	case JOB_OK:
+		it->outcome = OUTCOME_BUILT;
+		failure_record_remove(b->work_dir, it->v->recipe->name, it->v->label);
+		break;
+	case JOB_FAILED: {
+		it->outcome = OUTCOME_FAILED;
+		/* for `report`: a failure is kept until the variant builds again */
+		struct failure_record f = {
+			.key = xstrdup(it->v->key), .recipe = xstrdup(it->v->recipe->name),
+			.variant = xstrdup(it->v->label),
+			.phase = xstrdup(it->phase_name ? it->phase_name : "start"),
+			.message = xstrdup_or_null(it->failure), .log = xstrdup_or_null(it->log_path),
+			.finished = (long long)time(NULL),
+		};
+		struct diags d;
+		diags_init(&d);
+		failure_record_write(b->work_dir, &f, &d); /* a report without it is still right */
+		diags_release(&d);
+		failure_record_release(&f);
+		break;
+	}
 	case JOB_CANCELLED: it->outcome = OUTCOME_CANCELLED; break;
 	default: it->outcome = OUTCOME_SKIPPED; break;
 	}

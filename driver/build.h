@@ -75,6 +75,7 @@ struct build_item {
 	struct dep_wheel *wheels;     /* owned: what the venv installs */
 	size_t nwheels;
 	double expected;              /* seconds, from the last build or a default */
+	long long epoch;              /* SOURCE_DATE_EPOCH of the build and of its wheels */
 	char **envp;                  /* owned, NULL-terminated: the build's environment */
 	char **argv;                  /* owned: the current child's arguments */
 	char venv_key[SHA256_HEX_SIZE];

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elfinfo.h"
+#include "git_source.h"
 #include "interp.h"
+#include "pins.h"
+#include "wheel.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -99,6 +103,11 @@ char **buildenv_compose(struct build *b, struct build_item *it, int share)
 	env_set(&e, "PIP_DISABLE_PIP_VERSION_CHECK", "1", NULL, ENV_PTBUILD);
 	if (it->fresh)
 		env_set(&e, "CMAKE_FRESH", "1", NULL, ENV_PTBUILD);
+	if (!env_find(&e, "SOURCE_DATE_EPOCH")) {
+		char epoch[32];
+		snprintf(epoch, sizeof(epoch), "%lld", it->epoch);
+		env_set(&e, "SOURCE_DATE_EPOCH", epoch, NULL, ENV_PTBUILD);
+	}
 	char **envp = strv_new(e.n);
 	for (size_t i = 0; i < e.n; i++) {
 		struct buf kv = BUF_INIT;
@@ -206,4 +215,105 @@ char *buildenv_constraints(const struct build_item *it)
 	}
 	buf_release(&text);
 	return path;
+}
+
+/* ---- after the build ------------------------------------------------------------------------ */
+
+long long buildenv_source_epoch(const char *cache_dir, const struct pins *pins,
+				 const struct variant *v)
+{
+	const struct envvar *e = env_find(&v->env, "SOURCE_DATE_EPOCH");
+	if (e && e->value[0])
+		return strtoll(e->value, NULL, 10);
+	const struct pin *pin = pins ? pins_find(pins, v->recipe->name) : NULL;
+	long long when = 0;
+	if (v->recipe->source.kind == SOURCE_GIT && pin && pin->commit[0] &&
+	    git_source_commit_time(cache_dir, v->recipe->source.location, pin->commit,
+				   &when) == 0 && when > WHEEL_EPOCH_MIN)
+		return when;
+	return WHEEL_EPOCH_MIN;
+}
+
+char *buildenv_torch_version(const struct build_item *it)
+{
+	for (size_t i = 0; i < it->nwheels; i++) {
+		const char *slash = strrchr(it->wheels[i].path, '/');
+		struct wheel_name n;
+		if (wheel_name_parse(slash ? slash + 1 : it->wheels[i].path, &n) < 0)
+			continue;
+		char *norm = dist_normalize(n.dist);
+		char *version = !strcmp(norm, "torch") ? xstrdup(n.version) : NULL;
+		free(norm);
+		wheel_name_release(&n);
+		if (version)
+			return version;
+	}
+	return NULL;
+}
+
+char *buildenv_asked_version(const struct variant *v)
+{
+	const struct envvar *pv = env_find(&v->env, "PYTORCH_BUILD_VERSION");
+	if (pv && pv->value[0]) {
+		const struct envvar *num = env_find(&v->env, "PYTORCH_BUILD_NUMBER");
+		long n = num ? strtol(num->value, NULL, 10) : 0;
+		struct buf b = BUF_INIT;
+		/* tools/generate_torch_version.py: a build number > 1 appends .postN */
+		buf_addf(&b, "%s", pv->value);
+		if (n > 1)
+			buf_addf(&b, ".post%ld", n);
+		return buf_detach(&b);
+	}
+	const struct envvar *bv = env_find(&v->env, "BUILD_VERSION");
+	return bv && bv->value[0] ? xstrdup(bv->value) : NULL;
+}
+
+/* torch's C++ ABI, from libc10.so in the build's venv (old ABI before the 2.7 manylinux_2_28
+ * wheels, the C++11 one after). */
+static enum cxx_abi venv_torch_abi(const struct build_item *it)
+{
+	struct buf lib = BUF_INIT;
+	buf_addf(&lib, "%s/lib/python%s/site-packages/torch/lib/libc10.so", it->venv,
+		 it->v->python);
+	enum cxx_abi abi = CXX_ABI_UNKNOWN;
+	struct elf_info e;
+	struct diags d;
+	diags_init(&d);
+	if (path_exists(lib.data) && elf_read(lib.data, &e, &d) == 0)
+		abi = e.abi;
+	if (path_exists(lib.data))
+		elf_info_release(&e);
+	diags_release(&d);
+	buf_release(&lib);
+	return abi;
+}
+
+void buildenv_verify_expect(const struct build *b, const struct build_item *it,
+			    struct verify_expect *x, char **owned)
+{
+	const struct variant *v = it->v;
+	memset(x, 0, sizeof(*x));
+	*owned = NULL;
+	x->python = v->python;
+	x->machine = verify_host_machine();
+	x->torch_abi = CXX_ABI_UNKNOWN;
+	const struct envvar *arch = env_find(&v->env, "TORCH_CUDA_ARCH_LIST");
+	if (v->tc->cuda.enabled && arch) {
+		x->arch_list = arch->value;
+		if (v->tc->cuda.home) {
+			char *tool = path_join(v->tc->cuda.home, "bin/cuobjdump");
+			if (is_executable_file(tool))
+				*owned = tool;
+			else
+				free(tool);
+			x->cuobjdump = *owned;
+		}
+	}
+	const struct envvar *nccl = env_find(&v->env, "USE_SYSTEM_NCCL");
+	x->system_nccl = v->tc->cuda.enabled && nccl && !strcmp(nccl->value, "1");
+	if (strcmp(v->recipe->name, "torch") &&
+	    !(v->recipe->provides && !strcmp(v->recipe->provides, "torch")))
+		x->torch_abi = venv_torch_abi(it);
+	x->tmp_dir = NULL; /* the caller's */
+	(void)b;
 }

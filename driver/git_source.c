@@ -179,6 +179,28 @@ out:
 	return rc;
 }
 
+int git_source_commit_time(const char *cache_dir, const char *url, const char *commit, long long *when)
+{
+	git_source_init();
+	char *name = url_mirror_name(url);
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/git/%s.git", cache_dir, name);
+	free(name);
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	int rc = -1;
+	if (is_directory(path.data) && git_repository_open_bare(&repo, path.data) == 0 &&
+	    git_oid_fromstr(&oid, commit) == 0 && git_commit_lookup(&c, repo, &oid) == 0) {
+		*when = (long long)git_commit_time(c);
+		rc = 0;
+	}
+	git_commit_free(c);
+	git_repository_free(repo);
+	buf_release(&path);
+	return rc;
+}
+
 /* ---- refs -------------------------------------------------------------------------------- */
 
 static void hint_refs(git_repository *repo, const char *ref, struct diags *d)

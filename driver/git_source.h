@@ -46,6 +46,10 @@ void git_tree_result_release(struct git_tree_result *r);
  * On success *mirror is the mirror's path (caller frees). */
 int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d);
 
+/* The committer time of `commit` in the cached mirror of `url`, without any network access
+ * (for SOURCE_DATE_EPOCH); -1 when the mirror or the commit is not there. */
+int git_source_commit_time(const char *cache_dir, const char *url, const char *commit, long long *when);
+
 /* Resolves `ref` (tag, branch, full ref or commit id) in a mirror. `tag` gets the annotated
  * tag object id, or "" for a lightweight tag or anything else. */
 int git_resolve(const char *mirror, const char *url, const char *ref,
