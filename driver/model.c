@@ -82,6 +82,7 @@ void toolchain_release(struct toolchain *t)
 	free(t->musa.home);
 	free(t->musa.arch_list);
 	free(t->nccl_root);
+	free(t->image);
 	kv_list_release(&t->env);
 	refs_release(t->refs, t->nrefs);
 	memset(t, 0, sizeof(*t));

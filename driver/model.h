@@ -123,6 +123,9 @@ struct toolchain {
 	bool nccl_system;
 	char *nccl_root;  /* where include/nccl.h is looked for */
 	struct kv_list env;
+	char *image;      /* base image of the wheelhouse's Dockerfiles, may hold ${python}; or
+			     NULL (dockerfiles.h has the defaults). Not a build input. */
+	struct pos image_pos;
 	struct recipe_ref *refs;
 	size_t nrefs;
 };

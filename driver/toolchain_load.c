@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dockerfiles.h"
 #include "fields.h"
 #include "interp.h"
 #include "json.h"
@@ -83,7 +84,8 @@ void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
 		diag_hint(d, "use lowercase letters, digits, '_', '-' and '.', starting with a letter");
 		f.errors++;
 	}
-	static const char *const keys[] = { "name", "tag", "cc", "cxx", "cuda", "musa", "nccl", "env" };
+	static const char *const keys[] = { "name", "tag", "cc", "cxx", "cuda", "musa", "nccl", "env",
+					     "image" };
 	fields_known(&f, keys, COUNT(keys));
 	t->tag = fields_string(&f, "tag", true, NULL);
 	t->cc = fields_string(&f, "cc", false, NULL);
@@ -118,6 +120,14 @@ void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
 	if (!t->nccl_root && t->cuda.enabled)
 		t->nccl_root = xstrdup(t->cuda.home);
 	fields_string_map(&f, "env", &t->env);
+	/* "image" is not interpolated with the rest: ${python} there is the Python version. */
+	t->image = fields_string(&f, "image", false, &t->image_pos);
+	const char *why;
+	if (t->image && docker_image_check(t->image, &why) < 0) {
+		diag_error(d, &t->image_pos, "\"image\" of %s cannot be used: %s", what, why);
+		diag_hint(d, "write an image reference such as \"python:${python}-slim-bookworm\"");
+		f.errors++;
+	}
 	struct refs refs = { 0 };
 	check_interp_members(&f, root, "env", true, &refs);
 	t->refs = refs.v;
