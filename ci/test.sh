@@ -11,6 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
+echo "== Python tools for the tests (dockerfile-parse reads the generated Dockerfiles)"
+[ -x build/pytools/bin/python ] || python3 -m venv build/pytools
+build/pytools/bin/python -c 'import dockerfile_parse' 2>/dev/null ||
+	build/pytools/bin/pip install -q dockerfile-parse
+
 echo "== -Werror build"
 cmake -S . -B build/test -DPTBUILD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/test -j"$jobs"

@@ -26,6 +26,12 @@ static const char main_help[] =
 	"           build every variant whose key is not in the output cache\n"
 	"  explain  TARGET...\n"
 	"           which inputs changed since the last good build of each variant\n"
+	"  collect  --out DIR [TARGET...] [--slim]\n"
+	"           the wheelhouse: wheels, PEP 503 index, SHA256SUMS, manifest, Dockerfiles\n"
+	"  verify   WHEEL... [--python X.Y] [--arch-list L] [--system-nccl]\n"
+	"           RECORD hashes, tags, CUDA arches, NCCL linkage, C++ ABI\n"
+	"  report   [TARGET...] [--format md|json|html] [--out FILE]\n"
+	"           the build matrix: status, last build, duration, wheel size, ccache hits\n"
 	"  doctor   what this machine has: compilers, Python, torch, nvcc, NCCL, ccache,\n"
 	"           disk and memory\n"
 	"\n"
@@ -49,11 +55,14 @@ struct command {
 
 static const struct command commands[] = {
 	{ "build", cmd_build },
+	{ "collect", cmd_collect },
 	{ "doctor", cmd_doctor },
 	{ "explain", cmd_explain },
 	{ "fetch", cmd_fetch },
 	{ "lock", cmd_lock },
 	{ "plan", cmd_plan },
+	{ "report", cmd_report },
+	{ "verify", cmd_verify },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -12,7 +12,14 @@
 #     CUDA 12 nvcc (nvidia-cuda-nvcc-cu12 holds only ptxas and libnvvm), so the CUDA variant
 #     builds against torch 2.11.0, PyPI's first CUDA 13.0 build, with the CUDA 13.0 nvcc from
 #     pip's nvidia-* wheels (ci/e2e-prepare.sh assembles its CUDA_HOME): cuobjdump
-#     --list-elf shows sm_90 and nothing else.
+#     --list-elf shows sm_90 and nothing else, and the verification after the build
+#     checked the CUDA objects. `verify --arch-list 8.0` on that wheel names the mismatch.
+#  6. A fixture recipe whose nvcc call ignores TORCH_CUDA_ARCH_LIST (sm_80 where 9.0 is
+#     asked) fails its build in verification, and nothing enters the cache.
+#  7. The wheels out: `collect` of the CPU set (torch 2.1.2's pinned closure and the
+#     stamped torch_scatter 2.1.2+pt21cpu wheel), installed offline with
+#     --find-links, then with --index-url file://.../simple, then with Dockerfile.release's
+#     own pip line in a fresh venv; each time scatter_max runs.
 # usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR
 set -uo pipefail
 PTBUILD=$1
@@ -85,18 +92,21 @@ cold_misses=$(field "$r" "r.get('ccache_misses', 0)")
 wheel=$(ls "$work/cache/out/"*/torch_scatter-*.whl 2>/dev/null | head -1)
 [ -n "$wheel" ] || fail "no torch_scatter wheel in the output cache"
 cold=$secs
-
-"$py" -m venv "$work/run" && "$work/run/bin/pip" install -q --no-index --find-links "$E2E/files" \
-	torch==2.1.2 "$wheel" >"$work/install.log" 2>&1 || fail "install into a fresh venv: $(tail -5 "$work/install.log")"
-"$work/run/bin/python" - <<'EOF' || fail "scatter_max on the built wheel"
-import torch, torch_scatter
+case $(basename "$wheel") in torch_scatter-2.1.2+pt21cpu-cp311-cp311-linux_x86_64.whl) ;;
+*) fail "the wheel is not stamped 2.1.2+pt21cpu: $wheel" ;; esac
+scatter_runs() { # VENV WHAT
+	"$1/bin/python" - <<'EOF' || fail "scatter_max after $2"
+import torch, torch_scatter, importlib.metadata as md
 src = torch.tensor([[2., 0, 1, 4, 3], [0, 2, 1, 3, 4]])
 index = torch.tensor([[4, 5, 4, 2, 3], [0, 0, 2, 2, 1]])
 out, argmax = torch_scatter.scatter_max(src, index, dim=-1)
 assert out.tolist() == [[0, 0, 4, 3, 2, 0], [2, 4, 3, 0, 0, 0]], out
 assert argmax.tolist() == [[5, 5, 3, 4, 0, 1], [1, 4, 3, 5, 5, 5]], argmax
-print("scatter_max ok:", torch_scatter.__version__, "with torch", torch.__version__)
+assert md.version("torch_scatter") == "2.1.2+pt21cpu", md.version("torch_scatter")
+assert "torch==2.1.2" in md.requires("torch_scatter"), md.requires("torch_scatter")
+print("scatter_max ok:", md.version("torch_scatter"), "with torch", torch.__version__)
 EOF
+}
 
 # ---- 3. warm: a fresh work tree and no output entry -------------------------------------------
 key=$(field "$r" "r['key']")
@@ -138,6 +148,55 @@ for so in $sos; do
 done
 [ -n "$all" ] || fail "no cubin in any of: $sos"
 grep -q "ccache $cuda_home/bin/nvcc" "$p/build/logs/cuda13-py3.11/torch_scatter.log" || fail "nvcc did not run through ccache"
+grep -q "verify torch_scatter-2.1.2+pt211cu130-.*with CUDA code): 0 findings" \
+	"$p/build/logs/cuda13-py3.11/torch_scatter.log" || fail "no verification of the CUDA wheel in its log"
+grep "verify torch_scatter" "$p/build/logs/cuda13-py3.11/torch_scatter.log" | grep -q "(0 with CUDA code)" &&
+	fail "the verification after the build checked no CUDA object"
+expect 1 "verify with another arch list" -- "$PTBUILD" verify --arch-list 8.0 --cuobjdump "$cuobjdump" "$cwheel"
+contains "arch mismatch" "device code for sm_90, expected sm_80 (TORCH_CUDA_ARCH_LIST=8.0)"
 echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $secs s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
+
+# ---- 6. a build that ignores TORCH_CUDA_ARCH_LIST -------------------------------------------------
+mkdir -p "$work/wrongarch"
+echo 'int wrongarch_answer(void) { return 1; }' >"$work/wrongarch/ext.c"
+cp "$SRC/tests/integration/fixtures/ext_build.py" "$work/wrongarch/"
+cat >"$p/recipes/wrongarch.json" <<EOF
+{ "name": "wrongarch", "version": "1.0", "source": { "path": "$work/wrongarch" },
+  "build": ["\${python}", "ext_build.py", "\${out}"],
+  "env": { "EXT_NAME": "wrongarch", "EXT_NVCC_ARCH": "80", "NVCC": "\${cuda.home}/bin/nvcc" } }
+EOF
+echo '{ "targets": ["wrongarch"], "toolchains": ["cuda13"], "python": ["3.11"] }' >"$p/recipes/sets/wrongarch.json"
+expect 1 "a build with device code for another arch" -- pt build --set wrongarch
+contains "verification fails the build" "failed verification"
+contains "names the member and arches" "wrongarch/kernel.so: device code for sm_80, expected sm_90 (TORCH_CUDA_ARCH_LIST=9.0)"
+[ -z "$(ls "$work/cache/out/"*/wrongarch-*.whl 2>/dev/null)" ] || fail "the wrong-arch wheel entered the cache"
+
+# ---- 7. the wheels out: collect, then install the way images do --------------------------------
+house=$work/house
+expect 0 "collect the CPU set" -- pt collect --set cpu --out "$house"
+(cd "$house" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
+grep -qx "torch_scatter==2.1.2+pt21cpu" "$house/requirements/cpu-py3.11.txt" || fail "requirements: $(cat "$house/requirements/cpu-py3.11.txt")"
+grep -qx "torch==2.1.2" "$house/requirements/cpu-py3.11.txt" || fail "requirements lack torch==2.1.2"
+rm -rf "$work/cache/out" # the wheelhouse must stand on its own
+"$py" -m venv "$work/run"
+expect 0 "pip install --find-links the wheelhouse" -- "$work/run/bin/pip" install -q --no-index --find-links "$house" torch_scatter
+scatter_runs "$work/run" "--find-links"
+"$work/run/bin/pip" uninstall -q -y torch torch_scatter >/dev/null 2>&1
+expect 0 "pip install --index-url file://.../simple" -- "$work/run/bin/pip" install -q --index-url "file://$house/simple" torch_scatter
+scatter_runs "$work/run" "--index-url"
+rm -rf "$work/run"
+pytools=$SRC/build/pytools/bin/python
+if [ ! -x "$pytools" ] || ! "$pytools" -c 'import dockerfile_parse' 2>/dev/null; then
+	(unset PIP_INDEX_URL; python3 -m venv "$SRC/build/pytools" && "$SRC/build/pytools/bin/pip" install -q dockerfile-parse) ||
+		fail "cannot install dockerfile-parse into build/pytools"
+fi
+expect 0 "the Dockerfiles parse" -- "$pytools" "$SRC/tests/integration/fixtures/check_dockerfiles.py" "$house"
+pipline=$(printf '%s\n' "$out" | sed -n 's/^PIP: //p' | tail -1)
+pipline=${pipline//\$\{VARIANT\}/cpu-py3.11}
+pipline=${pipline//\/wheelhouse/$house}
+"$py" -m venv "$work/release"
+expect 0 "Dockerfile.release's pip line ($pipline)" -- env PATH="$work/release/bin:$PATH" bash -c "$pipline"
+scatter_runs "$work/release" "Dockerfile.release's pip line"
+du -sh "$house" | sed 's/^/e2e: wheelhouse /'
 
 finish e2e
