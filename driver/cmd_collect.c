@@ -223,31 +223,6 @@ static int place(const char *src, const char *dest, struct diags *d)
 	return rc;
 }
 
-static void write_source(struct jw *w, const struct pin *pin)
-{
-	jw_key(w, "source");
-	if (!pin) {
-		jw_null(w);
-		return;
-	}
-	jw_object_begin(w);
-	jw_kstring(w, "kind", source_kind_name(pin->kind));
-	if (pin->commit[0])
-		jw_kstring(w, "commit", pin->commit);
-	if (pin->tag[0])
-		jw_kstring(w, "tag_object", pin->tag);
-	if (pin->nsubs) {
-		jw_key(w, "submodules");
-		jw_object_begin(w);
-		const struct pinned_sub **subs = pin_sorted_subs(pin);
-		for (size_t i = 0; i < pin->nsubs; i++)
-			jw_kstring(w, subs[i]->path, subs[i]->commit);
-		free(subs);
-		jw_object_end(w);
-	}
-	jw_object_end(w);
-}
-
 static void write_manifest(struct collect *c, const char *dir, const struct house_wheel *hw,
 			   size_t nh, const char *lock_digest, struct buf *out)
 {
@@ -296,7 +271,8 @@ static void write_manifest(struct collect *c, const char *dir, const struct hous
 			jw_kstring(&w, "build_key", v->key);
 			jw_kbool(&w, "dependency_of_source", !c->v[i].main);
 			jw_kbool(&w, "built", v->recipe->source.kind != SOURCE_WHEEL);
-			write_source(&w, pins_find(c->pins, v->recipe->name));
+			jw_key(&w, "source"); /* commit, file digests, submodule commits */
+			pin_write_identity(&w, pins_find(c->pins, v->recipe->name), v->python);
 			jw_object_end(&w);
 		}
 		jw_array_end(&w);

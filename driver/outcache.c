@@ -85,10 +85,21 @@ int build_record_load(const char *path, struct build_record *r, struct diags *d)
 		return -1;
 	}
 	struct jdoc doc;
-	if (jdoc_load(&doc, path, d) < 0) {
+	struct diags parse;
+	diags_init(&parse);
+	if (jdoc_load(&doc, path, &parse) < 0) {
+		/* the positions point into `doc`: keep the text, not the records */
+		struct buf text = BUF_INIT;
+		diags_render(&parse, &text, false);
+		buf_rtrim(&text);
+		diag_error(d, NULL, "%s", text.data);
+		diag_hint(d, "delete %s; the next build writes it again", path);
+		buf_release(&text);
+		diags_release(&parse);
 		jdoc_release(&doc);
 		return -1;
 	}
+	diags_release(&parse);
 	const struct jnode *root = &doc.root;
 	int rc = 0;
 	if (root->type != JSON_OBJECT || number_of(root, "format") != 1) {
