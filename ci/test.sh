@@ -45,4 +45,6 @@ ctest --test-dir build/test --output-on-failure -j"$jobs"
 
 echo "== end to end: torch_scatter 2.1.2 from its sdist against torch from PyPI"
 ci/e2e-prepare.sh build/e2e
+echo "== benchmark: repacking and verifying PyPI's torch 2.1.2 wheel (640 MiB)"
+build/test/tests/bench_wheel build/e2e/files/torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl build
 bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e

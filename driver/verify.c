@@ -293,8 +293,11 @@ static void check_names(struct ctx *c)
 			for (char *p = want.data; *p; p++)
 				if (*p == '\n')
 					*p = ' ';
-			finding(c, w.data, "Tag is \"%s\" but the file name says \"%s\"",
-				sorted.len ? sorted.data : "(none)", want.data);
+			/* pip reads the file name's tags only; PyPI's torch 2.1.2 manylinux1 wheel
+			 * says linux_x86_64 here: a warning, not a finding */
+			diag_warn(c->d, NULL, "%s: %s: Tag is \"%s\" but the file name says \"%s\" "
+					      "(pip goes by the file name)", c->file, w.data,
+				  sorted.len ? sorted.data : "(none)", want.data);
 		}
 		buf_release(&sorted);
 		buf_release(&have);
