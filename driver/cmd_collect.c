@@ -36,6 +36,7 @@ static const char collect_help[] =
 	"  docker-entrypoint.sh         installs only the wheelhouse, offline\n"
 	"DIR is replaced as a whole (written beside it, then renamed); collecting the same\n"
 	"builds again gives identical files. Every variant must be built (`ptbuild build`).\n"
+	"Sources are pinned as `build` pins them: from ptbuild.lock, or resolved if not locked.\n"
 	"\n"
 	PLAN_OPTIONS_HELP
 	"  --out DIR        the wheelhouse (required)\n"
@@ -573,7 +574,9 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 		code = session_load_sources(&s, cli);
 	if (code != EXIT_OK)
 		goto done;
-	struct pin_request rq = { .no_resolve = true };
+	/* as `build` pins: the lock where it matches the recipes, else resolved (without a lock
+	 * a build's keys come from resolved sources, so collect must resolve them the same way) */
+	struct pin_request rq = { .note_unlocked = s.have_lock };
 	code = session_pin_sources(&s, cli, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
