@@ -475,9 +475,8 @@ static bool finish_wheels(struct build *b, struct build_item *it)
 			for (size_t k = 0; k < d.n && !first; k++)
 				if (d.v[k].level == DIAG_ERROR)
 					first = &d.v[k];
-			fail(it, "the wheel %s failed verification (%zu problem%s; the first: %s)",
-			     fr.file ? fr.file : names[i], d.nerrors, d.nerrors == 1 ? "" : "s",
-			     first->msg);
+			fail(it, "failed verification with %zu problem%s; the first: %s", d.nerrors,
+			     d.nerrors == 1 ? "" : "s", first->msg);
 			ok = false;
 		}
 		finish_result_release(&fr);

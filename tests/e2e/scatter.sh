@@ -3,23 +3,23 @@
 # served from a loopback PEP 503 index made of the files ci/e2e-prepare.sh downloaded.
 #
 #  1. `plan` refuses a known-incompatible pair (torch_scatter 2.1.2 with torch 1.13).
-#  2. CPU: lock, build cold; the wheel installs into a fresh venv and scatter_max runs.
+#  2. CPU: lock, build cold; the wheel is stamped 2.1.2+pt21cpu (installed and run in 5).
 #  3. The work tree and the output-cache entry are deleted; the warm build hits ccache for
 #     at least 90% of its compiles. Cold and warm times are printed.
 #  4. `build` once more compiles nothing (ccache's counters do not move) and `explain`
 #     says up to date.
-#  5. CUDA (TORCH_CUDA_ARCH_LIST=9.0): torch 2.1.2 is a CUDA 12.1 build and PyPI has no
+#  5. The wheels out: `collect` of the CPU set (torch 2.1.2's pinned closure and the
+#     stamped torch_scatter 2.1.2+pt21cpu wheel), installed offline with
+#     --find-links, then with --index-url file://.../simple, then with Dockerfile.release's
+#     own pip line in a fresh venv; each time scatter_max runs.
+#  6. CUDA (TORCH_CUDA_ARCH_LIST=9.0): torch 2.1.2 is a CUDA 12.1 build and PyPI has no
 #     CUDA 12 nvcc (nvidia-cuda-nvcc-cu12 holds only ptxas and libnvvm), so the CUDA variant
 #     builds against torch 2.11.0, PyPI's first CUDA 13.0 build, with the CUDA 13.0 nvcc from
 #     pip's nvidia-* wheels (ci/e2e-prepare.sh assembles its CUDA_HOME): cuobjdump
 #     --list-elf shows sm_90 and nothing else, and the verification after the build
 #     checked the CUDA objects. `verify --arch-list 8.0` on that wheel names the mismatch.
-#  6. A fixture recipe whose nvcc call ignores TORCH_CUDA_ARCH_LIST (sm_80 where 9.0 is
+#  7. A fixture recipe whose nvcc call ignores TORCH_CUDA_ARCH_LIST (sm_80 where 9.0 is
 #     asked) fails its build in verification, and nothing enters the cache.
-#  7. The wheels out: `collect` of the CPU set (torch 2.1.2's pinned closure and the
-#     stamped torch_scatter 2.1.2+pt21cpu wheel), installed offline with
-#     --find-links, then with --index-url file://.../simple, then with Dockerfile.release's
-#     own pip line in a fresh venv; each time scatter_max runs.
 # usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR
 set -uo pipefail
 PTBUILD=$1
@@ -129,7 +129,36 @@ echo "e2e: no-op build $secs s"
 expect 0 "explain" -- pt explain --set cpu torch_scatter
 contains "explain up to date" "up to date"
 
-# ---- 5. CUDA -------------------------------------------------------------------------------------
+# ---- 5. the wheels out: collect, then install the way images do --------------------------------
+house=$work/house
+expect 0 "collect the CPU set" -- pt collect --set cpu --out "$house"
+(cd "$house" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
+grep -qx "torch_scatter==2.1.2+pt21cpu" "$house/requirements/cpu-py3.11.txt" || fail "requirements: $(cat "$house/requirements/cpu-py3.11.txt")"
+grep -qx "torch==2.1.2" "$house/requirements/cpu-py3.11.txt" || fail "requirements lack torch==2.1.2"
+rm -rf "$work/cache/out" # the wheelhouse must stand on its own
+"$py" -m venv "$work/run"
+expect 0 "pip install --find-links the wheelhouse" -- "$work/run/bin/pip" install -q --no-index --find-links "$house" torch_scatter
+scatter_runs "$work/run" "--find-links"
+"$work/run/bin/pip" uninstall -q -y torch torch_scatter >/dev/null 2>&1
+expect 0 "pip install --index-url file://.../simple" -- "$work/run/bin/pip" install -q --index-url "file://$house/simple" torch_scatter
+scatter_runs "$work/run" "--index-url"
+rm -rf "$work/run"
+pytools=$SRC/build/pytools/bin/python
+if [ ! -x "$pytools" ] || ! "$pytools" -c 'import dockerfile_parse' 2>/dev/null; then
+	(unset PIP_INDEX_URL; python3 -m venv "$SRC/build/pytools" && "$SRC/build/pytools/bin/pip" install -q dockerfile-parse) ||
+		fail "cannot install dockerfile-parse into build/pytools"
+fi
+expect 0 "the Dockerfiles parse" -- "$pytools" "$SRC/tests/integration/fixtures/check_dockerfiles.py" "$house"
+pipline=$(printf '%s\n' "$out" | sed -n 's/^PIP: //p' | tail -1)
+pipline=${pipline//\$\{VARIANT\}/cpu-py3.11}
+pipline=${pipline//\/wheelhouse/$house}
+"$py" -m venv "$work/release"
+expect 0 "Dockerfile.release's pip line ($pipline)" -- env PATH="$work/release/bin:$PATH" bash -c "$pipline"
+scatter_runs "$work/release" "Dockerfile.release's pip line"
+rm -rf "$work/release"
+du -sh "$house" | sed 's/^/e2e: wheelhouse /'
+
+# ---- 6. CUDA -------------------------------------------------------------------------------------
 expect 0 "lock cuda" -- pt lock --set cuda
 build_set "cuda build" cuda
 [ "$(field "$r" "r['status']")" = built ] || fail "cuda: not built: $r $(tail -30 "$p/build/logs/cuda13-py3.11/torch_scatter.log" 2>/dev/null)"
@@ -156,7 +185,7 @@ expect 1 "verify with another arch list" -- "$PTBUILD" verify --arch-list 8.0 --
 contains "arch mismatch" "device code for sm_90, expected sm_80 (TORCH_CUDA_ARCH_LIST=8.0)"
 echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $secs s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
 
-# ---- 6. a build that ignores TORCH_CUDA_ARCH_LIST -------------------------------------------------
+# ---- 7. a build that ignores TORCH_CUDA_ARCH_LIST -------------------------------------------------
 mkdir -p "$work/wrongarch"
 echo 'int wrongarch_answer(void) { return 1; }' >"$work/wrongarch/ext.c"
 cp "$SRC/tests/integration/fixtures/ext_build.py" "$work/wrongarch/"
@@ -170,33 +199,5 @@ expect 1 "a build with device code for another arch" -- pt build --set wrongarch
 contains "verification fails the build" "failed verification"
 contains "names the member and arches" "wrongarch/kernel.so: device code for sm_80, expected sm_90 (TORCH_CUDA_ARCH_LIST=9.0)"
 [ -z "$(ls "$work/cache/out/"*/wrongarch-*.whl 2>/dev/null)" ] || fail "the wrong-arch wheel entered the cache"
-
-# ---- 7. the wheels out: collect, then install the way images do --------------------------------
-house=$work/house
-expect 0 "collect the CPU set" -- pt collect --set cpu --out "$house"
-(cd "$house" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
-grep -qx "torch_scatter==2.1.2+pt21cpu" "$house/requirements/cpu-py3.11.txt" || fail "requirements: $(cat "$house/requirements/cpu-py3.11.txt")"
-grep -qx "torch==2.1.2" "$house/requirements/cpu-py3.11.txt" || fail "requirements lack torch==2.1.2"
-rm -rf "$work/cache/out" # the wheelhouse must stand on its own
-"$py" -m venv "$work/run"
-expect 0 "pip install --find-links the wheelhouse" -- "$work/run/bin/pip" install -q --no-index --find-links "$house" torch_scatter
-scatter_runs "$work/run" "--find-links"
-"$work/run/bin/pip" uninstall -q -y torch torch_scatter >/dev/null 2>&1
-expect 0 "pip install --index-url file://.../simple" -- "$work/run/bin/pip" install -q --index-url "file://$house/simple" torch_scatter
-scatter_runs "$work/run" "--index-url"
-rm -rf "$work/run"
-pytools=$SRC/build/pytools/bin/python
-if [ ! -x "$pytools" ] || ! "$pytools" -c 'import dockerfile_parse' 2>/dev/null; then
-	(unset PIP_INDEX_URL; python3 -m venv "$SRC/build/pytools" && "$SRC/build/pytools/bin/pip" install -q dockerfile-parse) ||
-		fail "cannot install dockerfile-parse into build/pytools"
-fi
-expect 0 "the Dockerfiles parse" -- "$pytools" "$SRC/tests/integration/fixtures/check_dockerfiles.py" "$house"
-pipline=$(printf '%s\n' "$out" | sed -n 's/^PIP: //p' | tail -1)
-pipline=${pipline//\$\{VARIANT\}/cpu-py3.11}
-pipline=${pipline//\/wheelhouse/$house}
-"$py" -m venv "$work/release"
-expect 0 "Dockerfile.release's pip line ($pipline)" -- env PATH="$work/release/bin:$PATH" bash -c "$pipline"
-scatter_runs "$work/release" "Dockerfile.release's pip line"
-du -sh "$house" | sed 's/^/e2e: wheelhouse /'
 
 finish e2e
