@@ -436,7 +436,7 @@ static bool finish_wheels(struct build *b, struct build_item *it)
 	const char *requires[] = { req.data };
 	struct verify_expect x;
 	char *tool = NULL;
-	buildenv_verify_expect(b, it, &x, &tool);
+	buildenv_verify_expect(it, &x, &tool);
 	x.tmp_dir = tmp;
 	x.torch_version = torch;
 	bool ok = true;

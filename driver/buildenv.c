@@ -175,12 +175,6 @@ void buildenv_dependency_wheels(struct build *b, struct build_item *it)
 	}
 }
 
-static const char *file_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 void buildenv_venv_key(const struct build *b, struct build_item *it)
 {
 	const struct variant *v = it->v;
@@ -189,7 +183,7 @@ void buildenv_venv_key(const struct build *b, struct build_item *it)
 	buf_addf(&k, "venv 1\n%s\n%s\n", py && py->interpreter ? py->interpreter : "",
 		 py ? py->full : "");
 	for (size_t i = 0; i < it->nwheels; i++)
-		buf_addf(&k, "wheel %s %s\n", file_name(it->wheels[i].path), it->wheels[i].sha256);
+		buf_addf(&k, "wheel %s %s\n", path_base(it->wheels[i].path), it->wheels[i].sha256);
 	for (size_t i = 0; i < v->recipe->build_requires.n; i++)
 		buf_addf(&k, "requires %s\n", v->recipe->build_requires.v[i].s);
 	sha256_hex(k.data, k.len, it->venv_key);
@@ -200,7 +194,7 @@ char *buildenv_constraints(const struct build_item *it)
 {
 	struct buf text = BUF_INIT;
 	for (size_t i = 0; i < it->nwheels; i++) {
-		const char *name = file_name(it->wheels[i].path);
+		const char *name = path_base(it->wheels[i].path);
 		const char *dash = strchr(name, '-');
 		const char *dash2 = dash ? strchr(dash + 1, '-') : NULL;
 		if (!dash2)
@@ -237,9 +231,8 @@ long long buildenv_source_epoch(const char *cache_dir, const struct pins *pins,
 char *buildenv_torch_version(const struct build_item *it)
 {
 	for (size_t i = 0; i < it->nwheels; i++) {
-		const char *slash = strrchr(it->wheels[i].path, '/');
 		struct wheel_name n;
-		if (wheel_name_parse(slash ? slash + 1 : it->wheels[i].path, &n) < 0)
+		if (wheel_name_parse(path_base(it->wheels[i].path), &n) < 0)
 			continue;
 		char *norm = dist_normalize(n.dist);
 		char *version = !strcmp(norm, "torch") ? xstrdup(n.version) : NULL;
@@ -276,20 +269,20 @@ static enum cxx_abi venv_torch_abi(const struct build_item *it)
 	buf_addf(&lib, "%s/lib/python%s/site-packages/torch/lib/libc10.so", it->venv,
 		 it->v->python);
 	enum cxx_abi abi = CXX_ABI_UNKNOWN;
-	struct elf_info e;
-	struct diags d;
-	diags_init(&d);
-	if (path_exists(lib.data) && elf_read(lib.data, &e, &d) == 0)
-		abi = e.abi;
-	if (path_exists(lib.data))
+	if (path_exists(lib.data)) {
+		struct elf_info e;
+		struct diags d;
+		diags_init(&d);
+		if (elf_read(lib.data, &e, &d) == 0)
+			abi = e.abi;
 		elf_info_release(&e);
-	diags_release(&d);
+		diags_release(&d);
+	}
 	buf_release(&lib);
 	return abi;
 }
 
-void buildenv_verify_expect(const struct build *b, const struct build_item *it,
-			    struct verify_expect *x, char **owned)
+void buildenv_verify_expect(const struct build_item *it, struct verify_expect *x, char **owned)
 {
 	const struct variant *v = it->v;
 	memset(x, 0, sizeof(*x));
@@ -314,6 +307,4 @@ void buildenv_verify_expect(const struct build *b, const struct build_item *it,
 	if (strcmp(v->recipe->name, "torch") &&
 	    !(v->recipe->provides && !strcmp(v->recipe->provides, "torch")))
 		x->torch_abi = venv_torch_abi(it);
-	x->tmp_dir = NULL; /* the caller's */
-	(void)b;
 }

@@ -38,7 +38,6 @@ char *buildenv_torch_version(const struct build_item *it);
 char *buildenv_asked_version(const struct variant *v);
 /* What verify expects of the variant's wheels. Strings in `x` point into `v` or into
  * `*owned` (caller frees). */
-void buildenv_verify_expect(const struct build *b, const struct build_item *it,
-			    struct verify_expect *x, char **owned);
+void buildenv_verify_expect(const struct build_item *it, struct verify_expect *x, char **owned);
 
 #endif

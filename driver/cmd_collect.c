@@ -109,14 +109,6 @@ static void pick(struct collect *c, char *src, const char *file, const char *sha
 	p->main = main;
 }
 
-static char *requirement_project(const char *req)
-{
-	char *name = xstrndup(req, strcspn(req, " \t=<>!~;[("));
-	char *norm = dist_normalize(name);
-	free(name);
-	return norm;
-}
-
 /* The wheels of every variant; an error for each one that is not built. */
 static int pick_all(struct collect *c)
 {
@@ -198,7 +190,6 @@ static int place(const char *src, const char *dest, struct diags *d)
 {
 	if (link(src, dest) == 0)
 		return 0;
-	struct buf data = BUF_INIT;
 	int rc = 0;
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	int out = in < 0 ? -1 : open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -220,12 +211,11 @@ static int place(const char *src, const char *dest, struct diags *d)
 		close(in);
 	if (out >= 0)
 		close(out);
-	buf_release(&data);
 	return rc;
 }
 
-static void write_manifest(struct collect *c, const char *dir, const struct house_wheel *hw,
-			   size_t nh, const char *lock_digest, struct buf *out)
+static void write_manifest(struct collect *c, const struct house_wheel *hw, size_t nh,
+			   const char *lock_digest, struct buf *out)
 {
 	struct session *s = c->s;
 	struct jw w;
@@ -282,7 +272,6 @@ static void write_manifest(struct collect *c, const char *dir, const struct hous
 	jw_array_end(&w);
 	jw_object_end(&w);
 	buf_addch(out, '\n');
-	(void)dir;
 }
 
 /* requirements/<label>.txt: "project==version" of every variant's own wheels per label. */
@@ -479,7 +468,7 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 	char lock_digest[SHA256_HEX_SIZE];
 	bool have_lock = s->lock_path && sha256_file_hex(s->lock_path, lock_digest) == 0;
 	struct buf manifest = BUF_INIT;
-	write_manifest(c, tmp.data, hw, nh, have_lock ? lock_digest : NULL, &manifest);
+	write_manifest(c, hw, nh, have_lock ? lock_digest : NULL, &manifest);
 	char *mpath = path_join(tmp.data, "manifest.json");
 	int mrc = write_file_atomic(mpath, manifest.data, manifest.len);
 	free(mpath);

@@ -724,7 +724,7 @@ static void add_word(char ***v, size_t *n, const char *w)
 	(*v)[(*n)++] = xstrdup(w);
 }
 
-static int cmp_arch_words(const void *a, const void *b)
+int arch_word_cmp(const void *a, const void *b)
 {
 	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
 	long nx = strtol(x + 3, NULL, 10), ny = strtol(y + 3, NULL, 10);
@@ -733,7 +733,7 @@ static int cmp_arch_words(const void *a, const void *b)
 
 static void join_words(char **v, size_t n, struct buf *out)
 {
-	qsort(v, n, sizeof(char *), cmp_arch_words);
+	qsort(v, n, sizeof(char *), arch_word_cmp);
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(out, "%s%s", i ? " " : "", v[i]);
 		free(v[i]);

@@ -57,6 +57,8 @@ int arch_list_check_grammar(const char *value, enum arch_grammar grammar,
  */
 int arch_list_targets(const char *value, const char *torch_version, struct buf *sass,
 		      struct buf *ptx);
+/* qsort order of arch words ("sm_90a"): by number, then suffix. */
+int arch_word_cmp(const void *a, const void *b);
 
 /* One line saying what `grammar` accepts, for error messages. */
 const char *arch_grammar_accepts(enum arch_grammar grammar);

@@ -50,16 +50,6 @@ char *finish_version(const char *wheel, const char *built, const char *asked,
 	return buf_detach(&v);
 }
 
-/* The project name of a requirement ("torch==2.1.2" -> "torch"), normalized. */
-static char *requirement_project(const char *req)
-{
-	size_t n = strcspn(req, " \t=<>!~;[(");
-	char *name = xstrndup(req, n);
-	char *norm = dist_normalize(name);
-	free(name);
-	return norm;
-}
-
 static bool same_project_unconditional(const char *value, void *ctx)
 {
 	if (strchr(value, ';'))
@@ -193,7 +183,7 @@ int wheel_finish(const char *in, const char *out_dir, const struct finish_opts *
 		 struct finish_result *r, struct diags *d)
 {
 	memset(r, 0, sizeof(*r));
-	const char *file = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+	const char *file = path_base(in);
 	struct wheel_name name;
 	if (wheel_name_parse(file, &name) < 0)
 		return diag_error(d, NULL, "%s is not a wheel file name", file);

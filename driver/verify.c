@@ -176,7 +176,7 @@ static void expand_tags(const struct wheel_name *n, struct buf *out)
 {
 	char **tags = NULL;
 	size_t k = 0;
-	char *py = xstrdup(n->python), *abi = xstrdup(n->abi), *plat = xstrdup(n->platform);
+	char *py = xstrdup(n->python);
 	char *s1 = NULL, *s2 = NULL, *s3 = NULL;
 	for (char *a = strtok_r(py, ".", &s1); a; a = strtok_r(NULL, ".", &s1)) {
 		char *abis = xstrdup(n->abi);
@@ -199,8 +199,6 @@ static void expand_tags(const struct wheel_name *n, struct buf *out)
 	}
 	free(tags);
 	free(py);
-	free(abi);
-	free(plat);
 }
 
 static bool has_word(const char *set, const char *word)
@@ -227,8 +225,7 @@ static bool platform_fits(const char *plat, const char *machine)
 
 static bool is_shared_object(const char *name)
 {
-	const char *base = strrchr(name, '/');
-	base = base ? base + 1 : name;
+	const char *base = path_base(name);
 	return ends_with(base, ".so") || strstr(base, ".so.");
 }
 
@@ -413,16 +410,7 @@ static void listed_arches(const char *text, const char *kind, struct buf *out)
 		}
 		free(line);
 	}
-	/* the same order as arch_list_targets: by number, then suffix */
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0; k--) {
-			long a = strtol(words[k - 1] + 3, NULL, 10), b = strtol(words[k] + 3, NULL, 10);
-			if (a < b || (a == b && strcmp(words[k - 1], words[k]) <= 0))
-				break;
-			char *t = words[k];
-			words[k] = words[k - 1];
-			words[k - 1] = t;
-		}
+	qsort(words, n, sizeof(char *), arch_word_cmp); /* arch_list_targets' order */
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(out, "%s%s", i ? " " : "", words[i]);
 		free(words[i]);
@@ -459,12 +447,6 @@ static void check_cuda(struct ctx *c, const char *member, const char *file, cons
 	buf_release(&ptxs);
 }
 
-static const char *basename_of(const char *name)
-{
-	const char *slash = strrchr(name, '/');
-	return slash ? slash + 1 : name;
-}
-
 static void check_shared_objects(struct ctx *c)
 {
 	const struct verify_expect *x = c->x;
@@ -489,7 +471,7 @@ static void check_shared_objects(struct ctx *c)
 	bool torch_libs = false, needs_nccl = false;
 	for (size_t i = 0; i < c->members.n; i++) {
 		const char *name = c->members.v[i].name;
-		const char *base = basename_of(name);
+		const char *base = path_base(name);
 		if (!is_shared_object(name))
 			continue;
 		char *file = path_join(c->dir, name);
@@ -543,7 +525,7 @@ int verify_wheel(const char *path, const struct verify_expect *x, struct verify_
 	if (!st)
 		st = &ignored;
 	memset(st, 0, sizeof(*st));
-	const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *file = path_base(path);
 	struct ctx c = { .path = path, .file = file, .x = x, .st = st, .d = d };
 	struct buf dir = BUF_INIT;
 	buf_addf(&dir, "%s/verify-%ld", x->tmp_dir, (long)getpid());

@@ -98,6 +98,14 @@ char *dist_escape(const char *name)
 	return replace_runs(name, '_', false);
 }
 
+char *requirement_project(const char *req)
+{
+	char *name = xstrndup(req, strcspn(req, " \t=<>!~;[("));
+	char *norm = dist_normalize(name);
+	free(name);
+	return norm;
+}
+
 char *version_public(const char *version)
 {
 	const char *plus = strchr(version, '+');
@@ -557,8 +565,8 @@ out:
 
 /* ---- METADATA ------------------------------------------------------------------------------- */
 
-/* Calls `fn` for every header line (with its continuation lines) of `text`, in order, with
- * the field name's length; stops at the first empty line. Returns where the headers end. */
+/* One header of email-style metadata, with its continuation lines; next_header() walks
+ * them and stops at the first empty line. */
 struct header {
 	const char *start;  /* the line */
 	size_t len;         /* up to and including its last newline (continuations too) */

@@ -42,6 +42,9 @@ char *dist_normalize(const char *name);
 /* The name as wheel file names and .dist-info directories write it: runs of "-", "_", "."
  * become "_" (PEP 427, as pip and `wheel` do); caller frees. */
 char *dist_escape(const char *name);
+/* The project of a requirement ("Torch_Scatter==2.1.2; extra..." -> "torch-scatter"),
+ * normalized; caller frees. */
+char *requirement_project(const char *req);
 /* The version without its local label ("2.1.2+cpu" -> "2.1.2"); caller frees. */
 char *version_public(const char *version);
 

@@ -6,6 +6,7 @@
 
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/strutil.h"
 #include "util/xalloc.h"
 
 void house_wheel_release(struct house_wheel *w)
@@ -82,12 +83,7 @@ int house_write_index(const char *dir, const struct house_wheel *v, size_t n, st
 		if (!seen)
 			projects[np++] = v[i].project;
 	}
-	for (size_t i = 1; i < np; i++)
-		for (size_t k = i; k > 0 && strcmp(projects[k - 1], projects[k]) > 0; k--) {
-			const char *t = projects[k];
-			projects[k] = projects[k - 1];
-			projects[k - 1] = t;
-		}
+	qsort(projects, np, sizeof(char *), strv_cmp);
 	struct buf root = BUF_INIT;
 	buf_adds(&root, "<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" "
 			"content=\"1.0\"><title>Simple index</title></head>\n<body>\n");

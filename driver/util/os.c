@@ -222,6 +222,12 @@ char *absolute_path(const char *path)
 	return path_join(cwd, path);
 }
 
+const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
 char *path_join(const char *dir, const char *name)
 {
 	struct buf b = BUF_INIT;

@@ -44,6 +44,8 @@ void remove_stale_temps(const char *path);
 
 /* "dir/name" in a new string. */
 char *path_join(const char *dir, const char *name);
+/* What follows the last '/' of `path` (all of it without one); points into `path`. */
+const char *path_base(const char *path);
 
 /* One command to run with its output (stdout and stderr together) captured. */
 struct capture {
