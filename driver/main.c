@@ -1,7 +1,7 @@
 /* ptbuild: parses nothing itself; everything is in the library behind ptbuild_run(). */
 #include <stdio.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

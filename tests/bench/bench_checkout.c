@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "git_source.h"
+#include "sources/git_source.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"

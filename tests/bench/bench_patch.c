@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patch_apply.h"
+#include "sources/patch_apply.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"

@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "finish.h"
+#include "wheels/finish.h"
 #include "util/hash.h"
 #include "util/os.h"
-#include "verify.h"
+#include "wheels/verify.h"
 
 static int repack(const char *wheel, const char *out, const char *tmp, char hex[SHA256_HEX_SIZE],
 		  double *secs)

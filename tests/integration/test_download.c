@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "download.h"
+#include "sources/download.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/strutil.h"

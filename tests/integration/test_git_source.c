@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "git_source.h"
-#include "mirrors.h"
+#include "sources/git_source.h"
+#include "sources/mirrors.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "json.h"
+#include "cli/cli.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 static char *project_dir;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dockerfiles.h"
-#include "project.h"
+#include "wheels/dockerfiles.h"
+#include "model/project.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"

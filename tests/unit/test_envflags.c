@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envflags.h"
+#include "model/envflags.h"
 #include "util/buf.h"
 #include "util/diag.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failure_record.h"
+#include "build/failure_record.h"
 #include "util/buf.h"
 #include "util/os.h"
 

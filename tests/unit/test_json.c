@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "util/json.h"
 
 static int parse(struct jdoc *doc, const char *text, struct diags *d)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfile.h"
+#include "session/lockfile.h"
 #include "util/buf.h"
 #include "util/os.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirrors.h"
+#include "sources/mirrors.h"
 #include "util/os.h"
 
 static void test_rewrite(void **state)

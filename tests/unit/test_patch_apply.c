@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "patch_apply.h"
+#include "sources/patch_apply.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/os.h"

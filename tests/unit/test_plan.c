@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
-#include "project.h"
+#include "plan/plan.h"
+#include "model/project.h"
 #include "util/os.h"
 #include "util/xalloc.h"
 

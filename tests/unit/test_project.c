@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "project.h"
+#include "cli/cli.h"
+#include "model/project.h"
 #include "util/xalloc.h"
 
 static const char base_torch[] =

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ccache.h"
-#include "scheduler.h"
+#include "build/ccache.h"
+#include "build/scheduler.h"
 #include "util/strutil.h"
 
 #define GIB (1ULL << 30)

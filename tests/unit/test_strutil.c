@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp.h"
+#include "model/interp.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/strutil.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unpack.h"
+#include "sources/unpack.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "url.h"
+#include "util/url.h"
 
 static void test_resolve(void **state)
 {

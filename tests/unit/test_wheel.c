@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <utime.h>
 
-#include "envflags_catalog.h"
-#include "finish.h"
+#include "model/envflags_catalog.h"
+#include "wheels/finish.h"
 #include "util/buf.h"
 #include "util/os.h"
-#include "verify.h"
-#include "wheel.h"
+#include "wheels/verify.h"
+#include "wheels/wheel.h"
 
 static void test_names(void **state)
 {

@@ -1,0 +1,213 @@
+#include "build/ccache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/hash.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+/* Names builds call compilers by: distutils/setuptools use CC/CXX or sysconfig's
+ * "x86_64-linux-gnu-gcc"; cpp_extension "c++"; Makefiles "cc". */
+static const char *const masq_names[] = {
+	"cc", "c++", "gcc", "g++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++",
+	"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++", "clang", "clang++", NULL,
+};
+
+/* Makes `dir/name` a link to `target` unless it already is one. */
+static int ensure_link(const char *dir, const char *name, const char *target, struct diags *d)
+{
+	char *path = path_join(dir, name);
+	char now[4096];
+	ssize_t len = readlink(path, now, sizeof(now) - 1);
+	int rc = 0;
+	if (len >= 0) {
+		now[len] = '\0';
+		if (!strcmp(now, target))
+			goto out;
+	}
+	/* Replace atomically: a concurrent run may be using the directory. */
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
+	unlink(tmp.data);
+	if (symlink(target, tmp.data) < 0 || rename(tmp.data, path) < 0) {
+		rc = diag_error(d, NULL, "cannot write the ccache link \"%s\": %s", path,
+				strerror(errno));
+		unlink(tmp.data);
+	}
+	buf_release(&tmp);
+out:
+	free(path);
+	return rc;
+}
+
+int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *compilers,
+		   struct diags *d)
+{
+	memset(c, 0, sizeof(*c));
+	c->program = find_in_path("ccache", getenv("PATH"));
+	if (!c->program) {
+		diag_warn(d, NULL, "ccache is not installed: builds run without a compiler cache");
+		diag_hint(d, "install it (Debian: apt-get install ccache); `ptbuild doctor` checks it");
+		return 0;
+	}
+	c->dir = path_join(cache_dir, "ccache");
+	c->masq = path_join(c->dir, "bin");
+	if (make_dirs(c->masq, 0755) < 0)
+		return diag_error(d, NULL, "cannot create \"%s\": %s", c->masq, strerror(errno));
+	for (const char *const *n = masq_names; *n; n++)
+		if (ensure_link(c->masq, *n, c->program, d) < 0)
+			return -1;
+	for (const char *const *n = compilers; n && *n; n++) {
+		if (strchr(*n, '/') || !**n)
+			continue; /* an absolute compiler is routed through the launcher variables */
+		if (ensure_link(c->masq, *n, c->program, d) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void ccache_release(struct ccache *c)
+{
+	free(c->program);
+	free(c->dir);
+	free(c->masq);
+	memset(c, 0, sizeof(*c));
+}
+
+static int link_entries(const char *from, const char *into, const char *skip, struct diags *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+	if (list_dir(from, NULL, &names, &n) < 0)
+		return diag_error(d, NULL, "cannot list \"%s\": %s", from, strerror(errno));
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (skip && !strcmp(names[i], skip))
+			continue;
+		char *target = path_join(from, names[i]);
+		char *link = path_join(into, names[i]);
+		if (symlink(target, link) < 0)
+			rc = diag_error(d, NULL, "cannot write \"%s\": %s", link, strerror(errno));
+		free(target);
+		free(link);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+char *ccache_cuda_home(const struct ccache *c, const char *real_home, struct diags *d)
+{
+	struct buf script = BUF_INIT;
+	buf_addf(&script, "#!/bin/sh\n# Written by ptbuild: nvcc through ccache "
+			  "(torch.utils.cpp_extension runs CUDA_HOME/bin/nvcc by path).\n"
+			  "exec '%s' '%s/bin/nvcc' \"$@\"\n", c->program, real_home);
+	char digest[SHA256_HEX_SIZE];
+	sha256_hex(script.data, script.len, digest);
+	struct buf home = BUF_INIT;
+	buf_addf(&home, "%s/cuda/%.16s", c->dir, digest);
+	char *result = NULL;
+	struct buf nvcc = BUF_INIT;
+	buf_addf(&nvcc, "%s/bin/nvcc", home.data);
+	if (is_executable_file(nvcc.data)) {
+		result = buf_detach(&home);
+		goto out;
+	}
+	char *real_bin = path_join(real_home, "bin");
+	if (!is_directory(real_bin)) {
+		diag_error(d, NULL, "CUDA home \"%s\" has no bin/ directory", real_home);
+		diag_hint(d, "check the toolchain's cuda.home");
+		free(real_bin);
+		goto out;
+	}
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", home.data, (long)getpid());
+	remove_stale_temps(home.data);
+	remove_tree(tmp.data);
+	char *tmp_bin = path_join(tmp.data, "bin");
+	char *tmp_nvcc = path_join(tmp_bin, "nvcc");
+	int rc = make_dirs(tmp_bin, 0755) < 0
+			 ? diag_error(d, NULL, "cannot create \"%s\": %s", tmp_bin, strerror(errno))
+			 : 0;
+	if (!rc)
+		rc = link_entries(real_home, tmp.data, "bin", d);
+	if (!rc)
+		rc = link_entries(real_bin, tmp_bin, "nvcc", d);
+	if (!rc && (write_file_atomic(tmp_nvcc, script.data, script.len) < 0 ||
+		    chmod(tmp_nvcc, 0755) < 0))
+		rc = diag_error(d, NULL, "cannot write \"%s\": %s", tmp_nvcc, strerror(errno));
+	if (!rc && rename(tmp.data, home.data) < 0 && !is_executable_file(nvcc.data))
+		rc = diag_error(d, NULL, "cannot rename \"%s\": %s", tmp.data, strerror(errno));
+	remove_tree(tmp.data);
+	if (!rc)
+		result = buf_detach(&home);
+	free(tmp_bin);
+	free(tmp_nvcc);
+	free(real_bin);
+	buf_release(&tmp);
+out:
+	buf_release(&nvcc);
+	buf_release(&home);
+	buf_release(&script);
+	return result;
+}
+
+void ccache_env(const struct ccache *c, struct env *e, const char *basedir, const char *statslog,
+		const char *cuda_home)
+{
+	if (!c->program)
+		return;
+	env_set(e, "CCACHE_DIR", c->dir, NULL, ENV_PTBUILD);
+	env_set(e, "CCACHE_BASEDIR", basedir, NULL, ENV_PTBUILD);
+	env_set(e, "CCACHE_NOHASHDIR", "1", NULL, ENV_PTBUILD);
+	env_set(e, "CCACHE_SLOPPINESS", "time_macros,include_file_mtime,include_file_ctime",
+		NULL, ENV_PTBUILD);
+	env_set(e, "CCACHE_STATSLOG", statslog, NULL, ENV_PTBUILD);
+	env_set(e, "CMAKE_C_COMPILER_LAUNCHER", c->program, NULL, ENV_PTBUILD);
+	env_set(e, "CMAKE_CXX_COMPILER_LAUNCHER", c->program, NULL, ENV_PTBUILD);
+	env_set(e, "CMAKE_CUDA_COMPILER_LAUNCHER", c->program, NULL, ENV_PTBUILD);
+	if (cuda_home) {
+		struct buf nvcc = BUF_INIT;
+		buf_addf(&nvcc, "%s %s/bin/nvcc", c->program, cuda_home);
+		env_set(e, "PYTORCH_NVCC", nvcc.data, NULL, ENV_PTBUILD);
+		buf_release(&nvcc);
+	}
+	env_prepend_path(e, c->masq);
+}
+
+int ccache_stats_read(const char *statslog, struct ccache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct buf text = BUF_INIT;
+	if (read_file(statslog, &text) < 0) {
+		buf_release(&text);
+		return errno == ENOENT ? 0 : -1;
+	}
+	out->any = true;
+	const char *cur = text.data;
+	char *line;
+	while ((line = next_line(&cur))) {
+		if (!strcmp(line, "direct_cache_hit") || !strcmp(line, "preprocessed_cache_hit"))
+			out->hits++;
+		else if (!strcmp(line, "cache_miss"))
+			out->misses++;
+		else if (*line && *line != '#' && !strstr(line, "cache_") &&
+			 !starts_with(line, "local_storage") && !starts_with(line, "remote_storage"))
+			out->uncacheable++; /* called_for_link, called_for_preprocessing, ... */
+		free(line);
+	}
+	buf_release(&text);
+	return 0;
+}
+
+double ccache_hit_rate(const struct ccache_stats *s)
+{
+	long cacheable = s->hits + s->misses;
+	return cacheable ? 100.0 * (double)s->hits / (double)cacheable : -1;
+}

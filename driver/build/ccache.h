@@ -1,0 +1,65 @@
+/*
+ * ccache in front of every compiler call of a build: C, C++ and nvcc.
+ *
+ * What the builds see (docs/building.md):
+ * - CCACHE_DIR in ptbuild's cache; CCACHE_BASEDIR at the build's tree and CCACHE_NOHASHDIR,
+ *   so that a tree at another path still hits; CCACHE_SLOPPINESS with time_macros, so that
+ *   __DATE__/__TIME__ do not turn every compile into a miss.
+ * - A masquerade directory first on PATH (cc, c++, gcc, g++, the triplet names and the
+ *   toolchain's compilers as links to ccache) for builds that run the compiler by name, as
+ *   setuptools and torch.utils.cpp_extension do.
+ * - CMAKE_{C,CXX,CUDA}_COMPILER_LAUNCHER=ccache for CMake builds.
+ * - nvcc: torch.utils.cpp_extension runs CUDA_HOME/bin/nvcc by absolute path, so the
+ *   build gets a CUDA home whose bin/nvcc runs ccache with the real nvcc and whose other
+ *   entries link to the real home; PYTORCH_NVCC says the same for its ninja path.
+ * - CCACHE_STATSLOG per build: its hits and misses, whatever runs beside it.
+ */
+#ifndef PTBUILD_CCACHE_H
+#define PTBUILD_CCACHE_H
+
+#include <stdbool.h>
+
+#include "model/envflags.h"
+#include "util/diag.h"
+
+struct ccache {
+	char *program;  /* owned: absolute path of ccache; NULL when not installed */
+	char *dir;      /* owned: CCACHE_DIR */
+	char *masq;     /* owned: the masquerade directory */
+};
+
+/* Finds ccache and prepares <cache_dir>/ccache/ with its masquerade directory, adding links
+ * for `compilers` (the toolchains' cc/cxx names; NULL-terminated). Without ccache the
+ * struct stays empty (program NULL) and builds run uncached: a warning in `d`.
+ * Returns -1 only when the directories cannot be written. */
+int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *compilers,
+		   struct diags *d);
+void ccache_release(struct ccache *c);
+
+/* The CUDA home for builds of `real_home` whose bin/nvcc runs through ccache (made once,
+ * atomically, under the cache). Caller frees; NULL with an error in `d`. */
+char *ccache_cuda_home(const struct ccache *c, const char *real_home, struct diags *d);
+
+/*
+ * Adds the ccache variables to a build's environment `e`: `basedir` is the build's tree,
+ * `statslog` the file that collects this build's counters. `cuda_home` (may be NULL) is
+ * the real CUDA home of the toolchain, for PYTORCH_NVCC. PATH gets the masquerade
+ * directory in front (e must hold PATH already).
+ */
+void ccache_env(const struct ccache *c, struct env *e, const char *basedir, const char *statslog,
+		const char *cuda_home);
+
+struct ccache_stats {
+	long hits;        /* direct and preprocessed */
+	long misses;
+	long uncacheable; /* calls ccache passed through: linking, preprocessing only, ... */
+	bool any;         /* the log existed */
+};
+
+/* Counts the results in a stats log written through CCACHE_STATSLOG; -1 if unreadable
+ * (a missing file is an empty result). */
+int ccache_stats_read(const char *statslog, struct ccache_stats *out);
+/* Hit rate in percent of cacheable calls; -1 when there were none. */
+double ccache_hit_rate(const struct ccache_stats *s);
+
+#endif

@@ -1,0 +1,347 @@
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+static const char main_help[] =
+	"usage: ptbuild [-C DIR] [--cache-dir DIR] [--json] [-v|-q] [--color=WHEN] COMMAND [ARGS]\n"
+	"\n"
+	"Builds PyTorch and its extensions from declarative recipes.\n"
+	"\n"
+	"commands:\n"
+	"  plan     [TARGET...] [--set F] [--toolchain T] [--python V]\n"
+	"           the build order, each variant and its build key\n"
+	"  fetch    [TARGET...] [--locked|--frozen]\n"
+	"           mirror, resolve and check out every source into build/src/\n"
+	"  lock     [--update [TARGET...]]\n"
+	"           resolve every source and write ptbuild.lock\n"
+	"  build    [TARGET...] [-j N] [--keep-going] [--locked|--frozen]\n"
+	"           build every variant whose key is not in the output cache\n"
+	"  explain  TARGET...\n"
+	"           which inputs changed since the last good build of each variant\n"
+	"  collect  --out DIR [TARGET...] [--slim]\n"
+	"           the wheelhouse: wheels, PEP 503 index, SHA256SUMS, manifest, Dockerfiles\n"
+	"  verify   WHEEL... [--python X.Y] [--arch-list L] [--system-nccl]\n"
+	"           RECORD hashes, tags, CUDA arches, NCCL linkage, C++ ABI\n"
+	"  report   [TARGET...] [--format md|json|html] [--out FILE]\n"
+	"           the build matrix: status, last build, duration, wheel size, ccache hits\n"
+	"  doctor   what this machine has: compilers, Python, torch, nvcc, NCCL, ccache,\n"
+	"           disk and memory\n"
+	"\n"
+	"options (every command takes them):\n"
+	"  -C DIR            use the project in DIR (default: the current directory)\n"
+	"  --cache-dir DIR   the cache (default: $PTBUILD_CACHE, else $XDG_CACHE_HOME/ptbuild)\n"
+	"  --json            machine-readable output on stdout\n"
+	"  -v, --verbose     more detail (notes, full keys)\n"
+	"  -q, --quiet       errors only\n"
+	"  --color=WHEN      auto, always or never\n"
+	"  -h, --help        this help; `ptbuild COMMAND --help` for a command\n"
+	"  --version         print the version\n"
+	"\n"
+	"exit status: 0 ok, 1 build failed, 2 usage or input error, 3 environment (missing\n"
+	"tool, disk), 130 interrupted.\n";
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "build", cmd_build },
+	{ "collect", cmd_collect },
+	{ "doctor", cmd_doctor },
+	{ "explain", cmd_explain },
+	{ "fetch", cmd_fetch },
+	{ "lock", cmd_lock },
+	{ "plan", cmd_plan },
+	{ "report", cmd_report },
+	{ "verify", cmd_verify },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+enum { OPT_CACHE_DIR = 1000, OPT_JSON, OPT_COLOR, OPT_VERSION };
+
+static const struct option global_opts[] = {
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char global_short[] = "C:vqh";
+
+static int set_color(struct cli *cli, const char *when)
+{
+	if (!strcmp(when, "always"))
+		cli->color = true;
+	else if (!strcmp(when, "never"))
+		cli->color = false;
+	else if (!strcmp(when, "auto"))
+		cli->color = isatty(fileno(cli->err)) && !getenv("NO_COLOR");
+	else {
+		diag_error(&cli->diags, NULL, "--color takes auto, always or never, not \"%s\"", when);
+		return -1;
+	}
+	return 0;
+}
+
+/* Handles a shared option; 1 if it was one, 0 if not, -1 on error, -2 after --help/--version. */
+static int global_option(struct cli *cli, int c, const char *arg, const char *help)
+{
+	switch (c) {
+	case 'C':
+		cli->dir = arg;
+		return 1;
+	case OPT_CACHE_DIR:
+		cli->cache_dir = arg;
+		return 1;
+	case OPT_JSON:
+		cli->json = true;
+		return 1;
+	case 'v':
+		cli->verbose++;
+		return 1;
+	case 'q':
+		cli->quiet = true;
+		return 1;
+	case OPT_COLOR:
+		return set_color(cli, arg) < 0 ? -1 : 1;
+	case 'h':
+		fputs(help, cli->out);
+		return -2;
+	case OPT_VERSION:
+		fprintf(cli->out, "ptbuild %s\n", PTBUILD_VERSION);
+		return -2;
+	}
+	return 0;
+}
+
+static void option_names(const struct option *opts, const char ***names, size_t *n, size_t *cap)
+{
+	for (size_t i = 0; opts && opts[i].name; i++) {
+		GROW(*names, *cap, *n + 1);
+		(*names)[(*n)++] = opts[i].name;
+	}
+}
+
+static void report_bad_option(struct cli *cli, const char *cmd, const char *word,
+			      const struct option *own, int optopt_c, bool missing_arg)
+{
+	if (missing_arg) {
+		diag_error(&cli->diags, NULL, "option \"%s\" needs a value", word);
+	} else if (word && word[0] == '-' && word[1] == '-') {
+		char *name = xstrndup(word + 2, strcspn(word + 2, "="));
+		diag_error(&cli->diags, NULL, "unknown option \"--%s\"", name);
+		const char **names = NULL;
+		size_t n = 0, cap = 0;
+		option_names(global_opts, &names, &n, &cap);
+		option_names(own, &names, &n, &cap);
+		const char *near = closest_match(name, names, n);
+		if (near)
+			diag_hint(&cli->diags, "did you mean \"--%s\"?", near);
+		free(names);
+		free(name);
+	} else {
+		diag_error(&cli->diags, NULL, "unknown option \"-%c\"", optopt_c ? optopt_c : '?');
+	}
+	diag_hint(&cli->diags, "try 'ptbuild %s%s--help'", cmd ? cmd : "", cmd ? " " : "");
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv, const char *short_opts,
+	      const struct option *long_opts, cli_option_fn on_option, void *ctx,
+	      const char *help)
+{
+	/* ':' first: a missing value is reported as ':' rather than '?'. GNU getopt permutes,
+	 * so options may follow operands ("ptbuild plan torch --json"). */
+	struct buf shorts = BUF_INIT;
+	buf_adds(&shorts, ":");
+	buf_adds(&shorts, global_short);
+	if (short_opts)
+		buf_adds(&shorts, short_opts);
+	size_t n_own = 0;
+	while (long_opts && long_opts[n_own].name)
+		n_own++;
+	size_t n_global = sizeof(global_opts) / sizeof(global_opts[0]) - 1;
+	struct option *all = xcalloc(n_own + n_global + 1, sizeof(*all));
+	memcpy(all, global_opts, n_global * sizeof(*all));
+	if (n_own)
+		memcpy(all + n_global, long_opts, n_own * sizeof(*all));
+	const char *opts = shorts.data;
+	int rc = 0;
+	optind = 0; /* full reset of GNU getopt, so the CLI can run several times in a process */
+	opterr = 0;
+	for (;;) {
+		int longindex = -1;
+		int c = getopt_long(argc, argv, opts, all, &longindex);
+		if (c == -1)
+			break;
+		if (c == '?' || c == ':') {
+			const char *word = argv[optind - 1];
+			report_bad_option(cli, argv[0], word, long_opts, optopt, c == ':');
+			rc = -1;
+			break;
+		}
+		int g = global_option(cli, c, optarg, help);
+		if (g < 0) {
+			rc = g;
+			break;
+		}
+		if (g == 1)
+			continue;
+		if (!on_option || on_option(cli, c, optarg, ctx) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(all);
+	buf_release(&shorts);
+	return rc < 0 ? rc : optind;
+}
+
+int cli_finish(struct cli *cli, int code)
+{
+	if (cli->quiet) {
+		struct diags errors;
+		diags_init(&errors);
+		for (size_t i = 0; i < cli->diags.n; i++)
+			if (cli->diags.v[i].level == DIAG_ERROR) {
+				const struct diag *g = &cli->diags.v[i];
+				diag_error(&errors, g->pos.file ? &g->pos : NULL, "%s", g->msg);
+				if (g->hint)
+					diag_hint(&errors, "%s", g->hint);
+			}
+		diags_print(&errors, cli->err, false);
+		diags_release(&errors);
+	} else {
+		diags_print(&cli->diags, cli->err, cli->verbose > 0);
+	}
+	fflush(cli->out);
+	fflush(cli->err);
+	return code;
+}
+
+char *cli_cache_dir(const struct cli *cli)
+{
+	if (cli->cache_dir)
+		return xstrdup(cli->cache_dir);
+	const char *env = getenv("PTBUILD_CACHE");
+	if (env && *env)
+		return xstrdup(env);
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	if (xdg && *xdg)
+		return path_join(xdg, "ptbuild");
+	const char *home = getenv("HOME");
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s/.cache/ptbuild", home && *home ? home : "/tmp");
+	return buf_detach(&b);
+}
+
+int ptbuild_run(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct cli cli = { .out = out, .err = err, .dir = "." };
+	diags_init(&cli.diags);
+	cli.color = isatty(fileno(err)) && !getenv("NO_COLOR");
+
+	/* Shared options before the command. */
+	int i = 1;
+	int code = EXIT_OK;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i];
+		const char *value = NULL;
+		int c = 0;
+		if (!strcmp(a, "-C") || !strcmp(a, "--cache-dir") || !strcmp(a, "--color")) {
+			if (i + 1 >= argc) {
+				diag_error(&cli.diags, NULL, "option \"%s\" needs a value", a);
+				code = cli_finish(&cli, EXIT_USAGE);
+				goto out;
+			}
+			value = argv[++i];
+			c = a[1] == 'C' ? 'C' : (a[2] == 'c' && a[3] == 'a' ? OPT_CACHE_DIR : OPT_COLOR);
+		} else if (starts_with(a, "--cache-dir=")) {
+			value = a + 12;
+			c = OPT_CACHE_DIR;
+		} else if (starts_with(a, "--color=")) {
+			value = a + 8;
+			c = OPT_COLOR;
+		} else if (starts_with(a, "-C") && a[2]) {
+			value = a + 2;
+			c = 'C';
+		} else if (!strcmp(a, "--json")) {
+			c = OPT_JSON;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			c = 'v';
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			c = 'q';
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			c = 'h';
+		} else if (!strcmp(a, "--version")) {
+			c = OPT_VERSION;
+		} else {
+			report_bad_option(&cli, NULL, a, NULL, 0, false);
+			code = cli_finish(&cli, EXIT_USAGE);
+			goto out;
+		}
+		int g = global_option(&cli, c, value, main_help);
+		if (g == -2) {
+			code = cli_finish(&cli, EXIT_OK);
+			goto out;
+		}
+		if (g < 0) {
+			code = cli_finish(&cli, EXIT_USAGE);
+			goto out;
+		}
+	}
+	if (i >= argc) {
+		fputs(main_help, err);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	const char *name = argv[i];
+	if (!strcmp(name, "help")) {
+		if (i + 1 < argc) {
+			char *help_argv[] = { argv[i + 1], "--help", NULL };
+			for (size_t k = 0; k < NCOMMANDS; k++)
+				if (!strcmp(commands[k].name, argv[i + 1])) {
+					code = commands[k].run(&cli, 2, help_argv);
+					goto out;
+				}
+		}
+		fputs(main_help, out);
+		code = EXIT_OK;
+		goto out;
+	}
+	for (size_t k = 0; k < NCOMMANDS; k++) {
+		if (!strcmp(commands[k].name, name)) {
+			code = commands[k].run(&cli, argc - i, argv + i);
+			goto out;
+		}
+	}
+	diag_error(&cli.diags, NULL, "unknown command \"%s\"", name);
+	const char *names[NCOMMANDS];
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		names[k] = commands[k].name;
+	const char *near = closest_match(name, names, NCOMMANDS);
+	if (near)
+		diag_hint(&cli.diags, "did you mean \"%s\"?", near);
+	else
+		diag_hint(&cli.diags, "commands: plan, doctor; try 'ptbuild --help'");
+	code = cli_finish(&cli, EXIT_USAGE);
+out:
+	diags_release(&cli.diags);
+	fflush(out);
+	fflush(err);
+	return code;
+}

@@ -1,0 +1,183 @@
+/* ptbuild build: every variant of the plan whose key has no output yet, in parallel. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build/build.h"
+#include "cli/cli.h"
+#include "session/session.h"
+#include "cli/ui.h"
+#include "util/os.h"
+#include "util/strutil.h"
+
+static const char build_help[] =
+	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
+	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--force]\n"
+	"\n"
+	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
+	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
+	"TARGET` says why one is. The others build in dependency order, in parallel, each in\n"
+	"its own venv (build/venv/), in a copy of its source tree (build/work/), through\n"
+	"ccache, with its log in build/logs/<variant>/<recipe>.log.\n"
+	"\n"
+	PLAN_OPTIONS_HELP
+	"  TARGET...          build these recipes (and what they need) instead of the set's\n"
+	"  -j, --jobs N       compiler processes in all, shared by the running builds (each\n"
+	"                     gets its share as MAX_JOBS and CMAKE_BUILD_PARALLEL_LEVEL;\n"
+	"                     default: the number of cores)\n"
+	"  --mem-per-job SIZE memory one compiler process may take (default 2GiB; a recipe's\n"
+	"                     mem_per_job wins): shares never exceed available memory / SIZE\n"
+	"  --keep-going       after a failure, go on with the builds that do not need it\n"
+	"  --locked           the lock only: stop if any input differs from ptbuild.lock\n"
+	"  --frozen           --locked without any network access\n"
+	"  --force            build even the variants the output cache has\n"
+	"  --json             one JSON object per line on stdout: events, then the result\n"
+	"\n"
+	"exit status: 0 built (or nothing to build), 1 a build failed, 2 an input file or the\n"
+	"lock is wrong, 3 a source, tool or disk problem, 130 interrupted (SIGINT/SIGTERM:\n"
+	"every build is stopped and nothing half-written enters the cache; run again to\n"
+	"resume).\n";
+
+enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE };
+
+static const struct option build_long[] = {
+	PLAN_LONG_OPTIONS,
+	BUDGET_LONG_OPTIONS,
+	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+	{ "locked", no_argument, NULL, OPT_LOCKED },
+	{ "frozen", no_argument, NULL, OPT_FROZEN },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct build_args {
+	struct plan_args plan;
+	struct build_opts build;
+	bool locked, frozen;
+};
+
+/* -j and --mem-per-job, shared with `plan` (which shows the shares). */
+int build_option(struct cli *cli, struct build_opts *o, int opt, const char *arg)
+{
+	if (opt == 'j') {
+		char *end;
+		long n = strtol(arg, &end, 10);
+		if (*end || n < 1 || n > 4096) {
+			diag_error(&cli->diags, NULL, "-j wants a number of jobs from 1 to 4096, not "
+				   "\"%s\"", arg);
+			return -1;
+		}
+		o->jobs = (int)n;
+		return 1;
+	}
+	if (opt == OPT_MEM_PER_JOB) {
+		if (size_parse(arg, &o->mem_per_job) < 0) {
+			diag_error(&cli->diags, NULL, "--mem-per-job wants a size such as 4GiB, not "
+				   "\"%s\"", arg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void build_opts_defaults(struct build_opts *o)
+{
+	if (!o->jobs)
+		o->jobs = (int)cpu_count();
+	if (!o->mem_per_job)
+		o->mem_per_job = 2ULL << 30;
+	o->mem_available = mem_available_bytes();
+}
+
+static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
+{
+	struct build_args *a = ctx;
+	if (plan_args_option(&a->plan, opt, arg))
+		return 0;
+	int rc = build_option(cli, &a->build, opt, arg);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	if (opt == OPT_LOCKED)
+		a->locked = true;
+	else if (opt == OPT_FROZEN)
+		a->frozen = true;
+	else if (opt == OPT_KEEP_GOING)
+		a->build.keep_going = true;
+	else if (opt == OPT_FORCE)
+		a->build.force = true;
+	else
+		return -1;
+	return 0;
+}
+
+int cmd_build(struct cli *cli, int argc, char **argv)
+{
+	struct build_args a = { 0 };
+	struct session s = { 0 };
+	struct pins pins = { 0 };
+	struct build b = { 0 };
+	bool have_build = false;
+	int lock_fd = -1;
+	int code = EXIT_OK;
+	int first = cli_parse(cli, argc, argv, "j:", build_long, on_option, &a, build_help);
+	if (first == -2)
+		goto done;
+	if (first < 0) {
+		code = EXIT_USAGE;
+		goto done;
+	}
+	code = session_plan(&s, cli, &a.plan, argv + first, (size_t)(argc - first));
+	if (code == EXIT_OK)
+		code = session_load_sources(&s, cli);
+	if (code != EXIT_OK)
+		goto done;
+	struct pin_request rq = {
+		.locked = a.locked || a.frozen,
+		.offline = a.frozen,
+		.note_unlocked = s.have_lock,
+	};
+	/* One build per work tree at a time: venvs and work trees are not shared safely. */
+	make_dirs(s.work_dir, 0755);
+	char *lock_path = path_join(s.work_dir, ".ptbuild-build.lock");
+	lock_fd = lock_file_try(lock_path);
+	if (lock_fd < 0) {
+		if (errno == EWOULDBLOCK)
+			diag_error(&cli->diags, NULL, "another `ptbuild build` is running in this "
+				   "project (it holds %s)", lock_path);
+		else
+			diag_error(&cli->diags, NULL, "cannot lock %s: %s", lock_path, strerror(errno));
+		diag_hint(&cli->diags, "wait for it to finish, or stop it (SIGINT leaves nothing "
+			     "half-written)");
+		free(lock_path);
+		code = EXIT_ENVIRONMENT;
+		goto done;
+	}
+	free(lock_path);
+	code = session_pin_sources(&s, cli, &rq, &pins);
+	if (code != EXIT_OK)
+		goto done;
+	build_opts_defaults(&a.build);
+	build_prepare(&b, &s, &pins, &a.build, &cli->diags);
+	have_build = true;
+	struct build_ui ui;
+	ui_init(&ui, cli, s.project.dir);
+	code = build_run(&b, &ui);
+	ui_summary(&ui, &b, code, &cli->diags);
+	if (cli->json)
+		goto finish; /* the result line carried the diagnostics */
+done:
+	if (cli->json && code != EXIT_OK && first != -2)
+		print_failure_json(cli);
+finish:
+	code = cli_finish(cli, code);
+	if (have_build)
+		build_release(&b);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	pins_release(&pins);
+	session_release(&s);
+	plan_args_release(&a.plan);
+	return code;
+}

@@ -1,0 +1,304 @@
+/*
+ * ptbuild doctor: what this machine has for building PyTorch: compilers, Python and torch,
+ * nvcc, NCCL, ccache, build tools, disk and memory. Warns when nvcc's CUDA major differs
+ * from the one torch was built with (torch.utils.cpp_extension refuses that pairing).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "plan/fingerprint.h"
+#include "util/json.h"
+#include "model/project.h"
+#include "util/buf.h"
+#include "util/os.h"
+#include "util/xalloc.h"
+
+static const char doctor_help[] =
+	"usage: ptbuild doctor [--python V] [--json]\n"
+	"\n"
+	"Reports the C and C++ compilers, the Python interpreters ptbuild can find and whether\n"
+	"torch imports (its version and torch.version.cuda), nvcc, NCCL, ccache, cmake, ninja,\n"
+	"git, free disk in the cache and memory. Warns when nvcc and torch disagree on the CUDA\n"
+	"major version.\n"
+	"\n"
+	"  --python V   the interpreter to import torch with (default: python3 on PATH)\n"
+	"  --json       one JSON document on stdout\n"
+	"\n"
+	"exit status: 0 ready (warnings allowed), 3 a C compiler or Python is missing.\n";
+
+enum { OPT_PYTHON = 3000 };
+
+static const struct option doctor_long[] = {
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
+{
+	(void)cli;
+	if (opt != OPT_PYTHON)
+		return -1;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
+/* One line of the report. */
+struct item {
+	const char *name;   /* "cc", "python3", "torch", ... */
+	char *value;        /* owned: what was found, or NULL */
+	char *detail;       /* owned: path or why not, may be NULL */
+	bool required;
+};
+
+static const char torch_probe[] =
+	"import sys\n"
+	"try:\n"
+	"    import torch\n"
+	"except Exception as e:\n"
+	"    print('error', type(e).__name__ + ': ' + str(e).splitlines()[0] if str(e) else type(e).__name__)\n"
+	"    sys.exit(0)\n"
+	"print('ok', torch.__version__, torch.version.cuda or 'none')\n";
+
+static char *first_line_of(const struct buf *b)
+{
+	return xstrndup(b->data, strcspn(b->data, "\n"));
+}
+
+static char *human_bytes(unsigned long long bytes)
+{
+	struct buf b = BUF_INIT;
+	if (bytes >= (1ULL << 30))
+		buf_addf(&b, "%.1f GiB", bytes / (double)(1ULL << 30));
+	else
+		buf_addf(&b, "%.0f MiB", bytes / (double)(1ULL << 20));
+	return buf_detach(&b);
+}
+
+static int cuda_major(const char *version)
+{
+	return version ? atoi(version) : -1;
+}
+
+int cmd_doctor(struct cli *cli, int argc, char **argv)
+{
+	const char *python_version = NULL;
+	int first = cli_parse(cli, argc, argv, "", doctor_long, on_option, &python_version,
+			      doctor_help);
+	if (first == -2)
+		return cli_finish(cli, EXIT_OK);
+	if (first < 0)
+		return cli_finish(cli, EXIT_USAGE);
+	if (first < argc) {
+		diag_error(&cli->diags, NULL, "doctor takes no operands (got \"%s\")", argv[first]);
+		diag_hint(&cli->diags, "try 'ptbuild doctor --help'");
+		return cli_finish(cli, EXIT_USAGE);
+	}
+
+	char *python = NULL;
+	if (python_version) {
+		python = python_find(python_version);
+		if (!python) {
+			diag_error(&cli->diags, NULL, "no interpreter for Python %s", python_version);
+			return cli_finish(cli, EXIT_ENVIRONMENT);
+		}
+	} else {
+		python = find_in_path("python3", getenv("PATH"));
+	}
+	const char *cuda_home = getenv("CUDA_HOME");
+	if (!cuda_home || !*cuda_home)
+		cuda_home = "/usr/local/cuda";
+	char *nvcc = path_join(cuda_home, "bin/nvcc");
+	if (!is_executable_file(nvcc)) {
+		free(nvcc);
+		nvcc = find_in_path("nvcc", getenv("PATH"));
+	}
+
+	/* Everything that runs a program runs at once. */
+	enum { P_CC, P_CXX, P_PYTHON, P_TORCH, P_NVCC, P_CCACHE, P_CMAKE, P_NINJA, P_GIT, P_COUNT };
+	static const char *const names[P_COUNT] = { "cc", "c++", "python3", "torch", "nvcc",
+						    "ccache", "cmake", "ninja", "git" };
+	const char *argvs[P_COUNT][4] = {
+		{ "cc", "--version" }, { "c++", "--version" }, { python, "--version" },
+		{ python, "-c", torch_probe }, { nvcc, "--version" }, { "ccache", "--version" },
+		{ "cmake", "--version" }, { "ninja", "--version" }, { "git", "--version" },
+	};
+	struct capture caps[P_COUNT];
+	size_t map[P_COUNT], n = 0;
+	for (int i = 0; i < P_COUNT; i++) {
+		if (!argvs[i][0])
+			continue;
+		memset(&caps[n], 0, sizeof(caps[n]));
+		caps[n].argv = argvs[i];
+		map[n++] = (size_t)i;
+	}
+	run_capture_all(caps, n, 60000);
+	struct item items[P_COUNT + 4];
+	memset(items, 0, sizeof(items));
+	for (int i = 0; i < P_COUNT; i++) {
+		items[i].name = names[i];
+		items[i].required = i == P_CC || i == P_CXX || i == P_PYTHON;
+	}
+	for (size_t k = 0; k < n; k++) {
+		int i = (int)map[k];
+		struct item *it = &items[i];
+		if (caps[k].status != 0) {
+			it->detail = xstrdup(caps[k].status < 0 ? "not found" : "did not run");
+			continue;
+		}
+		if (i == P_TORCH) {
+			const char *out = caps[k].out.data;
+			if (!strncmp(out, "ok ", 3)) {
+				char *line = first_line_of(&caps[k].out);
+				char *ver = xstrndup(line + 3, strcspn(line + 3, " "));
+				const char *cuda = line + 3 + strlen(ver) + 1;
+				struct buf v = BUF_INIT;
+				buf_addf(&v, "%s (torch.version.cuda %s)", ver, cuda);
+				it->value = buf_detach(&v);
+				it->detail = xstrdup(cuda);
+				free(ver);
+				free(line);
+			} else {
+				char *line = first_line_of(&caps[k].out);
+				struct buf why = BUF_INIT;
+				buf_addf(&why, "not importable with %s: %s", python,
+					 !strncmp(line, "error ", 6) ? line + 6 : line);
+				it->detail = buf_detach(&why);
+				free(line);
+			}
+			continue;
+		}
+		if (i == P_NVCC) {
+			it->value = nvcc_release(caps[k].out.data);
+			it->detail = xstrdup(nvcc);
+			continue;
+		}
+		it->value = first_line_of(&caps[k].out);
+		if (i == P_PYTHON)
+			it->detail = xstrdup(python);
+	}
+	if (!python)
+		items[P_PYTHON].detail = xstrdup("python3 not found on PATH");
+	if (!python)
+		items[P_TORCH].detail = xstrdup("no python3 to import it with");
+	if (!nvcc)
+		items[P_NVCC].detail = xstrdup("not found (CUDA_HOME, /usr/local/cuda, PATH)");
+
+	/* NCCL: the header a system-NCCL build would use. */
+	struct item *nccl = &items[P_COUNT];
+	nccl->name = "nccl";
+	const char *roots[] = { cuda_home, "/usr", "/usr/local" };
+	for (size_t r = 0; r < 3 && !nccl->value; r++) {
+		char *h = path_join(roots[r], "include/nccl.h");
+		nccl->value = nccl_version_from_header(h);
+		if (nccl->value)
+			nccl->detail = xstrdup(h);
+		free(h);
+	}
+	if (!nccl->value)
+		nccl->detail = xstrdup("no nccl.h in $CUDA_HOME/include, /usr/include, /usr/local/include");
+
+	/* Pythons ptbuild can build for. */
+	struct item *pys = &items[P_COUNT + 1];
+	pys->name = "pythons";
+	struct buf found = BUF_INIT;
+	for (size_t i = 0; i < known_pythons_count; i++) {
+		char *exe = python_find(known_pythons[i]);
+		if (exe)
+			buf_addf(&found, "%s%s", found.len ? " " : "", known_pythons[i]);
+		free(exe);
+	}
+	pys->value = found.len ? buf_detach(&found) : NULL;
+	buf_release(&found);
+	if (!pys->value)
+		pys->detail = xstrdup("none of 3.9-3.14 found");
+
+	char *cache = cli_cache_dir(cli);
+	char *existing = xstrdup(cache);
+	while (!is_directory(existing) && strrchr(existing, '/') && strrchr(existing, '/') != existing)
+		*strrchr(existing, '/') = '\0';
+	const char *disk_at = is_directory(existing) ? existing : "/";
+	struct item *disk = &items[P_COUNT + 2];
+	disk->name = "disk";
+	disk->value = human_bytes(disk_free_bytes(disk_at));
+	struct buf dd = BUF_INIT;
+	buf_addf(&dd, "free at %s (cache %s)", disk_at, cache);
+	disk->detail = buf_detach(&dd);
+	struct item *mem = &items[P_COUNT + 3];
+	mem->name = "memory";
+	char *avail = human_bytes(mem_available_bytes());
+	char *total = human_bytes(mem_total_bytes());
+	struct buf mv = BUF_INIT;
+	buf_addf(&mv, "%s available of %s", avail, total);
+	mem->value = buf_detach(&mv);
+	struct buf md = BUF_INIT;
+	buf_addf(&md, "%ld cores", cpu_count());
+	mem->detail = buf_detach(&md);
+	free(avail);
+	free(total);
+	size_t nitems = P_COUNT + 4;
+
+	int code = EXIT_OK;
+	for (size_t i = 0; i < nitems; i++) {
+		if (items[i].required && !items[i].value) {
+			diag_error(&cli->diags, NULL, "%s is missing: %s", items[i].name,
+				   items[i].detail ? items[i].detail : "not found");
+			diag_hint(&cli->diags, "install it (Debian: apt-get install build-essential python3)");
+			code = EXIT_ENVIRONMENT;
+		}
+	}
+	if (!items[P_CCACHE].value) {
+		diag_warn(&cli->diags, NULL, "ccache is missing: every build compiles from nothing");
+		diag_hint(&cli->diags, "apt-get install ccache");
+	}
+	const char *torch_cuda = items[P_TORCH].value ? items[P_TORCH].detail : NULL;
+	if (torch_cuda && strcmp(torch_cuda, "none") && items[P_NVCC].value &&
+	    cuda_major(torch_cuda) != cuda_major(items[P_NVCC].value)) {
+		diag_warn(&cli->diags, NULL, "nvcc is CUDA %s but torch was built with CUDA %s",
+			  items[P_NVCC].value, torch_cuda);
+		diag_hint(&cli->diags, "torch.utils.cpp_extension refuses to build extensions across "
+				       "CUDA major versions; use an nvcc of CUDA %d.x (pip's "
+				       "nvidia-cuda-nvcc packages have them) or a torch built for CUDA %d",
+			  cuda_major(torch_cuda), cuda_major(items[P_NVCC].value));
+	}
+
+	if (cli->json) {
+		struct buf out = BUF_INIT;
+		struct jw w;
+		jw_init(&w, &out, true);
+		jw_object_begin(&w);
+		jw_kstring(&w, "ptbuild", PTBUILD_VERSION);
+		for (size_t i = 0; i < nitems; i++) {
+			jw_key(&w, items[i].name);
+			jw_object_begin(&w);
+			jw_kbool(&w, "found", items[i].value != NULL);
+			jw_kstring(&w, "value", items[i].value);
+			jw_kstring(&w, "detail", items[i].detail);
+			jw_object_end(&w);
+		}
+		jw_kbool(&w, "ready", code == EXIT_OK);
+		jw_object_end(&w);
+		fputs(out.data, cli->out);
+		buf_release(&out);
+	} else if (!cli->quiet) {
+		fprintf(cli->out, "ptbuild %s\n", PTBUILD_VERSION);
+		for (size_t i = 0; i < nitems; i++) {
+			const struct item *it = &items[i];
+			fprintf(cli->out, "%-8s %s%s%s%s\n", it->name, it->value ? it->value : "-",
+				it->detail && it->value ? "  (" : (it->detail ? "  " : ""),
+				it->detail ? it->detail : "", it->detail && it->value ? ")" : "");
+		}
+	}
+	for (size_t i = 0; i < nitems; i++) {
+		free(items[i].value);
+		free(items[i].detail);
+	}
+	for (size_t k = 0; k < n; k++)
+		buf_release(&caps[k].out);
+	free(cache);
+	free(existing);
+	free(python);
+	free(nvcc);
+	return cli_finish(cli, code);
+}

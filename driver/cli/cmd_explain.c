@@ -1,0 +1,272 @@
+/* ptbuild explain: why a variant would rebuild, from its last successful build's record. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/build.h"
+#include "cli/cli.h"
+#include "util/json.h"
+#include "build/outcache.h"
+#include "session/session.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+static const char explain_help[] =
+	"usage: ptbuild explain TARGET... [--set F] [--toolchain T] [--python V]\n"
+	"\n"
+	"For each variant of each TARGET in the plan, compares the inputs of its build key now\n"
+	"with those of its last successful build (build/state/<recipe>/<variant>.json) and\n"
+	"says what changed:\n"
+	"  rebuild: env TORCH_CUDA_ARCH_LIST changed '8.0' -> '8.0;9.0'\n"
+	"  rebuild: dependency torch rebuilt\n"
+	"  rebuild: source ref v0.24.0 -> v0.24.1\n"
+	"  up to date\n"
+	"Sources are identified by ptbuild.lock (nothing is fetched).\n"
+	"\n"
+	PLAN_OPTIONS_HELP
+	"  --json           the reasons as JSON on stdout\n"
+	"\n"
+	"exit status: 0 explained, 2 an input file or the request is wrong.\n";
+
+static const struct option explain_long[] = {
+	PLAN_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
+{
+	(void)cli;
+	return plan_args_option(ctx, opt, arg) ? 0 : -1;
+}
+
+/* ---- turning a JSON diff into reasons ------------------------------------------------------ */
+
+static const struct jnode *at_path(const struct jnode *root, const char *path)
+{
+	const struct jnode *n = root;
+	char *copy = xstrdup(path);
+	for (char *part = copy, *dot; n && part; part = dot ? dot + 1 : NULL) {
+		dot = strchr(part, '.');
+		if (dot)
+			*dot = '\0';
+		n = n->type == JSON_OBJECT ? jnode_get(n, part) : NULL;
+	}
+	free(copy);
+	return n;
+}
+
+static char *shown_value(const struct jnode *n)
+{
+	if (!n)
+		return NULL;
+	if (n->type == JSON_STRING) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "'%s'", n->str);
+		return buf_detach(&b);
+	}
+	return jnode_compact(n);
+}
+
+#define PINNED "recipe.source.pinned"
+
+/* One reason per changed input, from the JSON diff of the two key inputs. */
+static void reasons(const struct jnode *old, const struct jnode *now, struct buf *out,
+		    size_t *count)
+{
+	struct buf lines = BUF_INIT;
+	jnode_diff(old, now, &lines);
+	const char *cur = lines.data ? lines.data : "";
+	char *line;
+	while ((line = next_line(&cur))) {
+		char *colon = strstr(line, ": ");
+		if (!colon) {
+			free(line);
+			continue;
+		}
+		*colon = '\0';
+		const char *path = line;
+		const struct jnode *a = at_path(old, path), *b = at_path(now, path);
+		char *x = shown_value(a), *y = shown_value(b);
+		(*count)++;
+		if (starts_with(path, "env.")) {
+			if (!a)
+				buf_addf(out, "rebuild: env %s set to %s\n", path + 4, y);
+			else if (!b)
+				buf_addf(out, "rebuild: env %s removed (was %s)\n", path + 4, x);
+			else
+				buf_addf(out, "rebuild: env %s changed %s -> %s\n", path + 4, x, y);
+		} else if (starts_with(path, "deps.")) {
+			if (!a)
+				buf_addf(out, "rebuild: new dependency %s\n", path + 5);
+			else if (!b)
+				buf_addf(out, "rebuild: dependency %s dropped\n", path + 5);
+			else
+				buf_addf(out, "rebuild: dependency %s rebuilt\n", path + 5);
+		} else if (!strcmp(path, "recipe.source.ref")) {
+			buf_addf(out, "rebuild: source ref %s -> %s\n", a && a->str ? a->str : "?",
+				 b && b->str ? b->str : "?");
+		} else if (starts_with(path, PINNED)) {
+			buf_addf(out, "rebuild: source %s changed %s -> %s\n",
+				 path + strlen(PINNED) + (path[strlen(PINNED)] == '.'),
+				 x ? x : "(none)", y ? y : "(none)");
+		} else if (!strcmp(path, "patch_files")) {
+			size_t na = a && a->type == JSON_ARRAY ? a->n : 0;
+			size_t nb = b && b->type == JSON_ARRAY ? b->n : 0;
+			buf_addf(out, "rebuild: patches changed (%zu file%s before, %zu now)\n", na,
+				 na == 1 ? "" : "s", nb);
+		} else if (starts_with(path, "toolchain.fingerprint.")) {
+			buf_addf(out, "rebuild: %s changed %s -> %s\n", path + 22, x ? x : "(none)",
+				 y ? y : "(none)");
+		} else if (starts_with(path, "python.")) {
+			buf_addf(out, "rebuild: Python changed %s -> %s\n", x ? x : "(none)",
+				 y ? y : "(none)");
+		} else {
+			buf_addf(out, "rebuild: %s changed %s -> %s\n", path, x ? x : "(absent)",
+				 y ? y : "(absent)");
+		}
+		free(x);
+		free(y);
+		free(line);
+	}
+	buf_release(&lines);
+}
+
+static int explain_variant(struct session *s, struct cli *cli, const struct variant *v,
+			   struct jw *w)
+{
+	char *path = state_record_path(s->work_dir, v->recipe->name, v->label);
+	struct build_record rec;
+	struct diags d;
+	diags_init(&d);
+	struct buf text = BUF_INIT;
+	const char *status;
+	size_t changes = 0;
+	if (v->recipe->source.kind == SOURCE_WHEEL) {
+		status = "prebuilt";
+		buf_addf(&text, "prebuilt: a wheel source, nothing is built\n");
+	} else if (build_record_load(path, &rec, &d) < 0) {
+		status = "never built";
+		if (d.n) {
+			diags_take(&cli->diags, &d);
+			buf_addf(&text, "build: the record %s cannot be read\n", path);
+		} else {
+			buf_addf(&text, "build: no successful build recorded (%s)\n", path);
+		}
+	} else {
+		bool cached = out_entry_exists(s->cache_dir, v->key);
+		if (!strcmp(rec.key, v->key)) {
+			status = cached ? "up to date" : "rebuild";
+			if (cached)
+				buf_addf(&text, "up to date\n");
+			else
+				buf_addf(&text, "rebuild: the output cache has no entry for key %.16s "
+						"(removed by hand or by `cache gc`)\n", v->key);
+		} else {
+			status = "rebuild";
+			struct jdoc old, now;
+			if (jdoc_parse(&old, "(last build)", rec.inputs, strlen(rec.inputs), &d) == 0 &&
+			    jdoc_parse(&now, "(now)", v->key_input, strlen(v->key_input), &d) == 0) {
+				reasons(&old.root, &now.root, &text, &changes);
+				jdoc_release(&now);
+			}
+			jdoc_release(&old);
+			if (cached)
+				buf_addf(&text, "(an output for the new key is cached already: "
+						"`ptbuild build` reuses it)\n");
+		}
+		build_record_release(&rec);
+	}
+	if (w) {
+		jw_object_begin(w);
+		jw_kstring(w, "recipe", v->recipe->name);
+		jw_kstring(w, "variant", v->label);
+		jw_kstring(w, "key", v->key);
+		jw_kstring(w, "status", status);
+		jw_key(w, "reasons");
+		jw_array_begin(w);
+		const char *cur = text.data ? text.data : "";
+		char *line;
+		while ((line = next_line(&cur))) {
+			jw_string(w, line);
+			free(line);
+		}
+		jw_array_end(w);
+		jw_object_end(w);
+	} else {
+		fprintf(cli->out, "%s (%s):\n", v->recipe->name, v->label);
+		const char *cur = text.data ? text.data : "";
+		char *line;
+		while ((line = next_line(&cur))) {
+			fprintf(cli->out, "  %s\n", line);
+			free(line);
+		}
+	}
+	buf_release(&text);
+	diags_release(&d);
+	free(path);
+	return 0;
+}
+
+int cmd_explain(struct cli *cli, int argc, char **argv)
+{
+	struct plan_args a = { 0 };
+	struct session s = { 0 };
+	struct pins pins = { 0 };
+	int code = EXIT_OK;
+	int first = cli_parse(cli, argc, argv, "", explain_long, on_option, &a, explain_help);
+	if (first == -2)
+		goto done;
+	if (first < 0 || first == argc) {
+		if (first == argc)
+			diag_error(&cli->diags, NULL, "explain needs a TARGET: the recipe whose "
+				   "variants to explain");
+		code = EXIT_USAGE;
+		goto done;
+	}
+	/* The whole set is planned (dependencies' keys are inputs); targets filter after. */
+	code = session_plan(&s, cli, &a, NULL, 0);
+	if (code == EXIT_OK)
+		code = session_load_sources(&s, cli);
+	if (code != EXIT_OK)
+		goto done;
+	struct pin_request rq = { .no_resolve = true };
+	code = session_pin_sources(&s, cli, &rq, &pins);
+	if (code != EXIT_OK)
+		goto done;
+	for (int i = first; i < argc; i++) {
+		bool found = false;
+		for (size_t k = 0; k < s.plan.n && !found; k++)
+			found = !strcmp(s.plan.v[k].recipe->name, argv[i]);
+		if (!found) {
+			diag_error(&cli->diags, NULL, "\"%s\" has no variant in this plan%s%s%s", argv[i],
+				   s.have_set ? " (set \"" : "", s.have_set ? s.set.name : "",
+				   s.have_set ? "\")" : "");
+			diag_hint(&cli->diags, "`ptbuild plan` lists the variants");
+			code = EXIT_USAGE;
+		}
+	}
+	if (code != EXIT_OK)
+		goto done;
+	struct buf out = BUF_INIT;
+	struct jw w;
+	if (cli->json) {
+		json_result_begin(&w, &out, true);
+		jw_key(&w, "variants");
+		jw_array_begin(&w);
+	}
+	for (int i = first; i < argc; i++)
+		for (size_t k = 0; k < s.plan.n; k++)
+			if (!strcmp(s.plan.v[k].recipe->name, argv[i]))
+				explain_variant(&s, cli, &s.plan.v[k], cli->json ? &w : NULL);
+	if (cli->json) {
+		jw_array_end(&w);
+		json_result_end(cli, &w, &out);
+	}
+done:
+	if (cli->json && code != EXIT_OK && first != -2)
+		print_failure_json(cli);
+	code = cli_finish(cli, code);
+	pins_release(&pins);
+	session_release(&s);
+	plan_args_release(&a);
+	return code;
+}

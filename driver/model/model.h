@@ -1,0 +1,158 @@
+/*
+ * The files users write, as loaded: recipes, toolchains and build sets (docs/files.md).
+ * Every string is owned by its struct; every `pos.file` points at a path owned by the
+ * project that loaded it.
+ */
+#ifndef PTBUILD_MODEL_H
+#define PTBUILD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/envflags.h"
+#include "util/diag.h"
+
+struct strpos {
+	char *s; /* owned */
+	struct pos pos;
+};
+
+struct strpos_list {
+	struct strpos *v; /* owned */
+	size_t n;
+};
+
+struct kv {
+	char *key;   /* owned */
+	char *value; /* owned */
+	struct pos key_pos;
+	struct pos pos; /* of the value */
+};
+
+struct kv_list {
+	struct kv *v; /* owned */
+	size_t n;
+};
+
+enum source_kind { SOURCE_GIT, SOURCE_ARCHIVE, SOURCE_PYPI, SOURCE_WHEEL, SOURCE_PATH };
+
+struct source {
+	enum source_kind kind;
+	struct pos pos;
+	char *location;   /* git URL, archive URL, PyPI requirement, wheel requirement or URL, path */
+	char *ref;        /* git: tag, branch or commit */
+	bool submodules;  /* git: check out submodules recursively (default) */
+	char *sha256;     /* archive and wheel URL: expected digest */
+	int strip;        /* archive: leading path components to drop */
+};
+
+struct submodule_override {
+	char *path; /* submodule path in the superproject */
+	char *git;  /* replacement URL */
+	char *ref;  /* replacement ref */
+	struct pos pos;
+};
+
+struct patch_series {
+	char *series;              /* glob, may start with ${src:NAME}; NULL when `files` is used */
+	struct strpos_list files;  /* explicit list, applied in this order */
+	struct strpos_list exclude;/* globs relative to the series directory */
+	struct kv_list when;       /* "toolchain" / "python" / "env.X" -> required value */
+	struct pos pos;
+};
+
+/* A `${src:NAME}` or `${dep.NAME.x}` reference, checked once every recipe is loaded. */
+struct recipe_ref {
+	char *recipe; /* owned */
+	bool source_only; /* ${src:NAME}: needs NAME's source, not its build */
+	struct pos pos;
+};
+
+struct recipe {
+	char *name;
+	struct pos pos;      /* of the name value */
+	const char *file;    /* borrowed from the project */
+	char *version;       /* informative; the source pins what is built */
+	struct pos version_pos;
+	char *provides;      /* another name this recipe can stand in for ("torch"), or NULL */
+	enum builder builder;
+	struct source source;
+	struct strpos_list depends;
+	struct strpos_list build_requires;
+	struct strpos_list build;   /* argv; empty means the builder's default */
+	struct submodule_override *overrides;
+	size_t noverrides;
+	struct patch_series *patches;
+	size_t npatches;
+	struct kv_list env;
+	struct kv_list compat;      /* dependency name, "python" or "cuda" -> version specifier */
+	char *local_version;
+	struct pos local_version_pos;
+	uint64_t mem_per_job;       /* bytes one compiler process of this build may use; 0: the
+				       command line's --mem-per-job */
+	struct recipe_ref *refs;    /* from every interpolated string */
+	size_t nrefs;
+};
+
+struct cuda_config {
+	bool enabled;
+	char *version;    /* "13.0": what compat checks compare against */
+	char *home;
+	char *arch_list;  /* TORCH_CUDA_ARCH_LIST for every recipe of this toolchain */
+	struct pos arch_pos;
+	struct pos pos;
+};
+
+struct musa_config {
+	bool enabled;
+	char *version;
+	char *home;
+	char *arch_list;  /* TORCH_MUSA_ARCH_LIST */
+	struct pos pos;
+};
+
+struct toolchain {
+	char *name;
+	struct pos pos;
+	const char *file;
+	char *tag;        /* short name in local versions: "cpu", "cu130" */
+	char *cc, *cxx;
+	struct cuda_config cuda;
+	struct musa_config musa;
+	bool nccl_system;
+	char *nccl_root;  /* where include/nccl.h is looked for */
+	struct kv_list env;
+	char *image;      /* base image of the wheelhouse's Dockerfiles, may hold ${python}; or
+			     NULL (dockerfiles.h has the defaults). Not a build input. */
+	struct pos image_pos;
+	struct recipe_ref *refs;
+	size_t nrefs;
+};
+
+struct set_exclude {
+	char *target, *toolchain, *python; /* NULL matches anything */
+	struct pos pos;
+};
+
+struct buildset {
+	char *name;
+	const char *file;
+	struct strpos_list targets;
+	struct strpos_list toolchains;
+	struct strpos_list python;
+	struct set_exclude *excludes;
+	size_t nexcludes;
+	struct kv_list use; /* dependency name -> recipe that provides it in this set */
+};
+
+void recipe_release(struct recipe *r);
+void toolchain_release(struct toolchain *t);
+void buildset_release(struct buildset *s);
+void strpos_list_release(struct strpos_list *l);
+void kv_list_release(struct kv_list *l);
+const struct kv *kv_list_find(const struct kv_list *l, const char *key);
+
+const char *source_kind_name(enum source_kind kind);
+
+#endif

@@ -1,0 +1,354 @@
+/* Loading one recipe file into a struct recipe (docs/files.md, "Recipes"). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/fields.h"
+#include "model/interp.h"
+#include "util/json.h"
+#include "model/load.h"
+#include "model/project.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- recipes ------------------------------------------------------------------------- */
+
+static const char *const recipe_keys[] = {
+	"name", "version", "source", "builder", "provides", "depends", "compat", "build_requires",
+	"build", "env", "patches", "submodule_overrides", "local_version", "mem_per_job",
+};
+
+static const char *const source_kinds[] = { "git", "archive", "pypi", "wheel", "path" };
+
+static bool is_exact_pin(const char *req)
+{
+	const char *eq = strstr(req, "==");
+	if (!eq || eq == req)
+		return false;
+	for (const char *c = req; c < eq; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return version_valid(eq + 2) && !strpbrk(eq + 2, "*,;<>=! ");
+}
+
+static void load_source(struct fields *rf, struct recipe *r)
+{
+	const struct jnode *s = fields_get(rf, "source", JSON_OBJECT, true);
+	if (!s)
+		return;
+	char *what = describe("\"source\" of recipe", r->name);
+	struct fields f;
+	fields_init(&f, rf->doc, s, what, rf->d);
+	r->source.pos = s->pos;
+	int kind = -1;
+	int nkinds = 0;
+	for (size_t k = 0; k < COUNT(source_kinds); k++) {
+		const struct jnode *m = jnode_get(s, source_kinds[k]);
+		if (!m)
+			continue;
+		if (kind >= 0) {
+			diag_error(f.d, &m->key_pos, "%s has both \"%s\" and \"%s\"", what,
+				   source_kinds[kind], source_kinds[k]);
+			diag_hint(f.d, "a recipe has exactly one source; make another recipe for the other");
+			f.errors++;
+			nkinds++;
+			continue;
+		}
+		kind = (int)k;
+		nkinds++;
+	}
+	if (nkinds > 1)
+		goto done;
+	if (kind < 0) {
+		fields_known(&f, source_kinds, COUNT(source_kinds));
+		diag_error(f.d, &s->pos, "%s names no source", what);
+		diag_hint(f.d, "use one of \"git\", \"archive\", \"pypi\", \"wheel\" or \"path\"");
+		f.errors++;
+		goto done;
+	}
+	r->source.kind = (enum source_kind)kind;
+	struct pos loc_pos = { 0 };
+	r->source.location = fields_string(&f, source_kinds[kind], true, &loc_pos);
+	switch (r->source.kind) {
+	case SOURCE_GIT: {
+		static const char *const keys[] = { "git", "ref", "submodules" };
+		fields_known(&f, keys, COUNT(keys));
+		r->source.ref = fields_string(&f, "ref", true, NULL);
+		struct pos sp;
+		char *sub = fields_string(&f, "submodules", false, &sp);
+		r->source.submodules = true;
+		if (sub && !strcmp(sub, "none")) {
+			r->source.submodules = false;
+		} else if (sub && strcmp(sub, "recursive")) {
+			diag_error(f.d, &sp, "\"submodules\" in %s must be \"recursive\" or \"none\", "
+					     "not \"%s\"", what, sub);
+			f.errors++;
+		}
+		free(sub);
+		break;
+	}
+	case SOURCE_ARCHIVE: {
+		static const char *const keys[] = { "archive", "sha256", "strip" };
+		fields_known(&f, keys, COUNT(keys));
+		struct pos hp;
+		r->source.sha256 = fields_string(&f, "sha256", true, &hp);
+		if (r->source.sha256 && !is_hex64(r->source.sha256)) {
+			diag_error(f.d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
+			f.errors++;
+		}
+		const struct jnode *st = fields_get(&f, "strip", JSON_NUMBER, false);
+		if (st && (st->num < 0 || st->num != (int)st->num)) {
+			diag_error(f.d, &st->pos, "\"strip\" in %s must be a whole number >= 0", what);
+			f.errors++;
+		} else if (st) {
+			r->source.strip = (int)st->num;
+		}
+		break;
+	}
+	case SOURCE_PYPI: {
+		static const char *const keys[] = { "pypi", "kind" };
+		fields_known(&f, keys, COUNT(keys));
+		struct pos kp;
+		char *k = fields_string(&f, "kind", false, &kp);
+		if (k && strcmp(k, "sdist")) {
+			diag_error(f.d, &kp, "\"kind\" in %s must be \"sdist\", not \"%s\"", what, k);
+			diag_hint(f.d, "for a prebuilt wheel use {\"wheel\": \"name==version\"}");
+			f.errors++;
+		}
+		free(k);
+		if (r->source.location && !is_exact_pin(r->source.location)) {
+			diag_error(f.d, &loc_pos, "\"pypi\" in %s must pin one version (\"name==1.2.3\"), "
+						  "not \"%s\"", what, r->source.location);
+			diag_hint(f.d, "a range would build whatever PyPI serves that day");
+			f.errors++;
+		}
+		break;
+	}
+	case SOURCE_WHEEL: {
+		static const char *const keys[] = { "wheel", "sha256" };
+		fields_known(&f, keys, COUNT(keys));
+		struct pos hp;
+		r->source.sha256 = fields_string(&f, "sha256", false, &hp);
+		const char *loc = r->source.location;
+		bool url = loc && strstr(loc, "://");
+		if (loc && url && !r->source.sha256) {
+			diag_error(f.d, &loc_pos, "%s is a wheel URL without \"sha256\"", what);
+			diag_hint(f.d, "add \"sha256\": the digest of the wheel, so a changed file is caught");
+			f.errors++;
+		} else if (loc && !url && !is_exact_pin(loc)) {
+			diag_error(f.d, &loc_pos, "\"wheel\" in %s must pin one version (\"name==1.2.3\") "
+						  "or be a URL, not \"%s\"", what, loc);
+			f.errors++;
+		}
+		if (r->source.sha256 && !is_hex64(r->source.sha256)) {
+			diag_error(f.d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
+			f.errors++;
+		}
+		break;
+	}
+	case SOURCE_PATH: {
+		static const char *const keys[] = { "path" };
+		fields_known(&f, keys, COUNT(keys));
+		break;
+	}
+	}
+done:
+	rf->errors += f.errors;
+	free(what);
+}
+
+static void load_patches(struct fields *rf, struct recipe *r, struct refs *refs)
+{
+	const struct jnode *arr = fields_get(rf, "patches", JSON_ARRAY, false);
+	if (!arr)
+		return;
+	r->patches = xcalloc(arr->n, sizeof(*r->patches));
+	for (size_t i = 0; i < arr->n; i++) {
+		const struct jnode *e = &arr->child[i];
+		if (e->type != JSON_OBJECT) {
+			diag_error(rf->d, &e->pos, "patch entry %zu of recipe \"%s\" must be an object, "
+						   "not %s", i + 1, r->name, jtype_name(e->type));
+			diag_hint(rf->d, "write {\"series\": \"patches/%s/*.patch\"}", r->name);
+			rf->errors++;
+			continue;
+		}
+		struct buf what = BUF_INIT;
+		buf_addf(&what, "patch entry %zu of recipe \"%s\"", i + 1, r->name);
+		struct fields f;
+		fields_init(&f, rf->doc, e, what.data, rf->d);
+		static const char *const keys[] = { "series", "files", "exclude", "when" };
+		fields_known(&f, keys, COUNT(keys));
+		struct patch_series *ps = &r->patches[r->npatches++];
+		ps->pos = e->pos;
+		ps->series = fields_string(&f, "series", false, NULL);
+		fields_string_list(&f, "files", true, &ps->files);
+		fields_string_list(&f, "exclude", true, &ps->exclude);
+		fields_string_map(&f, "when", &ps->when);
+		if (!ps->series == !jnode_get(e, "files")) {
+			diag_error(f.d, &e->pos, "%s needs exactly one of \"series\" and \"files\"",
+				   what.data);
+			f.errors++;
+		}
+		for (size_t k = 0; k < ps->when.n; k++) {
+			const char *key = ps->when.v[k].key;
+			if (strcmp(key, "toolchain") && strcmp(key, "python") && !starts_with(key, "env.")) {
+				diag_error(f.d, &ps->when.v[k].key_pos, "unknown condition \"%s\" in %s",
+					   key, what.data);
+				diag_hint(f.d, "conditions are \"toolchain\", \"python\" and \"env.NAME\"");
+				f.errors++;
+			}
+		}
+		const struct jnode *s = jnode_get(e, "series");
+		if (s && s->type == JSON_STRING)
+			check_interp(&f, s, "\"series\"", false, refs);
+		const struct jnode *files = jnode_get(e, "files");
+		for (size_t k = 0; files && files->type == JSON_ARRAY && k < files->n; k++)
+			if (files->child[k].type == JSON_STRING)
+				check_interp(&f, &files->child[k], "\"files\"", false, refs);
+		rf->errors += f.errors;
+		buf_release(&what);
+	}
+}
+
+static void load_overrides(struct fields *rf, struct recipe *r)
+{
+	const struct jnode *obj = fields_get(rf, "submodule_overrides", JSON_OBJECT, false);
+	if (!obj)
+		return;
+	r->overrides = xcalloc(obj->n, sizeof(*r->overrides));
+	for (size_t i = 0; i < obj->n; i++) {
+		const struct jnode *m = &obj->child[i];
+		struct buf what = BUF_INIT;
+		buf_addf(&what, "submodule override \"%s\" of recipe \"%s\"", m->key, r->name);
+		if (m->type != JSON_OBJECT) {
+			diag_error(rf->d, &m->pos, "%s must be an object, not %s", what.data,
+				   jtype_name(m->type));
+			diag_hint(rf->d, "write {\"git\": URL, \"ref\": TAG}");
+			rf->errors++;
+			buf_release(&what);
+			continue;
+		}
+		struct fields f;
+		fields_init(&f, rf->doc, m, what.data, rf->d);
+		static const char *const keys[] = { "git", "ref" };
+		fields_known(&f, keys, COUNT(keys));
+		struct submodule_override *o = &r->overrides[r->noverrides++];
+		o->path = xstrdup(m->key);
+		o->pos = m->key_pos;
+		o->git = fields_string(&f, "git", true, NULL);
+		o->ref = fields_string(&f, "ref", true, NULL);
+		rf->errors += f.errors;
+		buf_release(&what);
+	}
+}
+
+void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
+{
+	const struct jnode *root = &doc->root;
+	if (root->type != JSON_OBJECT) {
+		diag_error(d, &root->pos, "a recipe must be a JSON object, not %s",
+			   jtype_name(root->type));
+		return;
+	}
+	GROW(p->recipes, p->caprecipes, p->nrecipes + 1);
+	struct recipe *r = &p->recipes[p->nrecipes];
+	memset(r, 0, sizeof(*r));
+	r->file = doc->path;
+
+	struct fields f;
+	fields_init(&f, doc, root, "this recipe", d);
+	r->name = fields_string(&f, "name", true, &r->pos);
+	if (!r->name) {
+		recipe_release(r);
+		return;
+	}
+	char *what = describe("recipe", r->name);
+	f.what = what;
+	if (!valid_name(r->name, false)) {
+		diag_error(d, &r->pos, "recipe name \"%s\" is not valid", r->name);
+		diag_hint(d, "use lowercase letters, digits and '_', starting with a letter "
+			     "(torch_scatter, not torch-scatter)");
+		f.errors++;
+	}
+	fields_known(&f, recipe_keys, COUNT(recipe_keys));
+	r->version = fields_string(&f, "version", true, &r->version_pos);
+	if (r->version && !version_valid(r->version)) {
+		diag_error(d, &r->version_pos, "\"version\" of %s is not a version: \"%s\"", what,
+			   r->version);
+		diag_hint(d, "write it as PyPI does, e.g. \"2.9.1\"");
+		f.errors++;
+	}
+	load_source(&f, r);
+	struct pos bp;
+	char *builder = fields_string(&f, "builder", false, &bp);
+	r->builder = r->source.kind == SOURCE_WHEEL ? BUILDER_WHEEL : BUILDER_GENERIC;
+	if (builder && builder_parse(builder, &r->builder) < 0) {
+		diag_error(d, &bp, "unknown builder \"%s\" in %s", builder, what);
+		const char *near = closest_match(builder, builder_names, BUILDER_COUNT);
+		if (near)
+			diag_hint(d, "did you mean \"%s\"?", near);
+		else
+			diag_hint(d, "builders are listed in docs/files.md");
+		f.errors++;
+	} else if (builder && (r->source.kind == SOURCE_WHEEL) != (r->builder == BUILDER_WHEEL)) {
+		diag_error(d, &bp, "builder \"%s\" does not fit the %s source of %s", builder,
+			   source_kind_name(r->source.kind), what);
+		diag_hint(d, "a prebuilt wheel source goes with builder \"wheel\", and only it");
+		f.errors++;
+	}
+	free(builder);
+	struct pos pp;
+	r->provides = fields_string(&f, "provides", false, &pp);
+	if (r->provides && !strcmp(r->provides, r->name)) {
+		diag_error(d, &pp, "%s provides itself", what);
+		f.errors++;
+	}
+	fields_string_list(&f, "depends", true, &r->depends);
+	fields_string_list(&f, "build_requires", false, &r->build_requires);
+	fields_string_list(&f, "build", false, &r->build);
+	fields_string_map(&f, "env", &r->env);
+	fields_string_map(&f, "compat", &r->compat);
+	for (size_t i = 0; i < r->compat.n; i++) {
+		if (version_matches("0", r->compat.v[i].value) < 0) {
+			diag_error(d, &r->compat.v[i].pos, "compat \"%s\" of %s is not a version "
+							   "specifier: \"%s\"", r->compat.v[i].key, what,
+				   r->compat.v[i].value);
+			diag_hint(d, "write clauses like \">=2.0,<2.9\" or \"==2.9.*\"");
+			f.errors++;
+		}
+	}
+	r->local_version = fields_string(&f, "local_version", false, &r->local_version_pos);
+	struct pos mp;
+	char *mem = fields_string(&f, "mem_per_job", false, &mp);
+	if (mem && size_parse(mem, &r->mem_per_job) < 0) {
+		diag_error(d, &mp, "mem_per_job of %s is not a size: \"%s\"", what, mem);
+		diag_hint(d, "write bytes with a unit, such as \"4GiB\" or \"512MiB\"");
+		f.errors++;
+	}
+	free(mem);
+
+	struct refs refs = { 0 };
+	check_interp_members(&f, root, "env", false, &refs);
+	const struct jnode *build = jnode_get(root, "build");
+	for (size_t i = 0; build && build->type == JSON_ARRAY && i < build->n; i++)
+		if (build->child[i].type == JSON_STRING)
+			check_interp(&f, &build->child[i], "\"build\"", false, &refs);
+	const struct jnode *lv = jnode_get(root, "local_version");
+	if (lv && lv->type == JSON_STRING)
+		check_interp(&f, lv, "\"local_version\"", false, &refs);
+	load_patches(&f, r, &refs);
+	load_overrides(&f, r);
+	if (r->noverrides && r->source.kind != SOURCE_GIT) {
+		diag_error(d, &r->overrides[0].pos, "%s overrides a submodule but its source is not git",
+			   what);
+		f.errors++;
+	}
+	r->refs = refs.v;
+	r->nrefs = refs.n;
+	free(what);
+	p->nrecipes++;
+}

@@ -1,0 +1,137 @@
+/* Loading one toolchain file into a struct toolchain (docs/files.md, "Toolchains"). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/image.h"
+#include "model/fields.h"
+#include "model/interp.h"
+#include "util/json.h"
+#include "model/load.h"
+#include "model/project.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- toolchains ---------------------------------------------------------------------- */
+
+static void load_accel(struct fields *tf, const char *key, bool *enabled, char **version,
+		       char **home, char **arch_list, struct pos *arch_pos, struct pos *pos,
+		       const char *dflt_home)
+{
+	const struct jnode *obj = fields_get(tf, key, JSON_OBJECT, false);
+	if (!obj)
+		return;
+	struct buf what = BUF_INIT;
+	buf_addf(&what, "\"%s\" of %s", key, tf->what);
+	struct fields f;
+	fields_init(&f, tf->doc, obj, what.data, tf->d);
+	static const char *const keys[] = { "version", "home", "arch_list" };
+	fields_known(&f, keys, COUNT(keys));
+	*enabled = true;
+	*pos = obj->pos;
+	struct pos vp;
+	*version = fields_string(&f, "version", true, &vp);
+	if (*version && !version_valid(*version)) {
+		diag_error(f.d, &vp, "\"version\" in %s is not a version: \"%s\"", what.data, *version);
+		f.errors++;
+	}
+	*home = fields_string(&f, "home", false, NULL);
+	if (!*home)
+		*home = xstrdup(dflt_home);
+	*arch_list = fields_string(&f, "arch_list", false, arch_pos);
+	if (!*arch_list || !**arch_list) {
+		diag_error(f.d, *arch_list ? arch_pos : &obj->pos, "%s has no \"arch_list\"", what.data);
+		if (!strcmp(key, "cuda"))
+			diag_hint(f.d, "a builder without a GPU cannot detect it: torch.utils.cpp_extension "
+				       "fails with IndexError and PyTorch builds every arch; write e.g. "
+				       "\"arch_list\": \"8.0;9.0;12.0+PTX\"");
+		else
+			diag_hint(f.d, "torch_musa's CMake stops without a GPU to detect; write e.g. "
+				       "\"arch_list\": \"21;22\"");
+		f.errors++;
+	}
+	tf->errors += f.errors;
+	buf_release(&what);
+}
+
+void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
+{
+	const struct jnode *root = &doc->root;
+	if (root->type != JSON_OBJECT) {
+		diag_error(d, &root->pos, "a toolchain must be a JSON object, not %s",
+			   jtype_name(root->type));
+		return;
+	}
+	GROW(p->toolchains, p->captoolchains, p->ntoolchains + 1);
+	struct toolchain *t = &p->toolchains[p->ntoolchains];
+	memset(t, 0, sizeof(*t));
+	t->file = doc->path;
+	struct fields f;
+	fields_init(&f, doc, root, "this toolchain", d);
+	t->name = fields_string(&f, "name", true, &t->pos);
+	if (!t->name) {
+		toolchain_release(t);
+		return;
+	}
+	char *what = describe("toolchain", t->name);
+	f.what = what;
+	if (!valid_name(t->name, true)) {
+		diag_error(d, &t->pos, "toolchain name \"%s\" is not valid", t->name);
+		diag_hint(d, "use lowercase letters, digits, '_', '-' and '.', starting with a letter");
+		f.errors++;
+	}
+	static const char *const keys[] = { "name", "tag", "cc", "cxx", "cuda", "musa", "nccl", "env",
+					     "image" };
+	fields_known(&f, keys, COUNT(keys));
+	t->tag = fields_string(&f, "tag", true, NULL);
+	t->cc = fields_string(&f, "cc", false, NULL);
+	t->cxx = fields_string(&f, "cxx", false, NULL);
+	if (!t->cc)
+		t->cc = xstrdup("gcc");
+	if (!t->cxx)
+		t->cxx = xstrdup("g++");
+	load_accel(&f, "cuda", &t->cuda.enabled, &t->cuda.version, &t->cuda.home, &t->cuda.arch_list,
+		   &t->cuda.arch_pos, &t->cuda.pos, "/usr/local/cuda");
+	struct pos unused;
+	load_accel(&f, "musa", &t->musa.enabled, &t->musa.version, &t->musa.home, &t->musa.arch_list,
+		   &unused, &t->musa.pos, "/usr/local/musa");
+	if (t->cuda.enabled && t->musa.enabled) {
+		diag_error(d, &t->musa.pos, "%s has both \"cuda\" and \"musa\"", what);
+		diag_hint(d, "make one toolchain per accelerator");
+		f.errors++;
+	}
+	const struct jnode *nccl = fields_get(&f, "nccl", JSON_OBJECT, false);
+	if (nccl) {
+		struct buf nw = BUF_INIT;
+		buf_addf(&nw, "\"nccl\" of %s", what);
+		struct fields nf;
+		fields_init(&nf, doc, nccl, nw.data, d);
+		static const char *const nkeys[] = { "system", "root" };
+		fields_known(&nf, nkeys, COUNT(nkeys));
+		t->nccl_system = fields_bool(&nf, "system", false);
+		t->nccl_root = fields_string(&nf, "root", false, NULL);
+		f.errors += nf.errors;
+		buf_release(&nw);
+	}
+	if (!t->nccl_root && t->cuda.enabled)
+		t->nccl_root = xstrdup(t->cuda.home);
+	fields_string_map(&f, "env", &t->env);
+	/* "image" is not interpolated with the rest: ${python} there is the Python version. */
+	t->image = fields_string(&f, "image", false, &t->image_pos);
+	const char *why;
+	if (t->image && docker_image_check(t->image, &why) < 0) {
+		diag_error(d, &t->image_pos, "\"image\" of %s cannot be used: %s", what, why);
+		diag_hint(d, "write an image reference such as \"python:${python}-slim-bookworm\"");
+		f.errors++;
+	}
+	struct refs refs = { 0 };
+	check_interp_members(&f, root, "env", true, &refs);
+	t->refs = refs.v;
+	t->nrefs = refs.n;
+	free(what);
+	p->ntoolchains++;
+}

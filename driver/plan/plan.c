@@ -1,0 +1,782 @@
+#include "plan/plan.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/interp.h"
+#include "util/json.h"
+#include "util/url.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+extern char **environ;
+
+#define VISITING SIZE_MAX
+
+struct planner {
+	struct plan *plan;
+	const struct project *p;
+	const struct kv_list *use;
+	const struct set_exclude *excludes;
+	size_t nexcludes;
+	const struct toolchain **tcs;
+	size_t *slot;  /* (recipe, toolchain, python) -> variant index + 1, 0, or VISITING */
+	size_t cap;
+	struct diags *d;
+	int errors;
+};
+
+static size_t recipe_index(const struct project *p, const struct recipe *r)
+{
+	return (size_t)(r - p->recipes);
+}
+
+static size_t slot_of(const struct planner *pl, size_t r, size_t t, size_t y)
+{
+	return (r * pl->plan->ntoolchains + t) * pl->plan->npythons + y;
+}
+
+static bool excluded(const struct planner *pl, const char *target, const char *tc, const char *py)
+{
+	for (size_t i = 0; i < pl->nexcludes; i++) {
+		const struct set_exclude *x = &pl->excludes[i];
+		if ((!x->target || !strcmp(x->target, target)) &&
+		    (!x->toolchain || !strcmp(x->toolchain, tc)) && (!x->python || !strcmp(x->python, py)))
+			return true;
+	}
+	return false;
+}
+
+static const struct recipe *resolve_dep(struct planner *pl, const struct recipe *r,
+					const struct strpos *dep)
+{
+	const struct recipe *target = project_resolve(pl->p, dep->s, pl->use);
+	if (target)
+		return target;
+	struct buf providers = BUF_INIT;
+	for (size_t i = 0; i < pl->p->nrecipes; i++) {
+		const struct recipe *c = &pl->p->recipes[i];
+		if (c->provides && !strcmp(c->provides, dep->s))
+			buf_addf(&providers, "%s\"%s\"", providers.len ? ", " : "", c->name);
+	}
+	diag_error(pl->d, &dep->pos, "recipe \"%s\" depends on \"%s\", which several recipes provide "
+				     "(%s)", r->name, dep->s, providers.data);
+	diag_hint(pl->d, "choose one in the build set: \"use\": {\"%s\": \"...\"}", dep->s);
+	buf_release(&providers);
+	pl->errors++;
+	return NULL;
+}
+
+/* Adds the variant and, first, its dependencies; returns its index or SIZE_MAX. */
+static size_t add_variant(struct planner *pl, const struct recipe *r, size_t t, size_t y,
+			  bool target, const struct strpos *via)
+{
+	size_t s = slot_of(pl, recipe_index(pl->p, r), t, y);
+	if (pl->slot[s] == VISITING) {
+		diag_error(pl->d, via ? &via->pos : &r->pos, "dependency cycle through recipe \"%s\" "
+							   "with this build set's \"use\"", r->name);
+		diag_hint(pl->d, "a recipe cannot need its own build; check \"use\" and \"depends\"");
+		pl->errors++;
+		return SIZE_MAX;
+	}
+	if (pl->slot[s]) {
+		size_t i = pl->slot[s] - 1;
+		pl->plan->v[i].target |= target;
+		return i;
+	}
+	pl->slot[s] = VISITING;
+	size_t *deps = xcalloc(r->depends.n + 1, sizeof(size_t));
+	size_t ndeps = 0;
+	for (size_t k = 0; k < r->depends.n; k++) {
+		const struct recipe *dr = resolve_dep(pl, r, &r->depends.v[k]);
+		if (!dr)
+			continue;
+		size_t di = add_variant(pl, dr, t, y, false, &r->depends.v[k]);
+		if (di != SIZE_MAX)
+			deps[ndeps++] = di;
+	}
+	struct plan *plan = pl->plan;
+	GROW(plan->v, pl->cap, plan->n + 1);
+	struct variant *v = &plan->v[plan->n];
+	memset(v, 0, sizeof(*v));
+	v->recipe = r;
+	v->tc = pl->tcs[t];
+	v->python = plan->pythons[y];
+	struct buf label = BUF_INIT;
+	buf_addf(&label, "%s-py%s", v->tc->name, v->python);
+	v->label = buf_detach(&label);
+	v->target = target;
+	v->deps = deps;
+	v->ndeps = ndeps;
+	env_init(&v->env);
+	pl->slot[s] = ++plan->n;
+	return plan->n - 1;
+}
+
+/* ---- compat ---------------------------------------------------------------------------- */
+
+static void check_compat(struct planner *pl, const struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	for (size_t i = 0; i < r->compat.n; i++) {
+		const struct kv *c = &r->compat.v[i];
+		const char *have = NULL;
+		struct buf which = BUF_INIT;
+		if (!strcmp(c->key, "python")) {
+			have = v->python;
+			buf_addf(&which, "Python %s", have);
+		} else if (!strcmp(c->key, "cuda")) {
+			if (!v->tc->cuda.enabled)
+				continue;
+			have = v->tc->cuda.version;
+			buf_addf(&which, "CUDA %s (toolchain \"%s\")", have, v->tc->name);
+		} else {
+			for (size_t k = 0; k < v->ndeps; k++) {
+				const struct recipe *dr = pl->plan->v[v->deps[k]].recipe;
+				if (!strcmp(dr->name, c->key) || (dr->provides && !strcmp(dr->provides, c->key))) {
+					have = dr->version;
+					buf_addf(&which, "%s %s (recipe \"%s\")", c->key, have, dr->name);
+				}
+			}
+		}
+		if (have && version_matches(have, c->value) == 0) {
+			diag_error(pl->d, &c->pos, "%s %s supports %s %s, but this plan pairs it with %s",
+				   r->name, r->version, c->key, c->value, which.data);
+			diag_hint(pl->d, "use a %s within \"%s\", or a %s release made for %s %s", c->key,
+				  c->value, r->name, c->key, have);
+			pl->errors++;
+		}
+		buf_release(&which);
+	}
+}
+
+/* ---- environment ------------------------------------------------------------------------ */
+
+struct lookup_ctx {
+	const struct planner *pl;
+	const struct variant *v;
+	struct buf scratch;
+};
+
+static const char *dep_version(const struct lookup_ctx *lc, const char *name)
+{
+	const struct variant *v = lc->v;
+	for (size_t k = 0; k < v->ndeps; k++) {
+		const struct recipe *dr = lc->pl->plan->v[v->deps[k]].recipe;
+		if (!strcmp(dr->name, name) || (dr->provides && !strcmp(dr->provides, name)))
+			return dr->version;
+	}
+	return NULL;
+}
+
+static const char *lookup(const char *name, void *ctx)
+{
+	struct lookup_ctx *lc = ctx;
+	const struct toolchain *tc = lc->v->tc;
+	const struct recipe *r = lc->v->recipe;
+	struct buf *s = &lc->scratch;
+	buf_reset(s);
+	if (!strcmp(name, "toolchain.name"))
+		return tc->name;
+	if (!strcmp(name, "toolchain.tag"))
+		return tc->tag;
+	if (!strcmp(name, "toolchain.cc"))
+		return tc->cc;
+	if (!strcmp(name, "toolchain.cxx"))
+		return tc->cxx;
+	if (!strcmp(name, "cuda.enabled"))
+		return tc->cuda.enabled ? "1" : "0";
+	if (!strcmp(name, "musa.enabled"))
+		return tc->musa.enabled ? "1" : "0";
+	if (!strcmp(name, "cuda.version"))
+		return tc->cuda.enabled ? tc->cuda.version : "";
+	if (!strcmp(name, "cuda.home"))
+		return tc->cuda.enabled ? tc->cuda.home : "";
+	if (!strcmp(name, "cuda.arch_list"))
+		return tc->cuda.enabled ? tc->cuda.arch_list : "";
+	if (!strcmp(name, "musa.version"))
+		return tc->musa.enabled ? tc->musa.version : "";
+	if (!strcmp(name, "musa.home"))
+		return tc->musa.enabled ? tc->musa.home : "";
+	if (!strcmp(name, "musa.arch_list"))
+		return tc->musa.enabled ? tc->musa.arch_list : "";
+	if (!strcmp(name, "nccl.root"))
+		return tc->nccl_root ? tc->nccl_root : "";
+	if (!strcmp(name, "python.version"))
+		return lc->v->python;
+	if (!strcmp(name, "python.tag")) {
+		buf_adds(s, "cp");
+		for (const char *c = lc->v->python; *c; c++)
+			if (*c != '.')
+				buf_addch(s, *c);
+		return s->data;
+	}
+	if (!strcmp(name, "recipe.name"))
+		return r->name;
+	if (!strcmp(name, "recipe.version"))
+		return r->version;
+	if (starts_with(name, "env.")) {
+		/* A variable the toolchain or recipe set is an input; an inherited one (PATH)
+		 * differs between machines, so it stays symbolic until the build. */
+		return env_get(&lc->v->env, name + 4);
+	}
+	if (starts_with(name, "dep.")) {
+		const char *dot = strrchr(name, '.');
+		char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
+		const char *version = dep_version(lc, dep);
+		free(dep);
+		if (!version)
+			return "";
+		if (!strcmp(dot + 1, "version"))
+			return version;
+		/* version_short: major and minor without the dot, "2.9.1" -> "29" */
+		int dots = 0;
+		for (const char *c = version; *c && isdigit((unsigned char)*c) | (*c == '.'); c++) {
+			if (*c == '.' && ++dots == 2)
+				break;
+			if (*c != '.')
+				buf_addch(s, *c);
+		}
+		return s->data;
+	}
+	return NULL; /* build-time names stay symbolic */
+}
+
+static char *expand(struct lookup_ctx *lc, const char *s)
+{
+	struct buf out = BUF_INIT;
+	interp_expand(&out, s, lookup, lc);
+	return buf_detach(&out);
+}
+
+/* For the environment and the build command, expanded once more when building. */
+static char *expand_partial(struct lookup_ctx *lc, const char *s)
+{
+	struct buf out = BUF_INIT;
+	interp_expand_partial(&out, s, lookup, lc);
+	return buf_detach(&out);
+}
+
+static const char *torch_version_for(const struct planner *pl, const struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	if (!strcmp(r->name, "torch") || (r->provides && !strcmp(r->provides, "torch")))
+		return r->version;
+	struct lookup_ctx lc = { pl, v, BUF_INIT };
+	const char *version = dep_version(&lc, "torch");
+	buf_release(&lc.scratch);
+	return version;
+}
+
+static void compose_env(struct planner *pl, struct variant *v)
+{
+	const struct toolchain *tc = v->tc;
+	const struct recipe *r = v->recipe;
+	struct lookup_ctx lc = { pl, v, BUF_INIT };
+	env_set(&v->env, "CC", tc->cc, &tc->pos, ENV_TOOLCHAIN);
+	env_set(&v->env, "CXX", tc->cxx, &tc->pos, ENV_TOOLCHAIN);
+	if (tc->cuda.enabled) {
+		env_set(&v->env, "CUDA_HOME", tc->cuda.home, &tc->cuda.pos, ENV_TOOLCHAIN);
+		env_set(&v->env, "TORCH_CUDA_ARCH_LIST", tc->cuda.arch_list, &tc->cuda.arch_pos,
+			ENV_TOOLCHAIN);
+	}
+	if (tc->musa.enabled) {
+		env_set(&v->env, "MUSA_HOME", tc->musa.home, &tc->musa.pos, ENV_TOOLCHAIN);
+		env_set(&v->env, "TORCH_MUSA_ARCH_LIST", tc->musa.arch_list, &tc->musa.pos,
+			ENV_TOOLCHAIN);
+	}
+	for (size_t i = 0; i < tc->env.n; i++) {
+		char *value = expand_partial(&lc, tc->env.v[i].value);
+		env_set(&v->env, tc->env.v[i].key, value, &tc->env.v[i].pos, ENV_TOOLCHAIN);
+		free(value);
+	}
+	for (size_t i = 0; i < r->env.n; i++) {
+		char *value = expand_partial(&lc, r->env.v[i].value);
+		env_set(&v->env, r->env.v[i].key, value, &r->env.v[i].pos, ENV_RECIPE);
+		free(value);
+	}
+	if (r->local_version)
+		v->local_version = expand(&lc, r->local_version);
+	v->build_argv = xcalloc(r->build.n + 1, sizeof(char *));
+	for (size_t i = 0; i < r->build.n; i++)
+		v->build_argv[i] = expand_partial(&lc, r->build.v[i].s);
+	v->build_argc = r->build.n;
+	buf_release(&lc.scratch);
+	struct flag_context fc = { r->builder, r->name, torch_version_for(pl, v), tc->cuda.enabled };
+	if (envflags_check(&v->env, &fc, pl->d) < 0)
+		pl->errors++;
+}
+
+/* ---- patches ---------------------------------------------------------------------------- */
+
+/* The series that apply, and this project's files of them (hashed now). */
+static void collect_patches(struct planner *pl, struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	v->series = xcalloc(r->npatches + 1, sizeof(size_t));
+	for (size_t i = 0; i < r->npatches; i++) {
+		const struct patch_series *ps = &r->patches[i];
+		if (!series_applies(ps, v->tc->name, v->python, &v->env))
+			continue;
+		v->series[v->nseries++] = i;
+		if (series_expand_local(ps, i, pl->p->dir, r->name, &v->local_patches, pl->d) < 0)
+			pl->errors++;
+	}
+}
+
+/* Every file that applies, in series order: this project's and, from the pins, those in
+ * other recipes' trees. */
+static void list_patches(struct planner *pl, struct variant *v)
+{
+	patch_list_release(&v->patches);
+	v->patches_unresolved = false;
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct patch_series *ps = &v->recipe->patches[v->series[i]];
+		if (!series_expand(ps, v->series[i], &v->local_patches, pl->p, pl->plan->pins,
+				   &v->patches))
+			v->patches_unresolved = true;
+	}
+}
+
+/* ---- keys -------------------------------------------------------------------------------- */
+
+/* The source as declared (credentials redacted: they do not change what is built) and its
+ * pinned identity (commit, submodule commits, file digests), null until resolved. */
+static void write_source(struct jw *w, const struct planner *pl, const struct recipe *r,
+			 const char *python)
+{
+	const struct source *s = &r->source;
+	jw_object_begin(w);
+	jw_kstring(w, "kind", source_kind_name(s->kind));
+	char *location = url_redact(s->location);
+	jw_kstring(w, "location", location);
+	free(location);
+	jw_key(w, "pinned");
+	pin_write_identity(w, pins_find(pl->plan->pins, r->name), python);
+	if (s->kind == SOURCE_GIT) {
+		jw_kstring(w, "ref", s->ref);
+		jw_kbool(w, "submodules", s->submodules);
+	}
+	if (s->sha256)
+		jw_kstring(w, "sha256", s->sha256);
+	if (s->kind == SOURCE_ARCHIVE)
+		jw_kint(w, "strip", s->strip);
+	jw_object_end(w);
+}
+
+static void write_strings(struct jw *w, const char *key, const struct strpos_list *l,
+			  struct lookup_ctx *lc)
+{
+	jw_key(w, key);
+	jw_array_begin(w);
+	for (size_t i = 0; i < l->n; i++) {
+		if (lc) {
+			char *x = expand_partial(lc, l->v[i].s);
+			jw_string(w, x);
+			free(x);
+		} else {
+			jw_string(w, l->v[i].s);
+		}
+	}
+	jw_array_end(w);
+}
+
+static int cmp_override(const void *a, const void *b)
+{
+	return strcmp((*(const struct submodule_override *const *)a)->path,
+		      (*(const struct submodule_override *const *)b)->path);
+}
+
+static void write_recipe(struct jw *w, struct lookup_ctx *lc)
+{
+	const struct recipe *r = lc->v->recipe;
+	jw_object_begin(w);
+	jw_key(w, "build");
+	jw_array_begin(w);
+	for (size_t i = 0; i < lc->v->build_argc; i++)
+		jw_string(w, lc->v->build_argv[i]);
+	jw_array_end(w);
+	write_strings(w, "build_requires", &r->build_requires, NULL);
+	jw_kstring(w, "builder", builder_names[r->builder]);
+	jw_kstring(w, "local_version", lc->v->local_version);
+	jw_kstring(w, "name", r->name);
+	jw_key(w, "source");
+	write_source(w, lc->pl, r, lc->v->python);
+	jw_key(w, "submodule_overrides");
+	jw_object_begin(w);
+	const struct submodule_override **sorted = xcalloc(r->noverrides + 1, sizeof(*sorted));
+	for (size_t i = 0; i < r->noverrides; i++)
+		sorted[i] = &r->overrides[i];
+	qsort(sorted, r->noverrides, sizeof(*sorted), cmp_override);
+	for (size_t i = 0; i < r->noverrides; i++) {
+		jw_key(w, sorted[i]->path);
+		jw_object_begin(w);
+		char *git = url_redact(sorted[i]->git);
+		jw_kstring(w, "git", git);
+		free(git);
+		jw_kstring(w, "ref", sorted[i]->ref);
+		jw_object_end(w);
+	}
+	free(sorted);
+	jw_object_end(w);
+	jw_kstring(w, "version", r->version);
+	jw_object_end(w);
+}
+
+static void write_toolchain(struct jw *w, const struct variant *v, const struct toolchain_fp *fp)
+{
+	const struct toolchain *tc = v->tc;
+	jw_object_begin(w);
+	jw_kstring(w, "cc", tc->cc);
+	jw_key(w, "cuda");
+	if (tc->cuda.enabled) {
+		jw_object_begin(w);
+		jw_kstring(w, "arch_list", tc->cuda.arch_list);
+		jw_kstring(w, "home", tc->cuda.home);
+		jw_kstring(w, "version", tc->cuda.version);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_kstring(w, "cxx", tc->cxx);
+	jw_key(w, "fingerprint");
+	jw_object_begin(w);
+	jw_kstring(w, "cc", fp->cc);
+	jw_kstring(w, "cxx", fp->cxx);
+	jw_kstring(w, "mcc", fp->mcc);
+	jw_kstring(w, "nccl", fp->nccl);
+	jw_kstring(w, "nvcc", fp->nvcc);
+	jw_object_end(w);
+	jw_key(w, "musa");
+	if (tc->musa.enabled) {
+		jw_object_begin(w);
+		jw_kstring(w, "arch_list", tc->musa.arch_list);
+		jw_kstring(w, "home", tc->musa.home);
+		jw_kstring(w, "version", tc->musa.version);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_kstring(w, "name", tc->name);
+	jw_key(w, "nccl");
+	jw_object_begin(w);
+	jw_kstring(w, "root", tc->nccl_root);
+	jw_kbool(w, "system", tc->nccl_system);
+	jw_object_end(w);
+	jw_kstring(w, "tag", tc->tag);
+	jw_object_end(w);
+}
+
+struct named_key {
+	const char *name;
+	const char *key;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct named_key *)a)->name, ((const struct named_key *)b)->name);
+}
+
+static void write_patches(struct jw *w, const struct planner *pl, const struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	jw_key(w, "patches");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct patch_series *ps = &r->patches[v->series[i]];
+		jw_object_begin(w);
+		jw_key(w, "exclude");
+		jw_array_begin(w);
+		for (size_t k = 0; k < ps->exclude.n; k++)
+			jw_string(w, ps->exclude.v[k].s);
+		jw_array_end(w);
+		if (ps->series)
+			jw_kstring(w, "series", ps->series);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	/* The files that apply, in order: names and contents. */
+	jw_key(w, "patch_files");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->patches.n; i++) {
+		jw_object_begin(w);
+		jw_kstring(w, "path", v->patches.v[i].name);
+		jw_kstring(w, "sha256", v->patches.v[i].sha256);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	/* Recipes whose sources this one reads (${src:NAME}): their identity is an input. */
+	jw_key(w, "source_deps");
+	jw_object_begin(w);
+	for (size_t i = 0; i < v->nsource_deps; i++) {
+		const struct recipe *sr = &pl->p->recipes[v->source_deps[i]];
+		jw_key(w, sr->name);
+		write_source(w, pl, sr, NULL);
+	}
+	jw_object_end(w);
+}
+
+static void compute_key(struct planner *pl, struct variant *v)
+{
+	struct lookup_ctx lc = { pl, v, BUF_INIT };
+	struct buf text = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &text, false);
+	jw_object_begin(&w);
+	jw_key(&w, "deps");
+	jw_object_begin(&w);
+	struct named_key *deps = xcalloc(v->ndeps + 1, sizeof(*deps));
+	for (size_t i = 0; i < v->ndeps; i++) {
+		const struct variant *dv = &pl->plan->v[v->deps[i]];
+		deps[i] = (struct named_key){ dv->recipe->name, dv->key };
+	}
+	qsort(deps, v->ndeps, sizeof(*deps), cmp_named);
+	for (size_t i = 0; i < v->ndeps; i++)
+		jw_kstring(&w, deps[i].name, deps[i].key);
+	free(deps);
+	jw_object_end(&w);
+	jw_key(&w, "env");
+	jw_object_begin(&w);
+	for (size_t i = 0; i < v->env.n; i++) /* struct env is sorted by name */
+		jw_kstring(&w, v->env.v[i].name, v->env.v[i].value);
+	jw_object_end(&w);
+	jw_kint(&w, "format", 1);
+	write_patches(&w, pl, v);
+	jw_kstring(&w, "platform", pl->plan->fp.platform);
+	const struct python_fp *py = fingerprints_python(&pl->plan->fp, v->python);
+	jw_key(&w, "python");
+	jw_object_begin(&w);
+	jw_kstring(&w, "fingerprint", py ? py->full : NULL);
+	jw_kstring(&w, "version", v->python);
+	jw_object_end(&w);
+	jw_key(&w, "recipe");
+	write_recipe(&w, &lc);
+	jw_key(&w, "toolchain");
+	write_toolchain(&w, v, fingerprints_toolchain(&pl->plan->fp, v->tc));
+	jw_object_end(&w);
+	buf_release(&lc.scratch);
+	sha256_hex(text.data, text.len, v->key);
+	v->key_input = buf_detach(&text);
+}
+
+static void collect_source_deps(struct planner *pl, struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	v->source_deps = xcalloc(r->nrefs + 1, sizeof(size_t));
+	for (size_t i = 0; i < r->nrefs; i++) {
+		if (!r->refs[i].source_only)
+			continue;
+		const struct recipe *sr = project_recipe(pl->p, r->refs[i].recipe);
+		if (!sr)
+			continue;
+		size_t idx = recipe_index(pl->p, sr);
+		bool seen = false;
+		for (size_t k = 0; k < v->nsource_deps && !seen; k++)
+			seen = v->source_deps[k] == idx;
+		if (!seen)
+			v->source_deps[v->nsource_deps++] = idx;
+	}
+	/* Sorted by name so the key does not depend on where the references were written. */
+	for (size_t i = 1; i < v->nsource_deps; i++)
+		for (size_t k = i; k > 0 && strcmp(pl->p->recipes[v->source_deps[k - 1]].name,
+						   pl->p->recipes[v->source_deps[k]].name) > 0; k--) {
+			size_t t = v->source_deps[k];
+			v->source_deps[k] = v->source_deps[k - 1];
+			v->source_deps[k - 1] = t;
+		}
+}
+
+/* ---- the request ------------------------------------------------------------------------- */
+
+static int pick_axes(struct planner *pl, const struct plan_request *req)
+{
+	const struct buildset *set = req->set;
+	struct plan *plan = pl->plan;
+	const struct project *p = pl->p;
+	if (req->ntoolchains) {
+		plan->toolchains = xcalloc(req->ntoolchains, sizeof(char *));
+		for (size_t i = 0; i < req->ntoolchains; i++)
+			plan->toolchains[plan->ntoolchains++] = req->toolchains[i];
+	} else if (set) {
+		plan->toolchains = xcalloc(set->toolchains.n + 1, sizeof(char *));
+		for (size_t i = 0; i < set->toolchains.n; i++)
+			plan->toolchains[plan->ntoolchains++] = set->toolchains.v[i].s;
+	}
+	if (req->npythons) {
+		plan->pythons = xcalloc(req->npythons, sizeof(char *));
+		for (size_t i = 0; i < req->npythons; i++)
+			plan->pythons[plan->npythons++] = req->pythons[i];
+	} else if (set) {
+		plan->pythons = xcalloc(set->python.n + 1, sizeof(char *));
+		for (size_t i = 0; i < set->python.n; i++)
+			plan->pythons[plan->npythons++] = set->python.v[i].s;
+	}
+	if (!plan->ntoolchains) {
+		diag_error(pl->d, NULL, "no toolchain to plan for");
+		diag_hint(pl->d, "pass --toolchain NAME or --set NAME");
+		return -1;
+	}
+	if (!plan->npythons) {
+		diag_error(pl->d, NULL, "no Python version to plan for");
+		diag_hint(pl->d, "pass --python 3.X or --set NAME");
+		return -1;
+	}
+	int errors = 0;
+	pl->tcs = xcalloc(plan->ntoolchains, sizeof(*pl->tcs));
+	for (size_t i = 0; i < plan->ntoolchains; i++) {
+		pl->tcs[i] = project_toolchain(p, plan->toolchains[i]);
+		if (!pl->tcs[i]) {
+			diag_error(pl->d, NULL, "no toolchain \"%s\" in toolchains/", plan->toolchains[i]);
+			struct buf list = BUF_INIT;
+			for (size_t k = 0; k < p->ntoolchains; k++)
+				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
+			diag_hint(pl->d, "toolchains: %s", list.data);
+			buf_release(&list);
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->toolchains[k], plan->toolchains[i])) {
+				diag_error(pl->d, NULL, "toolchain \"%s\" is named twice", plan->toolchains[i]);
+				errors++;
+			}
+	}
+	for (size_t i = 0; i < plan->npythons; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < known_pythons_count && !ok; k++)
+			ok = !strcmp(plan->pythons[i], known_pythons[k]);
+		if (!ok) {
+			diag_error(pl->d, NULL, "Python \"%s\" is not one ptbuild knows", plan->pythons[i]);
+			diag_hint(pl->d, "use one of 3.9, 3.10, 3.11, 3.12, 3.13, 3.14 (major.minor only)");
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->pythons[k], plan->pythons[i])) {
+				diag_error(pl->d, NULL, "Python \"%s\" is named twice", plan->pythons[i]);
+				errors++;
+			}
+	}
+	return errors ? -1 : 0;
+}
+
+static int expand_targets(struct planner *pl, const struct plan_request *req)
+{
+	const struct project *p = pl->p;
+	struct plan *plan = pl->plan;
+	size_t ntargets = req->ntargets ? req->ntargets : (req->set ? req->set->targets.n : 0);
+	if (!ntargets) {
+		diag_error(pl->d, NULL, "nothing to plan");
+		diag_hint(pl->d, "name targets, or a build set with --set NAME");
+		return -1;
+	}
+	const struct recipe **targets = xcalloc(ntargets, sizeof(*targets));
+	const struct strpos **target_pos = xcalloc(ntargets, sizeof(*target_pos));
+	int errors = 0;
+	for (size_t i = 0; i < ntargets; i++) {
+		const char *name = req->ntargets ? req->targets[i] : req->set->targets.v[i].s;
+		target_pos[i] = req->ntargets ? NULL : &req->set->targets.v[i];
+		targets[i] = project_resolve(p, name, pl->use);
+		if (!targets[i]) {
+			diag_error(pl->d, NULL, "no recipe \"%s\"", name);
+			const char **names = xcalloc(p->nrecipes + 1, sizeof(char *));
+			for (size_t k = 0; k < p->nrecipes; k++)
+				names[k] = p->recipes[k].name;
+			const char *near = closest_match(name, names, p->nrecipes);
+			if (near)
+				diag_hint(pl->d, "did you mean \"%s\"?", near);
+			else
+				diag_hint(pl->d, "`ls recipes/` shows the recipes of this project");
+			free(names);
+			errors++;
+		}
+	}
+	if (!errors) {
+		pl->slot = xcalloc(p->nrecipes * plan->ntoolchains * plan->npythons + 1, sizeof(size_t));
+		for (size_t t = 0; t < plan->ntoolchains; t++)
+			for (size_t y = 0; y < plan->npythons; y++)
+				for (size_t i = 0; i < ntargets; i++) {
+					if (excluded(pl, targets[i]->name, plan->toolchains[t], plan->pythons[y]))
+						continue;
+					add_variant(pl, targets[i], t, y, true, target_pos[i]);
+				}
+		if (!plan->n && !pl->errors) {
+			diag_error(pl->d, NULL, "the build set's \"exclude\" leaves nothing to plan");
+			errors++;
+		}
+	}
+	free(targets);
+	free(target_pos);
+	return errors || pl->errors ? -1 : 0;
+}
+
+int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->project = req->project;
+	struct planner pl = { .plan = plan, .p = req->project, .d = d };
+	if (req->set) {
+		pl.use = &req->set->use;
+		pl.excludes = req->set->excludes;
+		pl.nexcludes = req->set->nexcludes;
+	}
+	int rc = -1;
+	if (pick_axes(&pl, req) < 0 || expand_targets(&pl, req) < 0)
+		goto done;
+	fingerprints_collect(&plan->fp, pl.tcs, plan->ntoolchains, plan->pythons, plan->npythons, d);
+	for (size_t i = 0; i < plan->n; i++)
+		check_compat(&pl, &plan->v[i]);
+	for (size_t i = 0; i < plan->n; i++) {
+		struct variant *v = &plan->v[i];
+		compose_env(&pl, v);
+		collect_source_deps(&pl, v);
+		collect_patches(&pl, v);
+	}
+	if (pl.errors)
+		goto done;
+	for (size_t i = 0; i < plan->n; i++) { /* dependencies come first: their keys exist */
+		list_patches(&pl, &plan->v[i]);
+		compute_key(&pl, &plan->v[i]);
+	}
+	rc = 0;
+done:
+	free(pl.slot);
+	free(pl.tcs);
+	return rc;
+}
+
+void plan_rekey(struct plan *plan, const struct pins *pins)
+{
+	struct planner pl = { .plan = plan, .p = plan->project };
+	plan->pins = pins;
+	for (size_t i = 0; i < plan->n; i++) {
+		free(plan->v[i].key_input);
+		list_patches(&pl, &plan->v[i]);
+		compute_key(&pl, &plan->v[i]);
+	}
+}
+
+void plan_release(struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct variant *v = &plan->v[i];
+		free(v->label);
+		free(v->deps);
+		free(v->source_deps);
+		env_release(&v->env);
+		patch_list_release(&v->local_patches);
+		patch_list_release(&v->patches);
+		free(v->series);
+		free(v->local_version);
+		for (size_t k = 0; k < v->build_argc; k++)
+			free(v->build_argv[k]);
+		free(v->build_argv);
+		free(v->key_input);
+	}
+	free(plan->v);
+	fingerprints_release(&plan->fp);
+	free(plan->toolchains);
+	free(plan->pythons);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,50 @@
+/*
+ * ptbuild.lock: the pins of every source a plan uses and, per variant, the build key and
+ * the inputs it was computed from (so a refusal can say exactly what changed).
+ *
+ * JSON, keys sorted, one member per line: a change to one recipe changes only its lines.
+ * Credentials never appear (URLs are redacted before they are pinned). See docs/files.md.
+ */
+#ifndef PTBUILD_LOCKFILE_H
+#define PTBUILD_LOCKFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/json.h"
+#include "model/pins.h"
+#include "util/diag.h"
+
+#define LOCKFILE_NAME "ptbuild.lock"
+#define LOCKFILE_FORMAT 1
+
+struct lock_variant {
+	char *id;                    /* owned: "recipe/toolchain-pyX.Y" */
+	char key[SHA256_HEX_SIZE];
+	char *inputs;                /* owned: the key's input document, canonical compact JSON */
+	struct pos pos;              /* where it was read (file borrowed from the lockfile) */
+};
+
+struct lockfile {
+	struct pins pins;
+	struct lock_variant *v;      /* owned */
+	size_t n, cap;
+	struct jdoc doc;             /* kept while diagnostics may point into it */
+	bool loaded;
+};
+
+/* Reads `path`. Returns 1 when read, 0 when there is no such file (l is empty), -1 on an
+ * error (reported with file:line:col). Release in every case. */
+int lockfile_load(struct lockfile *l, const char *path, struct diags *d);
+/* Writes `path` atomically (temp file + rename). */
+int lockfile_write(const struct lockfile *l, const char *path, struct diags *d);
+void lockfile_release(struct lockfile *l);
+
+const struct lock_variant *lockfile_variant(const struct lockfile *l, const char *id);
+/* Adds or replaces a variant's entry. */
+void lockfile_set_variant(struct lockfile *l, const char *id, const char *key, const char *inputs);
+
+/* Where recipe `name`'s pin was read, for messages (pos.file NULL when unknown). */
+struct pos lockfile_source_pos(const struct lockfile *l, const char *name);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * The source trees a plan (or part of it) builds from: one pristine tree per recipe that
+ * needs one, one patched tree per distinct patch set, prepared in that order because
+ * patches may come from a pristine tree. Used by `fetch` and `build`.
+ */
+#ifndef PTBUILD_TREES_H
+#define PTBUILD_TREES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/pins.h"
+#include "session/session.h"
+#include "sources/sources.h"
+
+struct tree_job {
+	const struct recipe *r;
+	const struct pin *pin;            /* NULL for path sources */
+	const struct patch_list *patches; /* borrowed from a variant; NULL: pristine */
+	char digest[SHA256_HEX_SIZE];
+	const char **labels;              /* borrowed labels of the variants built from it */
+	size_t nlabels, cap_labels;
+	char *tree;                       /* owned, NULL for wheels */
+	enum checkout_state state;
+	struct patch_stats stats;
+	double seconds;
+};
+
+struct tree_work {
+	struct tree_job *v; /* owned */
+	size_t n, cap;
+};
+
+struct tree_select {
+	bool pristine;          /* no patches at all */
+	bool patched_only;      /* patched trees and the trees their patches come from */
+	const bool *variants;   /* NULL: every variant of the plan; else the plan indices that
+				   need trees (and their ${src:} trees) */
+};
+
+/* Lists the trees; -1 with errors in `d` when a series is not resolved (no lock). */
+int trees_list(const struct session *s, const struct tree_select *sel, struct tree_work *w,
+	       struct diags *d);
+/* Prepares every listed tree in order; returns an exit code (2: a patch does not apply,
+ * 3: a source could not be fetched or written). */
+int trees_prepare(const struct session *s, struct tree_work *w, const struct pins *pins,
+		  bool offline, struct diags *d);
+/* The tree variant `v` builds from (patched or pristine), or NULL. */
+const char *trees_for_variant(const struct tree_work *w, const struct variant *v);
+/* The pristine tree of recipe `r`, or NULL. */
+const char *trees_pristine(const struct tree_work *w, const struct recipe *r);
+void trees_release(struct tree_work *w);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Downloads with libcurl into the cache, by digest: retries with backoff on transient
+ * failures, a connect and a transfer timeout, the sha256 checked before anything is kept
+ * (cache/dist/<sha256>/<file name>). This module is the only one that includes <curl/curl.h>.
+ */
+#ifndef PTBUILD_DOWNLOAD_H
+#define PTBUILD_DOWNLOAD_H
+
+#include <stdbool.h>
+
+#include "sources/mirrors.h"
+#include "util/buf.h"
+#include "util/diag.h"
+
+struct download_opts {
+	const char *cache_dir;          /* files go to cache_dir/dist/<sha256>/ */
+	bool offline;                   /* --frozen: the cache only */
+	const struct mirrors *mirrors;  /* URL rewrites, or NULL */
+	int retries;                    /* extra attempts after a transient failure (default 3) */
+	long connect_timeout_s;         /* default 30 */
+	long low_speed_timeout_s;       /* abort below 1 KiB/s for this long (default 60) */
+};
+
+/*
+ * Makes sure the file at `url` with digest `sha256` is in the cache; *path gets its path
+ * (caller frees). A digest mismatch, HTTP error, timeout or refused connection is an
+ * error naming the URL (credentials redacted), and nothing is kept.
+ */
+int download_verified(const struct download_opts *o, const char *url, const char *sha256,
+		      char **path, struct diags *d);
+
+/* The name a download of `url` is kept under: its last path component, without query. */
+char *download_file_name(const char *url);
+
+/* Reads a small document (an index page) into `out`, with the same retries and errors. */
+int download_page(const struct download_opts *o, const char *url, struct buf *out,
+		  struct diags *d);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * Git sources through libgit2: one bare mirror per URL in the cache (created once, then
+ * fetched incrementally), refs resolved to commits (annotated tags peeled), and trees
+ * exported from the mirrors at exact commits with every submodule, recursively, at the
+ * commit its superproject records. Nothing is ever cloned from upstream into a work tree.
+ * This module is the only one that includes <git2.h>.
+ */
+#ifndef PTBUILD_GIT_SOURCE_H
+#define PTBUILD_GIT_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sources/mirrors.h"
+#include "model/model.h"
+#include "util/diag.h"
+
+#define GIT_OID_HEX_SIZE 41
+
+struct git_opts {
+	const char *cache_dir;   /* mirrors live in cache_dir/git/ */
+	bool offline;            /* --frozen: the cache only, no network */
+	const struct mirrors *mirrors; /* URL rewrites, or NULL */
+};
+
+/* A submodule as checked out: where, from which URL, at which commit. */
+struct git_sub {
+	char *path;                   /* owned: relative to the top of the exported tree */
+	char *url;                    /* owned: the URL its objects came from (resolved) */
+	char commit[GIT_OID_HEX_SIZE];
+	bool overridden;              /* from submodule_overrides, not the gitlink */
+};
+
+struct git_tree_result {
+	char commit[GIT_OID_HEX_SIZE];
+	char tag[GIT_OID_HEX_SIZE];   /* annotated tag object, or "" */
+	struct git_sub *subs;         /* owned, in depth-first order */
+	size_t nsubs, cap;
+};
+
+void git_source_init(void);
+void git_tree_result_release(struct git_tree_result *r);
+
+/* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).
+ * The cache is keyed by the upstream URL; objects come from its rewrite by `o->mirrors`.
+ * On success *mirror is the mirror's path (caller frees). */
+int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d);
+
+/* The committer time of `commit` in the cached mirror of `url`, without any network access
+ * (for SOURCE_DATE_EPOCH); -1 when the mirror or the commit is not there. */
+int git_source_commit_time(const char *cache_dir, const char *url, const char *commit, long long *when);
+
+/* Resolves `ref` (tag, branch, full ref or commit id) in a mirror. `tag` gets the annotated
+ * tag object id, or "" for a lightweight tag or anything else. */
+int git_resolve(const char *mirror, const char *url, const char *ref,
+		char commit[GIT_OID_HEX_SIZE], char tag[GIT_OID_HEX_SIZE], struct diags *d);
+
+/*
+ * Mirrors `url`, resolves `ref` and exports the commit's tree into `dest` (which must not
+ * exist: the tree is written beside it and renamed into place, so a failure leaves nothing).
+ * With `submodules`, every gitlink is exported from its own mirror, recursively;
+ * `overrides` replace the URL and ref of top-level submodules by path.
+ */
+int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, bool submodules,
+		   const struct submodule_override *overrides, size_t noverrides, const char *dest,
+		   struct git_tree_result *res, struct diags *d);
+
+/*
+ * What a checkout of `ref` would record, without writing a tree: the commit, the tag and
+ * every submodule commit, recursively (what a lock file needs). Mirrors are created or
+ * updated as for a checkout.
+ */
+int git_resolve_tree(const struct git_opts *o, const char *url, const char *ref,
+		     const struct submodule_override *overrides, size_t noverrides,
+		     struct git_tree_result *res, struct diags *d);
+
+#endif

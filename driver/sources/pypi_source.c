@@ -1,0 +1,440 @@
+#include "sources/pypi_source.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sources/download.h"
+#include "util/url.h"
+#include "util/buf.h"
+#include "util/os.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+void pypi_file_release(struct pypi_file *f)
+{
+	free(f->path);
+	free(f->name);
+	memset(f, 0, sizeof(*f));
+}
+
+int pypi_requirement_split(const char *req, char **name, char **version)
+{
+	*name = *version = NULL;
+	const char *eq = strstr(req, "==");
+	if (!eq || strchr(eq + 2, ',') || strchr(eq + 2, '*') || eq[2] == '=')
+		return -1;
+	size_t n = strcspn(req, "[ =<>!~;");
+	while (n && isspace((unsigned char)req[n - 1]))
+		n--;
+	const char *v = eq + 2;
+	while (isspace((unsigned char)*v))
+		v++;
+	size_t vlen = strcspn(v, " ;");
+	if (!n || !vlen)
+		return -1;
+	*name = xstrndup(req, n);
+	*version = xstrndup(v, vlen);
+	return 0;
+}
+
+char *pypi_normalize(const char *name)
+{
+	struct buf b = BUF_INIT;
+	for (const char *c = name; *c; c++) {
+		if (*c == '-' || *c == '_' || *c == '.') {
+			if (b.len && b.data[b.len - 1] != '-')
+				buf_addch(&b, '-');
+			continue;
+		}
+		buf_addch(&b, (char)tolower((unsigned char)*c));
+	}
+	return buf_detach(&b);
+}
+
+static char *cached_path(const char *cache_dir, const struct pinned_file *want)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s/dist/%s/%s", cache_dir, want->sha256, want->name);
+	if (path_exists(b.data))
+		return buf_detach(&b);
+	buf_release(&b);
+	return NULL;
+}
+
+static bool from_cache(const struct pypi_opts *o, const struct pinned_file *want,
+		       struct pypi_file *out)
+{
+	if (!want)
+		return false;
+	char *path = cached_path(o->cache_dir, want);
+	if (!path)
+		return false;
+	out->path = path;
+	out->name = xstrdup(want->name);
+	snprintf(out->sha256, sizeof(out->sha256), "%s", want->sha256);
+	return true;
+}
+
+static int offline_miss(const struct pypi_opts *o, const char *what, const char *requirement,
+			const struct pinned_file *want, struct diags *d)
+{
+	if (want)
+		diag_error(d, NULL, "%s %s (%s, sha256 %s) is not in the cache (%s/dist/%s/), and "
+			   "--frozen forbids the network", what, requirement, want->name,
+			   want->sha256, o->cache_dir, want->sha256);
+	else
+		diag_error(d, NULL, "%s %s is not pinned by the lock, and --frozen forbids the "
+			   "network", what, requirement);
+	diag_hint(d, "run `ptbuild fetch` once with the network to fill the cache");
+	return -1;
+}
+
+static int changed_upstream(const char *requirement, const struct pinned_file *want,
+			    const char *name, const char *sha256, struct diags *d)
+{
+	diag_error(d, NULL, "%s changed since the lock: the lock has %s (sha256 %s), the index "
+		   "now serves %s (sha256 %s)", requirement, want->name, want->sha256, name, sha256);
+	return -2;
+}
+
+/* ---- sdists from the simple index ------------------------------------------------------- */
+
+static char *index_url(const struct pypi_opts *o)
+{
+	const char *base = o->index_url;
+	if (!base || !*base)
+		base = getenv("PIP_INDEX_URL");
+	if (!base || !*base)
+		base = "https://pypi.org/simple/";
+	struct buf b = BUF_INIT;
+	buf_adds(&b, base);
+	if (b.data[b.len - 1] != '/')
+		buf_addch(&b, '/');
+	return buf_detach(&b);
+}
+
+static const char *const sdist_suffixes[] = { ".tar.gz", ".zip", ".tar.bz2", ".tgz" };
+
+/* "name-version.tar.gz" is an sdist of (name, version)? */
+static bool is_sdist_of(const char *file, const char *norm_name, const char *version)
+{
+	size_t len = strlen(file), stem = 0;
+	for (size_t i = 0; i < sizeof(sdist_suffixes) / sizeof(*sdist_suffixes) && !stem; i++)
+		if (ends_with(file, sdist_suffixes[i]))
+			stem = len - strlen(sdist_suffixes[i]);
+	if (!stem)
+		return false;
+	char *base = xstrndup(file, stem);
+	char *dash = strrchr(base, '-');
+	bool ok = false;
+	if (dash) {
+		*dash = '\0';
+		char *n = pypi_normalize(base);
+		ok = !strcmp(n, norm_name) && !strcmp(dash + 1, version);
+		free(n);
+	}
+	free(base);
+	return ok;
+}
+
+/* The value of attribute `attr` in the tag text [tag, end), or NULL. Caller frees. */
+static char *attribute(const char *tag, const char *end, const char *attr)
+{
+	size_t alen = strlen(attr);
+	for (const char *p = tag; p + alen < end; p++) {
+		if (strncasecmp(p, attr, alen) || !isspace((unsigned char)p[-1]))
+			continue;
+		const char *q = p + alen;
+		while (q < end && isspace((unsigned char)*q))
+			q++;
+		if (q >= end || *q != '=')
+			continue;
+		q++;
+		while (q < end && isspace((unsigned char)*q))
+			q++;
+		char quote = (*q == '"' || *q == '\'') ? *q++ : 0;
+		const char *v = q;
+		while (q < end && (quote ? *q != quote : !isspace((unsigned char)*q)))
+			q++;
+		return xstrndup(v, (size_t)(q - v));
+	}
+	return NULL;
+}
+
+struct link {
+	char *url;   /* absolute, without the fragment */
+	char *file;
+	char sha256[SHA256_HEX_SIZE];
+};
+
+/* Finds the sdist link for (name, version) on a PEP 503 page; the .tar.gz one first. */
+static bool find_sdist(const char *page, const char *page_url, const char *norm_name,
+		       const char *version, struct link *best, struct buf *seen)
+{
+	bool found = false;
+	for (const char *p = page; (p = strchr(p, '<'));) {
+		if ((p[1] != 'a' && p[1] != 'A') || !isspace((unsigned char)p[2])) {
+			p++;
+			continue;
+		}
+		const char *end = strchr(p, '>');
+		if (!end)
+			break;
+		char *href = attribute(p + 2, end, "href");
+		p = end + 1;
+		if (!href)
+			continue;
+		char *frag = strchr(href, '#');
+		char sha[SHA256_HEX_SIZE] = "";
+		if (frag) {
+			if (!strncmp(frag, "#sha256=", 8) && strlen(frag + 8) == 64)
+				memcpy(sha, frag + 8, SHA256_HEX_SIZE);
+			*frag = '\0';
+		}
+		char *q = strchr(href, '?');
+		const char *file = href + strlen(href);
+		while (file > href && file[-1] != '/')
+			file--;
+		char *fname = xstrndup(file, q && q > file ? (size_t)(q - file) : strlen(file));
+		if (is_sdist_of(fname, norm_name, version) &&
+		    (!found || (ends_with(fname, ".tar.gz") && !ends_with(best->file, ".tar.gz")))) {
+			free(best->url);
+			free(best->file);
+			best->url = url_join(page_url, href);
+			best->file = fname;
+			fname = NULL;
+			memcpy(best->sha256, sha, SHA256_HEX_SIZE);
+			found = true;
+		} else if (fname && seen->len < 400 && strstr(fname, ".tar.gz")) {
+			buf_addf(seen, "%s%s", seen->len ? ", " : "", fname);
+		}
+		free(fname);
+		free(href);
+	}
+	return found;
+}
+
+int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct pinned_file *want,
+	       struct pypi_file *out, struct diags *d)
+{
+	memset(out, 0, sizeof(*out));
+	if (from_cache(o, want, out))
+		return 0;
+	if (o->offline)
+		return offline_miss(o, "sdist", requirement, want, d);
+	char *name, *version;
+	if (pypi_requirement_split(requirement, &name, &version) < 0)
+		return diag_error(d, NULL, "\"%s\" does not pin one version (name==version)",
+				  requirement);
+	char *norm = pypi_normalize(name);
+	char *base = index_url(o);
+	struct buf page_url = BUF_INIT, page = BUF_INIT, seen = BUF_INIT;
+	buf_addf(&page_url, "%s%s/", base, norm);
+	struct download_opts dopts = { .cache_dir = o->cache_dir, .mirrors = o->mirrors };
+	struct link link = { 0 };
+	int rc = -1;
+	if (download_page(&dopts, page_url.data, &page, d) < 0) {
+		diag_hint(d, "the index is $PIP_INDEX_URL, else https://pypi.org/simple/");
+		goto out;
+	}
+	if (!find_sdist(page.data, page_url.data, norm, version, &link, &seen)) {
+		char *shown = url_redact(page_url.data);
+		diag_error(d, NULL, "the index has no sdist of %s %s (%s)", name, version, shown);
+		if (seen.len)
+			diag_hint(d, "sdists there: %s", seen.data);
+		free(shown);
+		goto out;
+	}
+	if (!link.sha256[0]) {
+		if (!want) {
+			char *shown = url_redact(link.url);
+			diag_error(d, NULL, "the index gives no sha256 for %s; ptbuild verifies every "
+				   "download", shown);
+			free(shown);
+			goto out;
+		}
+		memcpy(link.sha256, want->sha256, SHA256_HEX_SIZE);
+	}
+	if (want && (strcmp(want->name, link.file) || strcmp(want->sha256, link.sha256))) {
+		rc = changed_upstream(requirement, want, link.file, link.sha256, d);
+		goto out;
+	}
+	if (download_verified(&dopts, link.url, link.sha256, &out->path, d) < 0)
+		goto out;
+	out->name = xstrdup(link.file);
+	memcpy(out->sha256, link.sha256, SHA256_HEX_SIZE);
+	rc = 0;
+out:
+	free(link.url);
+	free(link.file);
+	buf_release(&page_url);
+	buf_release(&page);
+	buf_release(&seen);
+	free(base);
+	free(norm);
+	free(name);
+	free(version);
+	return rc;
+}
+
+/* ---- wheels through pip ------------------------------------------------------------------ */
+
+/* The last `lines` lines of `text`, credentials redacted. Caller frees. */
+static char *tail_lines(const char *text, int lines)
+{
+	const char *p = text + strlen(text);
+	while (p > text && isspace((unsigned char)p[-1]))
+		p--;
+	const char *end = p;
+	for (int n = 0; p > text; p--)
+		if (p[-1] == '\n' && ++n == lines)
+			break;
+	char *t = xstrndup(p, (size_t)(end - p));
+	char *r = text_redact(t);
+	free(t);
+	return r;
+}
+
+/* Moves `dir/name` into the cache by its digest; fills `f`. */
+static int keep_in_cache(const struct pypi_opts *o, const char *dir, const char *name,
+			 struct pypi_file *f, struct diags *d)
+{
+	char *got = path_join(dir, name);
+	struct buf dest = BUF_INIT;
+	int rc = -1;
+	if (sha256_file_hex(got, f->sha256) < 0) {
+		diag_error(d, NULL, "cannot read %s: %s", got, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dest, "%s/dist/%s", o->cache_dir, f->sha256);
+	if (make_dirs(dest.data, 0755) < 0) {
+		diag_error(d, NULL, "cannot create %s: %s", dest.data, strerror(errno));
+		goto out;
+	}
+	buf_addf(&dest, "/%s", name);
+	if (rename(got, dest.data) < 0) {
+		diag_error(d, NULL, "cannot keep %s in %s: %s", name, dest.data, strerror(errno));
+		goto out;
+	}
+	f->path = buf_detach(&dest);
+	f->name = xstrdup(name);
+	rc = 0;
+out:
+	free(got);
+	buf_release(&dest);
+	return rc;
+}
+
+/* Whether wheel file `name` is of project `project` (normalized names compared). */
+static bool wheel_of(const char *name, const char *project)
+{
+	const char *dash = strchr(name, '-');
+	char *dist = xstrndup(name, dash ? (size_t)(dash - name) : strlen(name));
+	char *a = pypi_normalize(dist), *b = pypi_normalize(project);
+	bool same = !strcmp(a, b);
+	free(dist);
+	free(a);
+	free(b);
+	return same;
+}
+
+int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
+	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
+	       size_t *ndeps, struct diags *d)
+{
+	memset(out, 0, sizeof(*out));
+	if (deps) {
+		*deps = NULL;
+		*ndeps = 0;
+	}
+	if (from_cache(o, want, out))
+		return 0;
+	if (o->offline)
+		return offline_miss(o, "wheel", requirement, want, d);
+	struct buf tmp = BUF_INIT, log = BUF_INIT, dest = BUF_INIT;
+	buf_addf(&tmp, "%s/dist/.pip", o->cache_dir);
+	remove_stale_temps(tmp.data);
+	buf_addf(&tmp, ".tmp-%ld", (long)getpid());
+	char **names = NULL;
+	size_t nnames = 0;
+	char *project = NULL, *version = NULL;
+	int rc = -1;
+	remove_tree(tmp.data);
+	if (make_dirs(tmp.data, 0755) < 0) {
+		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
+		goto out;
+	}
+	const char *argv[] = { python, "-m", "pip", "download", "--only-binary", ":all:",
+			       "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+			       "--dest", tmp.data, requirement, deps ? NULL : "--no-deps", NULL };
+	int status = run_capture(argv, &log, 60 * 60 * 1000);
+	if (status != 0) {
+		char *tail = tail_lines(log.data, 6);
+		if (status < 0)
+			diag_error(d, NULL, "cannot run %s -m pip: %s", python, strerror(errno));
+		else
+			diag_error(d, NULL, "pip download of wheel %s with %s failed (exit %d):\n%s",
+				   requirement, python, status, tail);
+		free(tail);
+		goto out;
+	}
+	if (pypi_requirement_split(requirement, &project, &version) < 0)
+		project = xstrdup(requirement);
+	size_t main_index = SIZE_MAX;
+	if (list_dir(tmp.data, NULL, &names, &nnames) == 0)
+		for (size_t i = 0; i < nnames; i++)
+			if (ends_with(names[i], ".whl") && wheel_of(names[i], project))
+				main_index = i;
+	if (main_index == SIZE_MAX || (!deps && nnames != 1)) {
+		diag_error(d, NULL, "pip download of %s left %zu files in %s and no wheel of %s",
+			   requirement, nnames, tmp.data, project);
+		goto out;
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		if (!ends_with(names[i], ".whl")) {
+			diag_error(d, NULL, "pip download of %s brought %s, which is not a wheel",
+				   requirement, names[i]);
+			diag_hint(d, "every requirement of a prebuilt wheel must have a wheel for "
+				     "this platform");
+			goto out;
+		}
+	}
+	char *main_path = path_join(tmp.data, names[main_index]);
+	char sha[SHA256_HEX_SIZE];
+	if (sha256_file_hex(main_path, sha) < 0) {
+		diag_error(d, NULL, "cannot read %s: %s", main_path, strerror(errno));
+		free(main_path);
+		goto out;
+	}
+	free(main_path);
+	if (want && (strcmp(want->name, names[main_index]) || strcmp(want->sha256, sha))) {
+		rc = changed_upstream(requirement, want, names[main_index], sha, d);
+		goto out;
+	}
+	if (keep_in_cache(o, tmp.data, names[main_index], out, d) < 0)
+		goto out;
+	if (deps) {
+		*deps = xcalloc(nnames, sizeof(**deps));
+		for (size_t i = 0; i < nnames; i++) {
+			if (i == main_index)
+				continue;
+			if (keep_in_cache(o, tmp.data, names[i], &(*deps)[*ndeps], d) < 0)
+				goto out;
+			(*ndeps)++;
+		}
+	}
+	rc = 0;
+out:
+	free(project);
+	free(version);
+	remove_tree(tmp.data);
+	free_names(names, nnames);
+	buf_release(&tmp);
+	buf_release(&log);
+	buf_release(&dest);
+	return rc;
+}

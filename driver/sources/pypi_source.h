@@ -1,0 +1,63 @@
+/*
+ * PyPI sources: sdists (`"pypi": "torch-scatter==2.1.2"`) and wheels by requirement
+ * (`"wheel": "torch==2.9.1"`), kept in the cache by digest (cache/dist/<sha256>/<file>).
+ *
+ * Wheels are fetched by the ordinary client, `python -m pip download --no-deps
+ * --only-binary :all:`, run by the variant's own interpreter, so pip picks the file for its
+ * Python and platform and honours the site's pip configuration (index, proxy, auth).
+ *
+ * Sdists are read from the index's simple page (PEP 503) and downloaded with libcurl: pip
+ * download cannot fetch an sdist without building its metadata, which runs setup.py, and
+ * the PyG setup.py files import torch (pypa/pip#1884). The index is $PIP_INDEX_URL, else
+ * https://pypi.org/simple/; mirrors.json rewrites apply to it and to the files.
+ */
+#ifndef PTBUILD_PYPI_SOURCE_H
+#define PTBUILD_PYPI_SOURCE_H
+
+#include <stdbool.h>
+
+#include "sources/mirrors.h"
+#include "model/pins.h"
+#include "util/diag.h"
+
+struct pypi_opts {
+	const char *cache_dir;
+	bool offline;                   /* --frozen: the cache only */
+	const struct mirrors *mirrors;
+	const char *index_url;          /* NULL: $PIP_INDEX_URL, else https://pypi.org/simple/ */
+};
+
+/* A fetched file: where it is in the cache and what it is. Caller frees path and name. */
+struct pypi_file {
+	char *path;
+	char *name;
+	char sha256[SHA256_HEX_SIZE];
+};
+
+void pypi_file_release(struct pypi_file *f);
+
+/* Splits "name==version" (extras and spaces ignored); -1 when it is not pinned exactly. */
+int pypi_requirement_split(const char *req, char **name, char **version);
+/* PEP 503 normalized project name: lowercase, runs of "-", "_", "." become "-". */
+char *pypi_normalize(const char *name);
+
+/*
+ * The sdist of `requirement`. With `want` (from the lock), a cached copy is used without
+ * the network, and the index must still serve that exact file; otherwise the index's
+ * choice is taken and verified against the index's sha256. Returns -2 when the index now
+ * serves another file than `want`, -1 on other errors.
+ */
+int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct pinned_file *want,
+	       struct pypi_file *out, struct diags *d);
+
+/*
+ * The wheel pip chooses for `requirement` when run by `python` (an interpreter path); -2
+ * when it is not the file `want` names. With `deps`, also every wheel it requires (what
+ * `pip install` would bring, so that the wheel imports in a build venv), in `*deps`
+ * (caller releases each and frees the array). A cached `want` is used as it is.
+ */
+int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
+	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
+	       size_t *ndeps, struct diags *d);
+
+#endif

@@ -1,0 +1,757 @@
+#include "util/json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/os.h"
+#include "util/xalloc.h"
+
+/* ---- comments ---------------------------------------------------------------------- */
+
+/* Blanks comments with spaces (newlines kept) so offsets stay valid. Returns -1 on an
+ * unterminated block comment and stores its offset in *bad. */
+static int blank_comments(char *s, size_t len, size_t *bad)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\' && i + 1 < len)
+					i++;
+			i++;
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
+			while (i < len && s[i] != '\n')
+				s[i++] = ' ';
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			size_t start = i;
+			s[i++] = ' ';
+			s[i++] = ' ';
+			while (i < len && !(s[i] == '*' && i + 1 < len && s[i + 1] == '/')) {
+				if (s[i] != '\n')
+					s[i] = ' ';
+				i++;
+			}
+			if (i >= len) {
+				*bad = start;
+				return -1;
+			}
+			s[i++] = ' ';
+			s[i++] = ' ';
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* ---- positions ---------------------------------------------------------------------- */
+
+static void index_lines(struct jdoc *doc)
+{
+	size_t cap = 0;
+	GROW(doc->line_starts, cap, 1);
+	doc->line_starts[doc->nlines++] = 0;
+	for (size_t i = 0; i < doc->len; i++) {
+		if (doc->text[i] == '\n') {
+			GROW(doc->line_starts, cap, doc->nlines + 1);
+			doc->line_starts[doc->nlines++] = i + 1;
+		}
+	}
+}
+
+static struct pos offset_pos(const struct jdoc *doc, size_t off)
+{
+	size_t lo = 0, hi = doc->nlines;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (doc->line_starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	unsigned col = 1;
+	for (size_t i = doc->line_starts[lo]; i < off && i < doc->len; i++)
+		if (((unsigned char)doc->text[i] & 0xC0) != 0x80) /* count characters, not bytes */
+			col++;
+	return (struct pos){ doc->path, (unsigned)lo + 1, col };
+}
+
+/* ---- the positional walk over text cJSON has already accepted ------------------------ */
+
+struct walker {
+	struct jdoc *doc;
+	struct diags *d;
+	size_t i;
+	int errors;
+};
+
+static void skip_ws(struct walker *w)
+{
+	while (w->i < w->doc->len && (unsigned char)w->doc->text[w->i] <= 32)
+		w->i++;
+}
+
+static void skip_string(struct walker *w)
+{
+	const char *t = w->doc->text;
+	for (w->i++; w->i < w->doc->len && t[w->i] != '"'; w->i++)
+		if (t[w->i] == '\\')
+			w->i++;
+	w->i++;
+}
+
+static void skip_scalar(struct walker *w)
+{
+	while (w->i < w->doc->len && !strchr(",]} \t\r\n", w->doc->text[w->i]))
+		w->i++;
+}
+
+static void convert(struct walker *w, const cJSON *c, struct jnode *n);
+
+static void convert_children(struct walker *w, const cJSON *c, struct jnode *n, bool object)
+{
+	size_t count = 0;
+	for (const cJSON *e = c->child; e; e = e->next)
+		count++;
+	n->child = xcalloc(count, sizeof(*n->child));
+	n->n = count;
+	w->i++; /* '{' or '[' */
+	size_t k = 0;
+	for (const cJSON *e = c->child; e; e = e->next, k++) {
+		struct jnode *m = &n->child[k];
+		skip_ws(w);
+		if (object) {
+			m->key = xstrdup(e->string);
+			m->key_pos = offset_pos(w->doc, w->i);
+			skip_string(w);
+			skip_ws(w);
+			w->i++; /* ':' */
+			skip_ws(w);
+			for (size_t j = 0; j < k; j++) {
+				if (strcmp(n->child[j].key, m->key) == 0) {
+					diag_error(w->d, &m->key_pos, "duplicate key \"%s\" (first at line %u)",
+						   m->key, n->child[j].key_pos.line);
+					diag_hint(w->d, "keep one of the two; JSON readers disagree on which wins");
+					w->errors++;
+					break;
+				}
+			}
+		}
+		convert(w, e, m);
+		skip_ws(w);
+		if (w->i < w->doc->len && w->doc->text[w->i] == ',')
+			w->i++;
+	}
+	skip_ws(w);
+	w->i++; /* '}' or ']' */
+}
+
+static void convert(struct walker *w, const cJSON *c, struct jnode *n)
+{
+	n->offset = w->i;
+	n->pos = offset_pos(w->doc, w->i);
+	if (cJSON_IsObject(c)) {
+		n->type = JSON_OBJECT;
+		convert_children(w, c, n, true);
+	} else if (cJSON_IsArray(c)) {
+		n->type = JSON_ARRAY;
+		convert_children(w, c, n, false);
+	} else if (cJSON_IsString(c)) {
+		n->type = JSON_STRING;
+		n->str = xstrdup(c->valuestring);
+		skip_string(w);
+	} else {
+		if (cJSON_IsNumber(c)) {
+			n->type = JSON_NUMBER;
+			n->num = c->valuedouble;
+		} else if (cJSON_IsBool(c)) {
+			n->type = JSON_BOOL;
+			n->boolean = cJSON_IsTrue(c);
+		} else {
+			n->type = JSON_NULL;
+		}
+		skip_scalar(w);
+	}
+}
+
+/* ---- parse errors -------------------------------------------------------------------- */
+
+/*
+ * cJSON says only roughly where it stopped (often one token late), so this small scanner
+ * walks the grammar first to name the first error exactly.
+ */
+struct locator {
+	const char *t;
+	size_t len, i;
+	size_t at;        /* where the error is */
+	const char *what; /* static message */
+	const char *hint; /* static hint or NULL */
+	int depth;
+};
+
+static bool loc_fail(struct locator *l, size_t at, const char *what, const char *hint)
+{
+	l->at = at;
+	l->what = what;
+	l->hint = hint;
+	return false;
+}
+
+static void loc_ws(struct locator *l)
+{
+	while (l->i < l->len && strchr(" \t\r\n", l->t[l->i]) && l->t[l->i])
+		l->i++;
+}
+
+static bool loc_eof(struct locator *l)
+{
+	return loc_fail(l, l->len, "unexpected end of file",
+			"a closing brace, bracket or quote is missing");
+}
+
+static bool loc_string(struct locator *l)
+{
+	size_t open = l->i++;
+	while (l->i < l->len && l->t[l->i] != '"') {
+		unsigned char c = (unsigned char)l->t[l->i];
+		if (c < 0x20)
+			return loc_fail(l, l->i, c == '\n' ? "newline inside a string" :
+					"control character inside a string", "write it escaped, e.g. \\n");
+		if (c == '\\') {
+			char e = l->i + 1 < l->len ? l->t[l->i + 1] : '\0';
+			if (!e || !strchr("\"\\/bfnrtu", e))
+				return loc_fail(l, l->i, "invalid escape in a string",
+						"write a backslash as \\\\");
+			l->i++;
+		}
+		l->i++;
+	}
+	if (l->i >= l->len)
+		return loc_fail(l, open, "string is not closed", "add the closing \"");
+	l->i++;
+	return true;
+}
+
+static bool loc_value(struct locator *l);
+
+static bool loc_container(struct locator *l, bool object)
+{
+	char close = object ? '}' : ']';
+	if (++l->depth > 900)
+		return loc_fail(l, l->i, "nesting is too deep", NULL);
+	l->i++;
+	loc_ws(l);
+	if (l->i < l->len && l->t[l->i] == close) {
+		l->i++;
+		l->depth--;
+		return true;
+	}
+	for (;;) {
+		loc_ws(l);
+		if (l->i >= l->len)
+			return loc_eof(l);
+		if (object) {
+			char c = l->t[l->i];
+			if (c == '\'')
+				return loc_fail(l, l->i, "strings need double quotes", NULL);
+			if (c != '"')
+				return loc_fail(l, l->i, "expected a member name in double quotes", NULL);
+			if (!loc_string(l))
+				return false;
+			loc_ws(l);
+			if (l->i >= l->len)
+				return loc_eof(l);
+			if (l->t[l->i] != ':')
+				return loc_fail(l, l->i, "expected ':' after the member name", NULL);
+			l->i++;
+		}
+		if (!loc_value(l))
+			return false;
+		loc_ws(l);
+		if (l->i >= l->len)
+			return loc_eof(l);
+		char c = l->t[l->i];
+		if (c == close) {
+			l->i++;
+			l->depth--;
+			return true;
+		}
+		if (c != ',') {
+			if (strchr("\"{[-0123456789tfn", c))
+				return loc_fail(l, l->i, "missing comma before this value", NULL);
+			return loc_fail(l, l->i, object ? "expected ',' or '}'" : "expected ',' or ']'",
+					NULL);
+		}
+		size_t comma = l->i++;
+		loc_ws(l);
+		if (l->i < l->len && (l->t[l->i] == '}' || l->t[l->i] == ']'))
+			return loc_fail(l, comma, object ? "trailing comma before '}'" :
+					"trailing comma before ']'", "remove the comma after the last element");
+	}
+}
+
+static bool loc_value(struct locator *l)
+{
+	loc_ws(l);
+	if (l->i >= l->len)
+		return loc_eof(l);
+	char c = l->t[l->i];
+	if (c == '{' || c == '[')
+		return loc_container(l, c == '{');
+	if (c == '"')
+		return loc_string(l);
+	if (c == '\'')
+		return loc_fail(l, l->i, "strings need double quotes", NULL);
+	static const char *const literals[] = { "true", "false", "null" };
+	for (int k = 0; k < 3; k++) {
+		size_t n = strlen(literals[k]);
+		if (l->len - l->i >= n && !strncmp(l->t + l->i, literals[k], n)) {
+			l->i += n;
+			return true;
+		}
+	}
+	if (c == '-' || (c >= '0' && c <= '9')) {
+		size_t start = l->i;
+		if (c == '-')
+			l->i++;
+		size_t digits = strspn(l->t + l->i, "0123456789");
+		if (!digits)
+			return loc_fail(l, start, "invalid number", NULL);
+		if (digits > 1 && l->t[l->i] == '0')
+			return loc_fail(l, start, "a number must not start with 0",
+					"write versions and codes as strings, e.g. \"01\"");
+		l->i += digits;
+		if (l->t[l->i] == '.') {
+			l->i++;
+			digits = strspn(l->t + l->i, "0123456789");
+			if (!digits)
+				return loc_fail(l, start, "invalid number", NULL);
+			l->i += digits;
+		}
+		if (l->t[l->i] == 'e' || l->t[l->i] == 'E') {
+			l->i++;
+			if (l->t[l->i] == '+' || l->t[l->i] == '-')
+				l->i++;
+			digits = strspn(l->t + l->i, "0123456789");
+			if (!digits)
+				return loc_fail(l, start, "invalid number", NULL);
+			l->i += digits;
+		}
+		return true;
+	}
+	return loc_fail(l, l->i, NULL, NULL); /* an unexpected character, named by the caller */
+}
+
+/* Returns 0 when the text is well-formed JSON, else -1 with the first error recorded. */
+static int check_syntax(struct jdoc *doc, struct diags *d)
+{
+	struct locator l = { .t = doc->text, .len = doc->len };
+	bool ok = loc_value(&l);
+	if (ok) {
+		loc_ws(&l);
+		if (l.i >= l.len)
+			return 0;
+		loc_fail(&l, l.i, NULL, "there is text after the end of the JSON value");
+	}
+	struct pos p = offset_pos(doc, l.at);
+	if (l.what) {
+		diag_error(d, &p, "invalid JSON: %s", l.what);
+	} else {
+		unsigned char c = l.at < doc->len ? (unsigned char)doc->text[l.at] : 0;
+		if (c >= 32 && c < 127)
+			diag_error(d, &p, "invalid JSON: unexpected '%c'", c);
+		else
+			diag_error(d, &p, "invalid JSON: unexpected byte 0x%02x", c);
+	}
+	if (l.hint)
+		diag_hint(d, "%s", l.hint);
+	return -1;
+}
+
+int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len, struct diags *d)
+{
+	memset(doc, 0, sizeof(*doc));
+	doc->path = xstrdup(path);
+	/* One trailing space past the text, so every scan may look one byte ahead. */
+	doc->text = xmalloc(len + 2);
+	memcpy(doc->text, text, len);
+	doc->text[len] = ' ';
+	doc->text[len + 1] = '\0';
+	doc->len = len + 1;
+	index_lines(doc);
+	if (memchr(text, '\0', len)) {
+		struct pos p = { doc->path, 0, 0 };
+		return diag_error(d, &p, "not a text file: it contains a NUL byte");
+	}
+	size_t bad;
+	if (blank_comments(doc->text, doc->len, &bad) < 0) {
+		struct pos p = offset_pos(doc, bad);
+		diag_error(d, &p, "unterminated comment");
+		diag_hint(d, "close it with */");
+		return -1;
+	}
+	/* The scanner is stricter than cJSON (no raw control characters in strings) and
+	 * names the first error exactly; cJSON then builds the values. */
+	if (check_syntax(doc, d) < 0)
+		return -1;
+	cJSON *root = cJSON_ParseWithLengthOpts(doc->text, doc->len, NULL, 0);
+	if (!root) {
+		struct pos p = { doc->path, 1, 1 };
+		return diag_error(d, &p, "invalid JSON: the JSON parser refused this file");
+	}
+	struct walker w = { doc, d, 0, 0 };
+	skip_ws(&w);
+	convert(&w, root, &doc->root);
+	cJSON_Delete(root);
+	return w.errors ? -1 : 0;
+}
+
+int jdoc_load(struct jdoc *doc, const char *path, struct diags *d)
+{
+	struct buf text = BUF_INIT;
+	if (read_file(path, &text) < 0) {
+		int e = errno;
+		memset(doc, 0, sizeof(*doc));
+		doc->path = xstrdup(path);
+		buf_release(&text);
+		struct pos p = { doc->path, 0, 0 };
+		return diag_error(d, &p, "cannot read file: %s", strerror(e));
+	}
+	int rc = jdoc_parse(doc, path, text.data, text.len, d);
+	buf_release(&text);
+	return rc;
+}
+
+static void jnode_release(struct jnode *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		jnode_release(&n->child[i]);
+	free(n->child);
+	free(n->key);
+	free(n->str);
+}
+
+void jdoc_release(struct jdoc *doc)
+{
+	jnode_release(&doc->root);
+	free(doc->path);
+	free(doc->text);
+	free(doc->line_starts);
+	memset(doc, 0, sizeof(*doc));
+}
+
+struct pos jdoc_string_pos(const struct jdoc *doc, const struct jnode *n, size_t index)
+{
+	size_t i = n->offset + 1; /* after the opening quote */
+	size_t decoded = 0;
+	while (i < doc->len && doc->text[i] != '"' && decoded < index) {
+		if (doc->text[i] == '\\') {
+			i += doc->text[i + 1] == 'u' ? 6 : 2;
+			decoded++;
+		} else {
+			i++;
+			decoded++;
+		}
+	}
+	return offset_pos(doc, i);
+}
+
+const struct jnode *jnode_get(const struct jnode *obj, const char *key)
+{
+	if (obj->type != JSON_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < obj->n; i++)
+		if (strcmp(obj->child[i].key, key) == 0)
+			return &obj->child[i];
+	return NULL;
+}
+
+const char *jtype_name(enum jtype type)
+{
+	switch (type) {
+	case JSON_NULL:
+		return "null";
+	case JSON_BOOL:
+		return "a boolean";
+	case JSON_NUMBER:
+		return "a number";
+	case JSON_STRING:
+		return "a string";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_OBJECT:
+		return "an object";
+	}
+	return "?";
+}
+
+/* ---- writer ------------------------------------------------------------------------- */
+
+void json_quote(struct buf *out, const char *s)
+{
+	buf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			buf_adds(out, "\\\"");
+			break;
+		case '\\':
+			buf_adds(out, "\\\\");
+			break;
+		case '\n':
+			buf_adds(out, "\\n");
+			break;
+		case '\t':
+			buf_adds(out, "\\t");
+			break;
+		case '\r':
+			buf_adds(out, "\\r");
+			break;
+		default:
+			if (*p < 0x20)
+				buf_addf(out, "\\u%04x", *p);
+			else
+				buf_addch(out, (char)*p);
+		}
+	}
+	buf_addch(out, '"');
+}
+
+void jw_init(struct jw *w, struct buf *out, bool pretty)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	w->pretty = pretty;
+	w->first[0] = true;
+}
+
+static void newline(struct jw *w)
+{
+	if (!w->pretty)
+		return;
+	buf_addch(w->out, '\n');
+	for (int i = 0; i < w->depth; i++)
+		buf_adds(w->out, "  ");
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (!w->first[w->depth])
+		buf_addch(w->out, ',');
+	w->first[w->depth] = false;
+	newline(w);
+}
+
+static void open_container(struct jw *w, char c)
+{
+	before_item(w);
+	buf_addch(w->out, c);
+	if (w->depth < 63)
+		w->depth++;
+	w->first[w->depth] = true;
+}
+
+static void close_container(struct jw *w, char c)
+{
+	bool empty = w->first[w->depth];
+	w->depth--;
+	if (!empty)
+		newline(w);
+	buf_addch(w->out, c);
+	if (w->depth == 0 && w->pretty)
+		buf_addch(w->out, '\n');
+}
+
+void jw_object_begin(struct jw *w)
+{
+	open_container(w, '{');
+}
+
+void jw_object_end(struct jw *w)
+{
+	close_container(w, '}');
+}
+
+void jw_array_begin(struct jw *w)
+{
+	open_container(w, '[');
+}
+
+void jw_array_end(struct jw *w)
+{
+	close_container(w, ']');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	before_item(w);
+	json_quote(w->out, key);
+	buf_adds(w->out, w->pretty ? ": " : ":");
+	w->after_key = true;
+}
+
+void jw_string(struct jw *w, const char *s)
+{
+	before_item(w);
+	if (s)
+		json_quote(w->out, s);
+	else
+		buf_adds(w->out, "null");
+}
+
+void jw_int(struct jw *w, long long v)
+{
+	before_item(w);
+	buf_addf(w->out, "%lld", v);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+	before_item(w);
+	buf_adds(w->out, v ? "true" : "false");
+}
+
+void jw_null(struct jw *w)
+{
+	before_item(w);
+	buf_adds(w->out, "null");
+}
+
+void jw_kstring(struct jw *w, const char *key, const char *s)
+{
+	jw_key(w, key);
+	jw_string(w, s);
+}
+
+void jw_kint(struct jw *w, const char *key, long long v)
+{
+	jw_key(w, key);
+	jw_int(w, v);
+}
+
+void jw_kbool(struct jw *w, const char *key, bool v)
+{
+	jw_key(w, key);
+	jw_bool(w, v);
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	return strcmp((*(const struct jnode *const *)a)->key, (*(const struct jnode *const *)b)->key);
+}
+
+/* The members of an object sorted by name (caller frees the array, not the nodes). */
+static const struct jnode **sorted_members(const struct jnode *obj)
+{
+	const struct jnode **v = xcalloc(obj->n + 1, sizeof(*v));
+	for (size_t i = 0; i < obj->n; i++)
+		v[i] = &obj->child[i];
+	qsort(v, obj->n, sizeof(*v), cmp_member);
+	return v;
+}
+
+void jw_node(struct jw *w, const struct jnode *n)
+{
+	switch (n->type) {
+	case JSON_NULL:
+		jw_null(w);
+		break;
+	case JSON_BOOL:
+		jw_bool(w, n->boolean);
+		break;
+	case JSON_NUMBER:
+		if (n->num == (double)(long long)n->num) {
+			jw_int(w, (long long)n->num);
+		} else {
+			before_item(w);
+			buf_addf(w->out, "%.17g", n->num);
+		}
+		break;
+	case JSON_STRING:
+		jw_string(w, n->str);
+		break;
+	case JSON_ARRAY:
+		jw_array_begin(w);
+		for (size_t i = 0; i < n->n; i++)
+			jw_node(w, &n->child[i]);
+		jw_array_end(w);
+		break;
+	case JSON_OBJECT: {
+		const struct jnode **m = sorted_members(n);
+		jw_object_begin(w);
+		for (size_t i = 0; i < n->n; i++) {
+			jw_key(w, m[i]->key);
+			jw_node(w, m[i]);
+		}
+		jw_object_end(w);
+		free(m);
+		break;
+	}
+	}
+}
+
+char *jnode_compact(const struct jnode *n)
+{
+	struct buf b = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &b, false);
+	jw_node(&w, n);
+	return buf_detach(&b);
+}
+
+static void diff_line(struct buf *out, const char *path, const struct jnode *a,
+		      const struct jnode *b)
+{
+	char *x = a ? jnode_compact(a) : NULL;
+	char *y = b ? jnode_compact(b) : NULL;
+	buf_addf(out, "%s: %s -> %s\n", *path ? path : "(document)", x ? x : "(absent)",
+		 y ? y : "(absent)");
+	free(x);
+	free(y);
+}
+
+static void diff_at(struct buf *out, struct buf *path, const struct jnode *a, const struct jnode *b)
+{
+	if (!a || !b || a->type != b->type) {
+		diff_line(out, path->data, a, b);
+		return;
+	}
+	if (a->type == JSON_OBJECT) {
+		size_t mark = path->len;
+		const struct jnode **ma = sorted_members(a), **mb = sorted_members(b);
+		size_t i = 0, k = 0;
+		while (i < a->n || k < b->n) {
+			int c = i == a->n ? 1 : k == b->n ? -1 : strcmp(ma[i]->key, mb[k]->key);
+			const char *key = c <= 0 ? ma[i]->key : mb[k]->key;
+			buf_addf(path, "%s%s", mark ? "." : "", key);
+			diff_at(out, path, c <= 0 ? ma[i] : NULL, c >= 0 ? mb[k] : NULL);
+			buf_truncate(path, mark);
+			i += c <= 0;
+			k += c >= 0;
+		}
+		free(ma);
+		free(mb);
+		return;
+	}
+	char *x = jnode_compact(a), *y = jnode_compact(b);
+	if (strcmp(x, y))
+		diff_line(out, path->data, a, b);
+	free(x);
+	free(y);
+}
+
+void jnode_diff(const struct jnode *a, const struct jnode *b, struct buf *out)
+{
+	struct buf path = BUF_INIT;
+	diff_at(out, &path, a, b);
+	buf_release(&path);
+}
