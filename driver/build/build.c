@@ -1,21 +1,12 @@
 #define _GNU_SOURCE /* realpath */
 #include "build/build.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "build/buildenv.h"
 #include "build/failure_record.h"
-#include "wheels/finish.h"
-#include "wheels/verify.h"
-#include "wheels/wheel.h"
-#include "util/json.h"
-#include "cli/ui.h"
+#include "build/steps.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -25,124 +16,12 @@ const char *const build_outcome_names[] = {
 };
 
 #define DEFAULT_WEIGHT 60.0 /* expected seconds of a build never seen */
-#define BUILD_DIR "build"   /* what setuptools and PyTorch build into, inside the tree */
-
-/* ---- small helpers ------------------------------------------------------------------------ */
-
-static void log_line(struct build_item *it, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void log_line(struct build_item *it, const char *fmt, ...)
-{
-	if (it->log_fd < 0)
-		return;
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	buf_addch(&b, '\n');
-	ssize_t w = write(it->log_fd, b.data, b.len);
-	(void)w;
-	buf_release(&b);
-}
-
-/* mkdir -p of the directory holding `path`. */
-static void make_parent_dirs(const char *path)
-{
-	char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		make_dirs(parent, 0755);
-	}
-	free(parent);
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* "# ptbuild: <what> at <unix time>": tests and people read when each phase ran. */
-static void log_mark(struct build_item *it, const char *what)
-{
-	log_line(it, "# ptbuild: %s at %.3f", what, wall_now());
-}
-
-static void log_argv(struct build_item *it, char *const *argv, const char *cwd)
-{
-	struct buf b = BUF_INIT;
-	for (size_t i = 0; argv[i]; i++) {
-		bool quote = !argv[i][0] || strpbrk(argv[i], " \t\"'$;&|<>*?()");
-		buf_addf(&b, "%s%s%s%s", i ? " " : "", quote ? "'" : "", argv[i], quote ? "'" : "");
-	}
-	log_line(it, "$ %s%s%s", b.data, cwd ? "    # in " : "", cwd ? cwd : "");
-	buf_release(&b);
-}
-
-/* ---- keys of the venv and of the work tree ---------------------------------------------- */
-
-/* The key input split in two: what invalidates a build directory (flags, toolchain,
- * Python, dependencies) and what a build directory survives (the source and patches). */
-static void split_inputs(const char *inputs, char flags[SHA256_HEX_SIZE],
-			 char source[SHA256_HEX_SIZE])
-{
-	struct jdoc doc;
-	struct diags d;
-	diags_init(&d);
-	struct buf f = BUF_INIT, s = BUF_INIT;
-	if (jdoc_parse(&doc, "(inputs)", inputs, strlen(inputs), &d) == 0) {
-		struct jw wf, ws;
-		jw_init(&wf, &f, false);
-		jw_init(&ws, &s, false);
-		jw_object_begin(&wf);
-		jw_object_begin(&ws);
-		for (size_t i = 0; i < doc.root.n; i++) {
-			const struct jnode *m = &doc.root.child[i];
-			bool is_source = !strcmp(m->key, "patch_files") || !strcmp(m->key, "patches") ||
-					 !strcmp(m->key, "source_deps");
-			if (!strcmp(m->key, "recipe") && m->type == JSON_OBJECT) {
-				jw_key(&wf, "recipe");
-				jw_object_begin(&wf);
-				for (size_t k = 0; k < m->n; k++) {
-					const struct jnode *r = &m->child[k];
-					bool src = !strcmp(r->key, "source") ||
-						   !strcmp(r->key, "submodule_overrides");
-					jw_key(src ? &ws : &wf, r->key);
-					jw_node(src ? &ws : &wf, r);
-				}
-				jw_object_end(&wf);
-				continue;
-			}
-			jw_key(is_source ? &ws : &wf, m->key);
-			jw_node(is_source ? &ws : &wf, m);
-		}
-		jw_object_end(&wf);
-		jw_object_end(&ws);
-		jdoc_release(&doc);
-	}
-	sha256_hex(f.data ? f.data : "", f.len, flags);
-	sha256_hex(s.data ? s.data : "", s.len, source);
-	buf_release(&f);
-	buf_release(&s);
-	diags_release(&d);
-}
 
 /* ---- preparing ----------------------------------------------------------------------------- */
 
-struct build_item *build_item_of(struct build *b, const struct variant *v)
+struct build_item *build_item_of(const struct build *b, const struct variant *v)
 {
 	return &b->items[v - b->s->plan.v];
-}
-
-static char *item_path(const char *work_dir, const char *kind, const struct variant *v,
-		       const char *suffix)
-{
-	struct buf p = BUF_INIT;
-	buf_addf(&p, "%s/%s/%s/%s%s", work_dir, kind, v->label, v->recipe->name, suffix);
-	return buf_detach(&p);
 }
 
 static double expected_seconds(const char *work_dir, const struct variant *v)
@@ -234,465 +113,20 @@ void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 	make_jobs(b);
 }
 
-static bool marker_is(const char *path, const char *want)
-{
-	struct buf text = BUF_INIT;
-	bool same = read_file(path, &text) == 0 && !strcmp(text.data, want);
-	buf_release(&text);
-	return same;
-}
-
-/* ---- the steps of a job -------------------------------------------------------------------- */
-
-static void set_phase(struct build *b, struct build_item *it, enum build_phase next,
-		      const char *name)
-{
-	it->phase = next;
-	if (name && (!it->phase_name || strcmp(it->phase_name, name))) {
-		it->phase_name = name;
-		it->phase_started = monotonic_seconds();
-		log_mark(it, name);
-		ui_phase(b->ui, b, (size_t)(it - b->items));
-	}
-}
-
-static enum sched_step spawn_argv(struct build_item *it, char **argv, const char *cwd,
-				  struct sched_spawn *sp)
-{
-	strv_free(it->argv);
-	it->argv = argv;
-	log_argv(it, argv, cwd);
-	sp->argv = it->argv;
-	sp->envp = it->envp;
-	sp->cwd = cwd;
-	sp->log_fd = it->log_fd;
-	return STEP_SPAWN;
-}
-
-static enum sched_step fail(struct build_item *it, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static enum sched_step fail(struct build_item *it, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	log_line(it, "ptbuild: %s", b.data);
-	free(it->failure);
-	it->failure = buf_detach(&b);
-	return STEP_FAILED;
-}
-
-static void cleanup(struct build_item *it)
-{
-	staged_dir_abort(&it->out);
-	if (it->log_fd >= 0) {
-		close(it->log_fd);
-		it->log_fd = -1;
-	}
-}
-
-/* A work tree is a copy of the source tree; its marker says which source and flags. */
-static char *work_marker(const struct build_item *it)
-{
-	struct buf m = BUF_INIT;
-	buf_addf(&m, "source %s\nflags %s\ntree %s\n", it->source_key, it->flags_key, it->tree);
-	return buf_detach(&m);
-}
-
-static bool has_line(const char *text, const char *prefix, const char *value)
-{
-	bool found = false;
-	char *line;
-	while (!found && (line = next_line(&text))) {
-		found = starts_with(line, prefix) && !strcmp(line + strlen(prefix), value);
-		free(line);
-	}
-	return found;
-}
-
-/* What the work tree holds, from its marker: this source (in this tree) and these flags?
- * With the flags changed, an existing build directory must go (`fresh`). */
-static void read_work_marker(struct build_item *it)
-{
-	char *path = path_join(it->work, ".ptbuild-work");
-	struct buf text = BUF_INIT;
-	bool readable = read_file(path, &text) == 0;
-	/* A path source's content is not in its key: copy it every time. */
-	it->same_source = readable && it->v->recipe->source.kind != SOURCE_PATH &&
-			  has_line(text.data, "source ", it->source_key) &&
-			  has_line(text.data, "tree ", it->tree);
-	it->same_flags = readable && has_line(text.data, "flags ", it->flags_key);
-	char *bd = path_join(it->work, BUILD_DIR);
-	it->fresh = !it->same_flags && is_directory(bd);
-	free(bd);
-	buf_release(&text);
-	free(path);
-}
-
-/* Paths, log, output staging dir, environment and venv inputs; then the venv or the copy. */
-static bool step_start(struct build *b, struct build_item *it, int share)
-{
-	const struct variant *v = it->v;
-	const char *work_dir = b->work_dir;
-	it->log_path = item_path(work_dir, "logs", v, ".log");
-	it->stats_path = item_path(work_dir, "logs", v, ".ccache-stats");
-	it->venv = item_path(work_dir, "venv", v, "");
-	it->work = item_path(work_dir, "work", v, "");
-	it->tree = trees_for_variant(&b->trees, v);
-	make_parent_dirs(it->log_path);
-	it->log_fd = open(it->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (it->log_fd < 0)
-		return fail(it, "cannot write the log \"%s\": %s", it->log_path, strerror(errno)), false;
-	unlink(it->stats_path);
-	log_line(it, "# ptbuild: %s (%s), key %s, %d job%s", v->recipe->name, v->label, v->key,
-		 share, share == 1 ? "" : "s");
-	if (!it->tree)
-		return fail(it, "the source tree of \"%s\" is not ready", v->recipe->name), false;
-	char *out_dir = out_entry_dir(b->s->cache_dir, v->key);
-	if (v->recipe->source.kind == SOURCE_PATH || b->opts.force)
-		remove_tree(out_dir); /* rebuilt on purpose: the new entry replaces the old */
-	make_parent_dirs(out_dir);
-	struct diags d;
-	diags_init(&d);
-	int rc = staged_dir_begin(&it->out, out_dir, "build outputs", &d);
-	free(out_dir);
-	if (rc < 0) {
-		struct buf msg = BUF_INIT;
-		diags_render(&d, &msg, false);
-		fail(it, "%s", msg.data);
-		buf_release(&msg);
-	}
-	diags_release(&d);
-	if (rc < 0)
-		return false;
-	split_inputs(v->key_input, it->flags_key, it->source_key);
-	read_work_marker(it);
-	it->epoch = buildenv_source_epoch(b->s->cache_dir, b->pins, v);
-	it->envp = buildenv_compose(b, it, share);
-	buildenv_dependency_wheels(b, it);
-	buildenv_venv_key(b, it);
-	char *marker = path_join(it->venv, ".ptbuild-venv");
-	bool reuse = marker_is(marker, it->venv_key);
-	free(marker);
-	if (reuse)
-		log_line(it, "# ptbuild: venv %s is up to date", it->venv);
-	it->phase = reuse ? PHASE_COPY : PHASE_VENV;
-	return true;
-}
-
-/* The venv's python, `head`, then `nt` more arguments from `tail`. */
-static char **pip_argv(struct build_item *it, const char *const *head, const char *const *tail,
-		       size_t nt)
-{
-	size_t nh = 0;
-	while (head[nh])
-		nh++;
-	char **argv = strv_new(nh + nt + 1);
-	struct buf py = BUF_INIT;
-	buf_addf(&py, "%s/bin/python", it->venv);
-	argv[0] = buf_detach(&py);
-	for (size_t i = 0; i < nh; i++)
-		argv[1 + i] = xstrdup(head[i]);
-	for (size_t i = 0; i < nt; i++)
-		argv[1 + nh + i] = xstrdup(tail[i]);
-	return argv;
-}
-
-/* Logs every record of `d` (findings, errors) into the build's log; the number of errors. */
-static size_t log_diags(struct build_item *it, const struct diags *d)
-{
-	struct buf text = BUF_INIT;
-	diags_render(d, &text, false);
-	const char *cur = text.data;
-	char *line;
-	while ((line = next_line(&cur))) {
-		log_line(it, "%s", line);
-		free(line);
-	}
-	buf_release(&text);
-	return d->nerrors;
-}
-
-/*
- * The wheels the build wrote into the staged entry, stamped (version, Requires-Dist torch),
- * repacked deterministically and verified, in place. A finding fails the build: nothing
- * that would fail at run time enters the cache.
- */
-static bool finish_wheels(struct build *b, struct build_item *it)
-{
-	const struct variant *v = it->v;
-	char **names = NULL;
-	size_t n = 0;
-	if (list_dir(it->out.tmp, ".whl", &names, &n) < 0)
-		return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp), false;
-	char *tmp = path_join(b->work_dir, "tmp");
-	char *torch = buildenv_torch_version(it);
-	char *asked = buildenv_asked_version(v);
-	struct buf req = BUF_INIT;
-	if (torch)
-		buf_addf(&req, "torch==%s", torch);
-	const char *requires[] = { req.data };
-	struct verify_expect x;
-	char *tool = NULL;
-	buildenv_verify_expect(it, &x, &tool);
-	x.tmp_dir = tmp;
-	x.torch_version = torch;
-	bool ok = true;
-	for (size_t i = 0; i < n && ok; i++) {
-		struct diags d;
-		diags_init(&d);
-		char *in = path_join(it->out.tmp, names[i]);
-		char *version = NULL;
-		char *base = NULL;
-		struct wheel_name wn;
-		if (wheel_name_parse(names[i], &wn) == 0) {
-			version = finish_version(names[i], wn.version, asked, v->local_version, &d);
-			wheel_name_release(&wn);
-		} else {
-			diag_error(&d, NULL, "%s is not a wheel file name", names[i]);
-		}
-		struct finish_opts fo = { .version = version, .requires = requires,
-					  .nrequires = torch ? 1 : 0, .epoch = it->epoch,
-					  .tmp_dir = tmp };
-		struct finish_result fr = { 0 };
-		if (!d.nerrors && wheel_finish(in, it->out.tmp, &fo, &fr, &d) == 0) {
-			if (strcmp(fr.file, names[i]))
-				unlink(in);
-			base = path_join(it->out.tmp, fr.file);
-			log_line(it, "# ptbuild: %s -> %s (version %s%s%s, SOURCE_DATE_EPOCH=%lld)",
-				 names[i], fr.file, version, torch ? ", requires " : "",
-				 torch ? req.data : "", it->epoch);
-			struct verify_stats st;
-			int findings = verify_wheel(base, &x, &st, &d);
-			log_line(it, "# ptbuild: verify %s: %zu members, %zu shared objects (%zu with "
-				     "CUDA code): %d finding%s", fr.file, st.members, st.shared_objects,
-				 st.cuda_objects, findings, findings == 1 ? "" : "s");
-		}
-		if (log_diags(it, &d)) {
-			const struct diag *first = NULL;
-			for (size_t k = 0; k < d.n && !first; k++)
-				if (d.v[k].level == DIAG_ERROR)
-					first = &d.v[k];
-			fail(it, "failed verification with %zu problem%s; the first: %s", d.nerrors,
-			     d.nerrors == 1 ? "" : "s", first->msg);
-			ok = false;
-		}
-		finish_result_release(&fr);
-		diags_release(&d);
-		free(base);
-		free(version);
-		free(in);
-	}
-	free_names(names, n);
-	free(tmp);
-	free(tool);
-	free(torch);
-	free(asked);
-	buf_release(&req);
-	return ok;
-}
-
-static enum sched_step step(void *ctx, size_t job, struct sched_spawn *sp)
-{
-	struct build *b = ctx;
-	struct sched_job *jb = &b->jobs[job];
-	struct build_item *it = &b->items[b->job_item[job]];
-	if (jb->state != JOB_RUNNING) {
-		/* failed or interrupted: nothing half-written stays */
-		if (!it->failure && jb->state == JOB_FAILED)
-			fail(it, "%s exited with status %d", it->phase_name, jb->status);
-		if (jb->state == JOB_CANCELLED)
-			log_line(it, "ptbuild: interrupted");
-		cleanup(it);
-		return STEP_FAILED;
-	}
-	for (;;) {
-		switch (it->phase) {
-		case PHASE_START:
-			if (!step_start(b, it, jb->share))
-				return STEP_FAILED;
-			continue; /* to PHASE_VENV, or PHASE_COPY when the venv is up to date */
-		case PHASE_VENV: {
-			const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
-			if (!py || !py->interpreter)
-				return fail(it, "no interpreter for Python %s", it->v->python);
-			remove_tree(it->venv);
-			make_parent_dirs(it->venv);
-			char **argv = strv_new(4);
-			argv[0] = xstrdup(py->interpreter);
-			argv[1] = xstrdup("-m");
-			argv[2] = xstrdup("venv");
-			argv[3] = xstrdup(it->venv);
-			set_phase(b, it, PHASE_DEPS, "venv");
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_DEPS: {
-			set_phase(b, it, PHASE_REQUIRES, it->nwheels ? "deps" : NULL);
-			if (!it->nwheels)
-				continue;
-			static const char *const head[] = { "-m", "pip", "install", "--no-index",
-							     "--no-deps", "--no-input", NULL };
-			const char **paths = xcalloc(it->nwheels, sizeof(char *));
-			for (size_t i = 0; i < it->nwheels; i++)
-				paths[i] = it->wheels[i].path;
-			char **argv = pip_argv(it, head, paths, it->nwheels);
-			free(paths);
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_REQUIRES: {
-			const struct strpos_list *req = &it->v->recipe->build_requires;
-			set_phase(b, it, PHASE_VENV_DONE, req->n ? "requires" : NULL);
-			if (!req->n)
-				continue;
-			char *constraints = buildenv_constraints(it);
-			if (!constraints)
-				return fail(it, "cannot write the constraints file in \"%s\"", it->venv);
-			const char **tail = xcalloc(req->n + 2, sizeof(char *));
-			tail[0] = "--constraint";
-			tail[1] = constraints;
-			for (size_t i = 0; i < req->n; i++)
-				tail[2 + i] = req->v[i].s;
-			static const char *const head[] = { "-m", "pip", "install", "--no-input", NULL };
-			char **argv = pip_argv(it, head, tail, req->n + 2);
-			free(tail);
-			free(constraints);
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_VENV_DONE: {
-			char *marker = path_join(it->venv, ".ptbuild-venv");
-			int rc = write_file_atomic(marker, it->venv_key, strlen(it->venv_key));
-			free(marker);
-			if (rc < 0)
-				return fail(it, "cannot write the venv marker: %s", strerror(errno));
-			it->phase = PHASE_COPY;
-			continue;
-		}
-		case PHASE_COPY: {
-			if (it->same_source) {
-				if (it->fresh) {
-					char *bd = path_join(it->work, BUILD_DIR);
-					log_line(it, "# ptbuild: flags changed: removing %s", bd);
-					remove_tree(bd);
-					free(bd);
-				}
-				it->phase = PHASE_BUILD;
-				continue;
-			}
-			struct buf tmp = BUF_INIT;
-			buf_addf(&tmp, "%s.new.tmp-%ld", it->work, (long)getpid());
-			remove_tree(tmp.data);
-			make_parent_dirs(it->work);
-			remove_stale_temps(it->work);
-			char **argv = strv_new(5);
-			argv[0] = xstrdup("cp");
-			argv[1] = xstrdup("-a");
-			argv[2] = xstrdup("--reflink=auto");
-			argv[3] = xstrdup(it->tree);
-			argv[4] = buf_detach(&tmp);
-			set_phase(b, it, PHASE_SWAP, "copy");
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_SWAP: {
-			/* The new copy replaces the work tree; with the same flags it inherits the
-			 * old build directory (incremental builds recompile what changed). */
-			const char *tmp = it->argv[4];
-			char *old_bd = path_join(it->work, BUILD_DIR);
-			char *new_bd = path_join(tmp, BUILD_DIR);
-			if (it->same_flags && is_directory(old_bd) && !path_exists(new_bd)) {
-				log_line(it, "# ptbuild: new sources, same flags: keeping %s", old_bd);
-				rename(old_bd, new_bd);
-			}
-			free(old_bd);
-			free(new_bd);
-			if (remove_tree(it->work) < 0 || rename(tmp, it->work) < 0)
-				return fail(it, "cannot replace the work tree \"%s\": %s", it->work,
-					    strerror(errno));
-			it->phase = PHASE_BUILD;
-			continue;
-		}
-		case PHASE_BUILD: {
-			char *marker = path_join(it->work, ".ptbuild-work");
-			char *text = work_marker(it);
-			int rc = write_file_atomic(marker, text, strlen(text));
-			free(text);
-			free(marker);
-			if (rc < 0)
-				return fail(it, "cannot write in the work tree \"%s\": %s", it->work,
-					    strerror(errno));
-			set_phase(b, it, PHASE_COLLECT, "build");
-			return spawn_argv(it, buildenv_argv(b, it, jb->share), it->work, sp);
-		}
-		case PHASE_COLLECT: {
-			set_phase(b, it, PHASE_END, "collect");
-			if (!finish_wheels(b, it))
-				return STEP_FAILED;
-			struct diags d;
-			diags_init(&d);
-			struct build_record *r = &it->rec;
-			build_record_release(r);
-			int rc = out_list_wheels(it->out.tmp, r, &d);
-			diags_release(&d);
-			if (rc < 0)
-				return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp);
-			if (!r->nwheels)
-				return fail(it, "the build succeeded but wrote no wheel into %s", it->out.tmp);
-			ccache_stats_read(it->stats_path, &it->cc);
-			r->key = xstrdup(it->v->key);
-			r->recipe = xstrdup(it->v->recipe->name);
-			r->variant = xstrdup(it->v->label);
-			r->inputs = xstrdup(it->v->key_input);
-			r->seconds = monotonic_seconds() - jb->started;
-			r->ccache_hits = it->cc.hits;
-			r->ccache_misses = it->cc.misses;
-			r->finished = (long long)time(NULL);
-			struct buf text = BUF_INIT;
-			build_record_write(r, &text);
-			char *manifest = path_join(it->out.tmp, "manifest.json");
-			rc = write_file_atomic(manifest, text.data, text.len);
-			free(manifest);
-			char *state = state_record_path(b->work_dir, r->recipe, r->variant);
-			make_parent_dirs(state);
-			diags_init(&d);
-			if (rc == 0)
-				rc = staged_dir_commit(&it->out, "build outputs", &d);
-			if (rc == 0)
-				rc = write_file_atomic(state, text.data, text.len);
-			struct buf msg = BUF_INIT;
-			diags_render(&d, &msg, false);
-			diags_release(&d);
-			free(state);
-			buf_release(&text);
-			if (rc < 0) {
-				enum sched_step st = fail(it, "cannot enter the output cache: %s",
-							  msg.len ? msg.data : strerror(errno));
-				buf_release(&msg);
-				return st;
-			}
-			buf_release(&msg);
-			log_mark(it, "finished");
-			it->outcome = OUTCOME_BUILT;
-			cleanup(it);
-			return STEP_DONE;
-		}
-		case PHASE_END:
-			return STEP_DONE;
-		}
-	}
-}
-
 static void on_event(void *ctx, size_t job, enum sched_event ev)
 {
 	struct build *b = ctx;
+	const struct build_events *bev = b->ev;
 	if (ev == EV_TICK) {
-		ui_tick(b->ui, b);
+		if (bev->tick)
+			bev->tick(bev->ctx, b);
 		return;
 	}
 	size_t item = b->job_item[job];
 	struct build_item *it = &b->items[item];
 	if (ev == EV_STARTED) {
-		ui_started(b->ui, b, item);
+		if (bev->started)
+			bev->started(bev->ctx, b, item);
 		return;
 	}
 	switch (b->jobs[job].state) {
@@ -720,7 +154,8 @@ static void on_event(void *ctx, size_t job, enum sched_event ev)
 	case JOB_CANCELLED: it->outcome = OUTCOME_CANCELLED; break;
 	default: it->outcome = OUTCOME_SKIPPED; break;
 	}
-	ui_finished(b->ui, b, item);
+	if (bev->finished)
+		bev->finished(bev->ctx, b, item);
 }
 
 /* ---- running ------------------------------------------------------------------------------- */
@@ -737,44 +172,58 @@ static const char **toolchain_compilers(const struct build *b)
 	return names;
 }
 
-int build_run(struct build *b, struct build_ui *ui)
+/* The source trees of the variants to build, listed and prepared. 0 or -1 (classified). */
+static int prepare_trees(struct build *b)
 {
-	b->ui = ui;
-	if (!b->njobs)
-		return EXIT_OK;
 	bool *need = xcalloc(b->n + 1, sizeof(bool));
 	for (size_t i = 0; i < b->n; i++)
 		need[i] = b->items[i].outcome == OUTCOME_PENDING;
 	struct tree_select sel = { false, false, need };
-	int code = trees_list(b->s, &sel, &b->trees, b->d) < 0 ? EXIT_USAGE : EXIT_OK;
+	int rc = trees_list(&b->s->plan, &b->s->project, &sel, &b->trees, b->d);
 	free(need);
-	if (code == EXIT_OK)
-		code = trees_prepare(b->s, &b->trees, b->pins, false, b->d);
-	if (code)
-		return code;
+	if (rc < 0)
+		return -1;
+	struct source_opts so = session_source_opts(b->s, false);
+	return trees_prepare(&so, b->s->project.dir, &b->trees, b->pins, b->d);
+}
+
+/* ccache, and its CUDA home when a cpp_extension variant builds with CUDA. 0 or -1. */
+static int prepare_ccache(struct build *b)
+{
+	size_t since = b->d->n;
 	const char **compilers = toolchain_compilers(b);
 	int rc = ccache_prepare(&b->cc, b->s->cache_dir, compilers, b->d);
 	free(compilers);
 	if (rc < 0)
-		return EXIT_ENVIRONMENT;
+		return diags_classify(b->d, since, DIAG_ENVIRONMENT);
 	for (size_t j = 0; j < b->njobs && b->cc.program && !b->cuda_home; j++) {
 		const struct variant *v = b->items[b->job_item[j]].v;
 		if (v->tc->cuda.enabled && v->recipe->builder == BUILDER_CPP_EXTENSION) {
 			b->cuda_home = ccache_cuda_home(&b->cc, v->tc->cuda.home, b->d);
 			if (!b->cuda_home)
-				return EXIT_ENVIRONMENT;
+				return diags_classify(b->d, since, DIAG_ENVIRONMENT);
 		}
 	}
+	return 0;
+}
+
+int build_run(struct build *b, const struct build_events *ev)
+{
+	b->ev = ev;
+	if (!b->njobs)
+		return 0;
+	if (prepare_trees(b) < 0 || prepare_ccache(b) < 0)
+		return -1;
 	for (size_t j = 0; j < b->njobs; j++) {
 		b->items[b->job_item[j]].phase = PHASE_START;
 		b->jobs[j].mem_per_slot = mem_per_job_of(b, b->items[b->job_item[j]].v);
 	}
-	struct sched_ops ops = { b, step, on_event };
+	struct sched_ops ops = { b, build_step, on_event };
 	struct sched_opts so = {
 		.jobs = b->opts.jobs,
 		.mem_available = b->opts.mem_available,
 		.keep_going = b->opts.keep_going,
-		.tick_seconds = ui->mode == UI_TTY ? 0.5 : 5,
+		.tick_seconds = ev->tick_seconds > 0 ? ev->tick_seconds : 5,
 		.grace_seconds = 5,
 	};
 	enum sched_result r = sched_run(b->jobs, b->njobs, &ops, &so);
@@ -783,8 +232,21 @@ int build_run(struct build *b, struct build_ui *ui)
 		if (it->outcome == OUTCOME_PENDING)
 			it->outcome = r == SCHED_INTERRUPTED ? OUTCOME_CANCELLED : OUTCOME_SKIPPED;
 	}
-	return r == SCHED_INTERRUPTED ? EXIT_INTERRUPTED : r == SCHED_FAILED ? EXIT_BUILD_FAILED
-									     : EXIT_OK;
+	b->ev = NULL;
+	if (r == SCHED_INTERRUPTED)
+		return diag_fail(b->d, DIAG_INTERRUPTED);
+	if (r == SCHED_FAILED)
+		return diag_fail(b->d, DIAG_BUILD_FAILED);
+	return 0;
+}
+
+void build_opts_defaults(struct build_opts *o)
+{
+	if (!o->jobs)
+		o->jobs = (int)cpu_count();
+	if (!o->mem_per_job)
+		o->mem_per_job = 2ULL << 30;
+	o->mem_available = mem_available_bytes();
 }
 
 int *build_expected_shares(struct session *s, const struct build_opts *o)
@@ -807,7 +269,7 @@ void build_release(struct build *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		struct build_item *it = &b->items[i];
-		cleanup(it);
+		build_item_cleanup(it);
 		free(it->log_path);
 		free(it->stats_path);
 		free(it->venv);
@@ -832,3 +294,4 @@ void build_release(struct build *b)
 	free(b->work_dir);
 	memset(b, 0, sizeof(*b));
 }
+

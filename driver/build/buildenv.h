@@ -8,7 +8,7 @@
 #ifndef PTBUILD_BUILDENV_H
 #define PTBUILD_BUILDENV_H
 
-#include "build/build.h"
+#include "build/state.h"
 #include "wheels/verify.h"
 
 /* The environment of every child of the job, NULL-terminated "NAME=value"; caller frees. */

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "build/build.h"
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "session/session.h"
 #include "cli/ui.h"
 #include "util/os.h"
@@ -57,46 +59,12 @@ struct build_args {
 	bool locked, frozen;
 };
 
-/* -j and --mem-per-job, shared with `plan` (which shows the shares). */
-int build_option(struct cli *cli, struct build_opts *o, int opt, const char *arg)
-{
-	if (opt == 'j') {
-		char *end;
-		long n = strtol(arg, &end, 10);
-		if (*end || n < 1 || n > 4096) {
-			diag_error(&cli->diags, NULL, "-j wants a number of jobs from 1 to 4096, not "
-				   "\"%s\"", arg);
-			return -1;
-		}
-		o->jobs = (int)n;
-		return 1;
-	}
-	if (opt == OPT_MEM_PER_JOB) {
-		if (size_parse(arg, &o->mem_per_job) < 0) {
-			diag_error(&cli->diags, NULL, "--mem-per-job wants a size such as 4GiB, not "
-				   "\"%s\"", arg);
-			return -1;
-		}
-		return 1;
-	}
-	return 0;
-}
-
-void build_opts_defaults(struct build_opts *o)
-{
-	if (!o->jobs)
-		o->jobs = (int)cpu_count();
-	if (!o->mem_per_job)
-		o->mem_per_job = 2ULL << 30;
-	o->mem_available = mem_available_bytes();
-}
-
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
 	struct build_args *a = ctx;
 	if (plan_args_option(&a->plan, opt, arg))
 		return 0;
-	int rc = build_option(cli, &a->build, opt, arg);
+	int rc = budget_option(cli, &a->build, opt, arg);
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	if (opt == OPT_LOCKED)
@@ -128,15 +96,13 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &a.plan, argv + first, (size_t)(argc - first));
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first));
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {
 		.locked = a.locked || a.frozen,
 		.offline = a.frozen,
-		.note_unlocked = s.have_lock,
+		.note_unlocked = true,
 	};
 	/* One build per work tree at a time: venvs and work trees are not shared safely. */
 	make_dirs(s.work_dir, 0755);
@@ -155,7 +121,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	free(lock_path);
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	build_opts_defaults(&a.build);
@@ -163,7 +129,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	have_build = true;
 	struct build_ui ui;
 	ui_init(&ui, cli, s.project.dir);
-	code = build_run(&b, &ui);
+	struct build_events ev = ui_build_events(&ui);
+	code = build_run(&b, &ev) < 0 ? cli_exit_code(cli) : EXIT_OK;
 	ui_summary(&ui, &b, code, &cli->diags);
 	if (cli->json)
 		goto finish; /* the result line carried the diagnostics */

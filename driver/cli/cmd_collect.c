@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "build/buildenv.h"
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "wheels/dockerfiles.h"
 #include "wheels/finish.h"
 #include "util/json.h"
@@ -558,15 +560,13 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &a.plan, argv + first, (size_t)(argc - first));
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first));
 	if (code != EXIT_OK)
 		goto done;
 	/* as `build` pins: the lock where it matches the recipes, else resolved (without a lock
 	 * a build's keys come from resolved sources, so collect must resolve them the same way) */
-	struct pin_request rq = { .note_unlocked = s.have_lock };
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	struct pin_request rq = { .note_unlocked = true };
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	if (pick_all(&c) < 0) {

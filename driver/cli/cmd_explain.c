@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "build/build.h"
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/json.h"
 #include "build/outcache.h"
 #include "session/session.h"
@@ -223,13 +225,11 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	/* The whole set is planned (dependencies' keys are inputs); targets filter after. */
-	code = session_plan(&s, cli, &a, NULL, 0);
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &a, NULL, 0);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = { .no_resolve = true };
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	for (int i = first; i < argc; i++) {

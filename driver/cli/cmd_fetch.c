@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/json.h"
 #include "session/session.h"
 #include "session/trees.h"
@@ -175,25 +177,25 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &o.plan, argv + first, (size_t)(argc - first));
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first));
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {
 		.locked = o.locked || o.frozen,
 		.offline = o.frozen,
-		.note_unlocked = s.have_lock,
+		.note_unlocked = true,
 	};
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	struct tree_select sel = { o.pristine, o.patched_only, NULL };
-	if (trees_list(&s, &sel, &w, &cli->diags) < 0) {
+	if (trees_list(&s.plan, &s.project, &sel, &w, &cli->diags) < 0) {
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = trees_prepare(&s, &w, &pins, o.frozen, &cli->diags);
+	struct source_opts so = session_source_opts(&s, o.frozen);
+	code = trees_prepare(&so, s.project.dir, &w, &pins, &cli->diags) < 0 ? cli_exit_code(cli)
+									     : EXIT_OK;
 	if (code == EXIT_OK)
 		print_results(cli, &w, s.project.dir);
 done:

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/json.h"
 #include "session/session.h"
 #include "util/xalloc.h"
@@ -116,9 +118,7 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &o.plan, NULL, 0);
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &o.plan, NULL, 0);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {
@@ -126,7 +126,7 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 		.update = argv + first,
 		.nupdate = (size_t)(argc - first),
 	};
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	for (size_t i = 0; i < pins.n; i++)

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "build/build.h"
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/json.h"
 #include "plan/plan.h"
 #include "model/project.h"
@@ -55,7 +57,7 @@ struct plan_opts {
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
 	struct plan_opts *o = ctx;
-	int rc = build_option(cli, &o->budget, opt, arg);
+	int rc = budget_option(cli, &o->budget, opt, arg);
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	if (opt == OPT_PATCHES) {
@@ -300,14 +302,12 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = session_plan(&s, cli, &o.plan, argv + first, (size_t)(argc - first));
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first));
 	if (code != EXIT_OK)
 		goto done;
 	/* Keys as a build would compute them: with the lock's pins where they still apply. */
 	struct pin_request rq = { .no_resolve = true };
-	code = session_pin_sources(&s, cli, &rq, &pins);
+	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	build_opts_defaults(&o.budget);

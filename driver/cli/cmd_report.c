@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/answer.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "build/failure_record.h"
 #include "util/json.h"
 #include "build/outcache.h"
@@ -735,12 +737,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	if (a.format == FORMAT_JSON)
 		cli->json = true; /* failures answer in JSON too */
 	/* The whole set is planned (dependencies' keys are inputs); targets filter after. */
-	code = session_plan(&s, cli, &a.plan, NULL, 0);
-	if (code == EXIT_OK)
-		code = session_load_sources(&s, cli);
+	code = cli_session_open(cli, &s, &a.plan, NULL, 0);
 	if (code != EXIT_OK)
 		goto done;
-	code = session_pin_sources(&s, cli, &(struct pin_request){ .no_resolve = true }, &pins);
+	code = cli_session_pin(cli, &s, &(struct pin_request){ .no_resolve = true }, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	char **targets = argv + first;

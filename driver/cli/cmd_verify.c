@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/answer.h"
 #include "cli/cli.h"
 #include "util/json.h"
 #include "session/session.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/answer.h"
 #include "util/json.h"
 #include "util/os.h"
 #include "util/strutil.h"
@@ -297,4 +298,36 @@ void ui_summary(struct build_ui *u, const struct build *b, int code, const struc
 	if (counts[OUTCOME_CANCELLED])
 		fprintf(u->out, ", %zu cancelled", counts[OUTCOME_CANCELLED]);
 	fprintf(u->out, " in %s\n", total);
+}
+
+static void on_started(void *ctx, const struct build *b, size_t item)
+{
+	ui_started(ctx, b, item);
+}
+
+static void on_phase(void *ctx, const struct build *b, size_t item)
+{
+	ui_phase(ctx, b, item);
+}
+
+static void on_finished(void *ctx, const struct build *b, size_t item)
+{
+	ui_finished(ctx, b, item);
+}
+
+static void on_tick(void *ctx, const struct build *b)
+{
+	ui_tick(ctx, b);
+}
+
+struct build_events ui_build_events(struct build_ui *u)
+{
+	return (struct build_events){
+		.ctx = u,
+		.started = on_started,
+		.phase = on_phase,
+		.finished = on_finished,
+		.tick = on_tick,
+		.tick_seconds = u->mode == UI_TTY ? 0.5 : 5,
+	};
 }

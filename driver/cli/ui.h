@@ -31,6 +31,8 @@ void ui_started(struct build_ui *u, const struct build *b, size_t item);
 void ui_phase(struct build_ui *u, const struct build *b, size_t item);
 void ui_finished(struct build_ui *u, const struct build *b, size_t item);
 void ui_tick(struct build_ui *u, const struct build *b);
+/* The callbacks build_run() reports through, for this UI (borrowed while the build runs). */
+struct build_events ui_build_events(struct build_ui *u);
 /* Clears the status lines before other output goes to the terminal. */
 void ui_clear(struct build_ui *u);
 /* The table (or the JSON result) at the end. */

@@ -31,12 +31,31 @@ static bool selected(const struct tree_select *sel, size_t i)
 	return !sel->variants || sel->variants[i];
 }
 
-int trees_list(const struct session *s, const struct tree_select *sel, struct tree_work *w,
-	       struct diags *d)
+const struct recipe **trees_source_recipes(const struct plan *plan, const struct project *p,
+					   size_t *n)
 {
-	const struct plan *plan = &s->plan;
+	const struct recipe **v = xcalloc(p->nrecipes + 1, sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct variant *var = &plan->v[i];
+		for (size_t k = 0; k <= var->nsource_deps; k++) {
+			const struct recipe *r = k < var->nsource_deps ? &p->recipes[var->source_deps[k]]
+								       : var->recipe;
+			bool seen = false;
+			for (size_t j = 0; j < *n && !seen; j++)
+				seen = v[j] == r;
+			if (!seen)
+				v[(*n)++] = r;
+		}
+	}
+	return v;
+}
+
+int trees_list(const struct plan *plan, const struct project *p, const struct tree_select *sel,
+	       struct tree_work *w, struct diags *d)
+{
 	size_t n = 0;
-	const struct recipe **recipes = session_source_recipes(s, &n);
+	const struct recipe **recipes = trees_source_recipes(plan, p, &n);
 	int errors = 0;
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct variant *v = &plan->v[i];
@@ -57,10 +76,10 @@ int trees_list(const struct session *s, const struct tree_select *sel, struct tr
 				continue;
 			if (v->recipe == r)
 				unpatched |= sel->pristine || !v->patches.n;
-			for (size_t p = 0; !sel->pristine && p < v->patches.n; p++)
-				read |= v->patches.v[p].source && !strcmp(v->patches.v[p].source, r->name);
-			for (size_t p = 0; !sel->patched_only && p < v->nsource_deps; p++)
-				read |= &s->project.recipes[v->source_deps[p]] == r;
+			for (size_t q = 0; !sel->pristine && q < v->patches.n; q++)
+				read |= v->patches.v[q].source && !strcmp(v->patches.v[q].source, r->name);
+			for (size_t q = 0; !sel->patched_only && q < v->nsource_deps; q++)
+				read |= &p->recipes[v->source_deps[q]] == r;
 		}
 		if (read || (!sel->patched_only && unpatched)) {
 			struct tree_job *f = find_or_add(w, r, NULL);
@@ -116,30 +135,30 @@ static struct patch_ref *patch_refs(const struct tree_work *w, const struct tree
 	return refs;
 }
 
-int trees_prepare(const struct session *s, struct tree_work *w, const struct pins *pins,
-		  bool offline, struct diags *d)
+int trees_prepare(const struct source_opts *so, const char *project_dir, struct tree_work *w,
+		  const struct pins *pins, struct diags *d)
 {
-	struct source_opts so = session_source_opts(s, offline);
-	int code = 0;
-	for (size_t i = 0; i < w->n && !code; i++) {
+	int rc = 0;
+	for (size_t i = 0; i < w->n && !rc; i++) {
 		struct tree_job *x = &w->v[i];
 		x->pin = pins_find(pins, x->r->name);
 		double t0 = monotonic_seconds();
 		char **paths = NULL;
 		struct tree_patches tp = { 0 };
 		if (x->patches) {
-			tp.refs = patch_refs(w, x, s->project.dir, &paths, d);
+			size_t since = d->n;
+			tp.refs = patch_refs(w, x, project_dir, &paths, d);
 			if (!tp.refs)
-				return 3;
+				return diags_classify(d, since, DIAG_ENVIRONMENT);
 			tp.n = x->patches->n;
 			tp.digest = x->digest;
 		}
-		int rc = source_checkout(&so, x->r, x->pin, x->pin && x->pin->resolved_now,
-					 x->patches ? &tp : NULL, &x->tree, &x->state, d);
-		if (rc == -2)
-			code = 2;
-		else if (rc < 0)
-			code = 3;
+		size_t since = d->n;
+		/* -2: a patch does not apply (the input); -1: fetching or writing failed */
+		rc = source_checkout(so, x->r, x->pin, x->pin && x->pin->resolved_now,
+				     x->patches ? &tp : NULL, &x->tree, &x->state, d);
+		if (rc < 0 && rc != -2)
+			diags_classify(d, since, DIAG_ENVIRONMENT);
 		x->stats = tp.stats;
 		x->seconds = monotonic_seconds() - t0;
 		for (size_t k = 0; paths && k < tp.n; k++)
@@ -147,7 +166,7 @@ int trees_prepare(const struct session *s, struct tree_work *w, const struct pin
 		free(paths);
 		free((void *)tp.refs);
 	}
-	return code;
+	return rc < 0 ? -1 : 0;
 }
 
 const char *trees_for_variant(const struct tree_work *w, const struct variant *v)

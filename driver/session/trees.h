@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "model/pins.h"
-#include "session/session.h"
+#include "plan/plan.h"
 #include "sources/sources.h"
 
 struct tree_job {
@@ -38,13 +38,18 @@ struct tree_select {
 				   need trees (and their ${src:} trees) */
 };
 
+/* The recipes whose sources the plan reads (built ones and ${src:} ones), in plan order;
+ * owned array of borrowed pointers. */
+const struct recipe **trees_source_recipes(const struct plan *plan, const struct project *p,
+					   size_t *n);
 /* Lists the trees; -1 with errors in `d` when a series is not resolved (no lock). */
-int trees_list(const struct session *s, const struct tree_select *sel, struct tree_work *w,
-	       struct diags *d);
-/* Prepares every listed tree in order; returns an exit code (2: a patch does not apply,
- * 3: a source could not be fetched or written). */
-int trees_prepare(const struct session *s, struct tree_work *w, const struct pins *pins,
-		  bool offline, struct diags *d);
+int trees_list(const struct plan *plan, const struct project *p, const struct tree_select *sel,
+	       struct tree_work *w, struct diags *d);
+/* Prepares every listed tree in order. Returns 0, or -1 with errors in `d`: of class
+ * input when a patch does not apply, environment when a source could not be fetched or
+ * written. Patch files are relative to `project_dir`. */
+int trees_prepare(const struct source_opts *so, const char *project_dir, struct tree_work *w,
+		  const struct pins *pins, struct diags *d);
 /* The tree variant `v` builds from (patched or pristine), or NULL. */
 const char *trees_for_variant(const struct tree_work *w, const struct variant *v);
 /* The pristine tree of recipe `r`, or NULL. */

@@ -44,7 +44,7 @@ static void record(struct diags *d, enum diag_level level, const struct pos *pos
 		}
 	}
 	GROW(d->v, d->cap, d->n + 1);
-	d->v[d->n++] = (struct diag){ level, p, buf_detach(&msg), NULL };
+	d->v[d->n++] = (struct diag){ level, p, buf_detach(&msg), NULL, DIAG_INPUT };
 	d->last_dropped = false;
 	if (level == DIAG_ERROR)
 		d->nerrors++;
@@ -75,6 +75,30 @@ void diag_note(struct diags *d, const struct pos *pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	record(d, DIAG_NOTE, pos, fmt, ap);
 	va_end(ap);
+}
+
+int diag_fail(struct diags *d, enum diag_class cls)
+{
+	if (cls > d->failure)
+		d->failure = cls;
+	return -1;
+}
+
+int diags_classify(struct diags *d, size_t since, enum diag_class cls)
+{
+	for (size_t i = since; i < d->n; i++)
+		if (d->v[i].level == DIAG_ERROR)
+			d->v[i].cls = cls;
+	return diag_fail(d, cls);
+}
+
+enum diag_class diags_failure(const struct diags *d)
+{
+	enum diag_class worst = d->failure;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].level == DIAG_ERROR && d->v[i].cls > worst)
+			worst = d->v[i].cls;
+	return worst;
 }
 
 void diag_hint(struct diags *d, const char *fmt, ...)
@@ -163,6 +187,7 @@ void diags_take(struct diags *to, struct diags *from)
 		else if (from->v[i].level == DIAG_WARNING)
 			to->nwarnings++;
 	}
+	diag_fail(to, from->failure);
 	free(from->v);
 	diags_init(from);
 }

@@ -1,0 +1,22 @@
+/*
+ * A command's JSON answer on stdout: {"ok": OK, ...members..., "diagnostics": [...]}.
+ */
+#ifndef PTBUILD_ANSWER_H
+#define PTBUILD_ANSWER_H
+
+#include <stdbool.h>
+
+#include "cli/cli.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+/* "diagnostics": [...] of `d`, as a member of the object `w` is writing. */
+void write_diags_json(struct jw *w, const struct diags *d);
+/* `begin` opens the answer (`out` starts empty); `end` adds the diagnostics, prints and
+ * releases. */
+void json_result_begin(struct jw *w, struct buf *out, bool ok);
+void json_result_end(struct cli *cli, struct jw *w, struct buf *out);
+/* With --json a failed command still answers in JSON: {"ok": false, "diagnostics": [...]}. */
+void print_failure_json(struct cli *cli);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * What the commands that plan share: the plan options (--set, --toolchain, --python), the
+ * job budget options (-j, --mem-per-job), and the start of a run (plan, mirrors, lock,
+ * pins) with the class of its failure turned into an exit code.
+ */
+#ifndef PTBUILD_OPTIONS_H
+#define PTBUILD_OPTIONS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "build/build.h"
+#include "cli/cli.h"
+#include "session/session.h"
+
+enum { OPT_SET = 2000, OPT_TOOLCHAIN, OPT_PYTHON };
+
+#define PLAN_LONG_OPTIONS                                          \
+	{ "set", required_argument, NULL, OPT_SET },               \
+	{ "toolchain", required_argument, NULL, OPT_TOOLCHAIN },   \
+	{ "python", required_argument, NULL, OPT_PYTHON }
+
+#define PLAN_OPTIONS_HELP                                                                    \
+	"  --set F          build set: a name in recipes/sets/ or a path (default: \"default\")\n" \
+	"  --toolchain T    these toolchains instead of the set's (repeat or T1,T2)\n"          \
+	"  --python V       these Pythons instead of the set's (repeat or 3.11,3.12)\n"
+
+/* The plan options as given; the strings are owned. */
+struct plan_args {
+	const char *set; /* borrowed from argv */
+	char **toolchains;
+	size_t ntoolchains, cap_tc;
+	char **pythons;
+	size_t npythons, cap_py;
+};
+
+/* Takes a plan option; 1 when it was one, 0 when not. */
+int plan_args_option(struct plan_args *a, int opt, const char *arg);
+void plan_args_release(struct plan_args *a);
+
+/* The option id of --mem-per-job, for the long-option tables of build and plan. */
+enum { OPT_MEM_PER_JOB = 2900 };
+#define BUDGET_LONG_OPTIONS                                         \
+	{ "jobs", required_argument, NULL, 'j' },                   \
+	{ "mem-per-job", required_argument, NULL, OPT_MEM_PER_JOB }
+
+/* Takes -j and --mem-per-job: 1 when taken, 0 when not one of them, -1 on a bad value
+ * (reported). */
+int budget_option(struct cli *cli, struct build_opts *o, int opt, const char *arg);
+
+/* The exit code of the failure recorded in cli->diags (by its class). */
+int cli_exit_code(const struct cli *cli);
+
+/* Plans `a` with `targets` for the project of -C and the cache in effect, then loads
+ * mirrors.json and the lock. Returns an exit code. */
+int cli_session_open(struct cli *cli, struct session *s, const struct plan_args *a,
+		     char *const *targets, size_t ntargets);
+/* session_pin_sources(), returning an exit code. */
+int cli_session_pin(struct cli *cli, struct session *s, const struct pin_request *rq,
+		    struct pins *out);
+
+#endif
