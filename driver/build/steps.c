@@ -396,6 +396,225 @@ static bool finish_wheels(struct build *b, struct build_item *it)
 	return ok;
 }
 
+/* What a phase returns besides the scheduler's answers: it moved on without a child, and the
+ * next phase runs at once. */
+enum { STEP_NEXT = STEP_FAILED + 1 };
+
+static int phase_venv(struct build *b, struct build_item *it, struct sched_spawn *sp)
+{
+	const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
+	if (!py || !py->interpreter)
+		return fail(it, "no interpreter for Python %s", it->v->python);
+	remove_tree(it->venv);
+	make_parent_dirs(it->venv);
+	char **argv = strv_new(4);
+	argv[0] = xstrdup(py->interpreter);
+	argv[1] = xstrdup("-m");
+	argv[2] = xstrdup("venv");
+	argv[3] = xstrdup(it->venv);
+	set_phase(b, it, PHASE_DEPS, "venv");
+	return spawn_argv(it, argv, NULL, sp);
+}
+
+/* The dependency wheels, without their dependencies and without an index. */
+static int phase_deps(struct build *b, struct build_item *it, struct sched_spawn *sp)
+{
+	set_phase(b, it, PHASE_REQUIRES, it->nwheels ? "deps" : NULL);
+	if (!it->nwheels)
+		return STEP_NEXT;
+	static const char *const head[] = { "-m", "pip", "install", "--no-index", "--no-deps",
+					     "--no-input", NULL };
+	const char **paths = xcalloc(it->nwheels, sizeof(char *));
+	for (size_t i = 0; i < it->nwheels; i++)
+		paths[i] = it->wheels[i].path;
+	char **argv = pip_argv(it, head, paths, it->nwheels);
+	free(paths);
+	return spawn_argv(it, argv, NULL, sp);
+}
+
+/* build_requires, constrained to the dependencies' versions. */
+static int phase_requires(struct build *b, struct build_item *it, struct sched_spawn *sp)
+{
+	const struct strpos_list *req = &it->v->recipe->build_requires;
+	set_phase(b, it, PHASE_VENV_DONE, req->n ? "requires" : NULL);
+	if (!req->n)
+		return STEP_NEXT;
+	char *constraints = buildenv_constraints(it);
+	if (!constraints)
+		return fail(it, "cannot write the constraints file in \"%s\"", it->venv);
+	const char **tail = xcalloc(req->n + 2, sizeof(char *));
+	tail[0] = "--constraint";
+	tail[1] = constraints;
+	for (size_t i = 0; i < req->n; i++)
+		tail[2 + i] = req->v[i].s;
+	static const char *const head[] = { "-m", "pip", "install", "--no-input", NULL };
+	char **argv = pip_argv(it, head, tail, req->n + 2);
+	free(tail);
+	free(constraints);
+	return spawn_argv(it, argv, NULL, sp);
+}
+
+static int phase_venv_done(struct build_item *it)
+{
+	char *marker = path_join(it->venv, ".ptbuild-venv");
+	int rc = write_file_atomic(marker, it->venv_key, strlen(it->venv_key));
+	free(marker);
+	if (rc < 0)
+		return fail(it, "cannot write the venv marker: %s", strerror(errno));
+	it->phase = PHASE_COPY;
+	return STEP_NEXT;
+}
+
+/* A work tree holding this source already is kept (its build directory too, unless the
+ * flags changed); else a fresh copy of the source tree is made beside it. */
+static int phase_copy(struct build *b, struct build_item *it, struct sched_spawn *sp)
+{
+	if (it->same_source) {
+		if (it->fresh) {
+			char *bd = path_join(it->work, BUILD_DIR);
+			log_line(it, "# ptbuild: flags changed: removing %s", bd);
+			remove_tree(bd);
+			free(bd);
+		}
+		it->phase = PHASE_BUILD;
+		return STEP_NEXT;
+	}
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.new.tmp-%ld", it->work, (long)getpid());
+	remove_tree(tmp.data);
+	make_parent_dirs(it->work);
+	remove_stale_temps(it->work);
+	char **argv = strv_new(5);
+	argv[0] = xstrdup("cp");
+	argv[1] = xstrdup("-a");
+	argv[2] = xstrdup("--reflink=auto");
+	argv[3] = xstrdup(it->tree);
+	argv[4] = buf_detach(&tmp);
+	set_phase(b, it, PHASE_SWAP, "copy");
+	return spawn_argv(it, argv, NULL, sp);
+}
+
+/* The new copy replaces the work tree; with the same flags it inherits the old build
+ * directory (incremental builds recompile what changed). */
+static int phase_swap(struct build_item *it)
+{
+	const char *tmp = it->argv[4];
+	char *old_bd = path_join(it->work, BUILD_DIR);
+	char *new_bd = path_join(tmp, BUILD_DIR);
+	if (it->same_flags && is_directory(old_bd) && !path_exists(new_bd)) {
+		log_line(it, "# ptbuild: new sources, same flags: keeping %s", old_bd);
+		rename(old_bd, new_bd);
+	}
+	free(old_bd);
+	free(new_bd);
+	if (remove_tree(it->work) < 0 || rename(tmp, it->work) < 0)
+		return fail(it, "cannot replace the work tree \"%s\": %s", it->work,
+			    strerror(errno));
+	it->phase = PHASE_BUILD;
+	return STEP_NEXT;
+}
+
+static int phase_build(struct build *b, struct build_item *it, int share,
+		       struct sched_spawn *sp)
+{
+	char *marker = path_join(it->work, ".ptbuild-work");
+	char *text = work_marker(it);
+	int rc = write_file_atomic(marker, text, strlen(text));
+	free(text);
+	free(marker);
+	if (rc < 0)
+		return fail(it, "cannot write in the work tree \"%s\": %s", it->work,
+			    strerror(errno));
+	set_phase(b, it, PHASE_COLLECT, "build");
+	return spawn_argv(it, buildenv_argv(b, it, share), it->work, sp);
+}
+
+/* The build record of the finished wheels, with its timings and ccache counts. */
+static void fill_record(struct build_item *it, const struct sched_job *jb)
+{
+	struct build_record *r = &it->rec;
+	ccache_stats_read(it->stats_path, &it->cc);
+	r->key = xstrdup(it->v->key);
+	r->recipe = xstrdup(it->v->recipe->name);
+	r->variant = xstrdup(it->v->label);
+	r->inputs = xstrdup(it->v->key_input);
+	r->seconds = monotonic_seconds() - jb->started;
+	r->ccache_hits = it->cc.hits;
+	r->ccache_misses = it->cc.misses;
+	r->finished = (long long)time(NULL);
+}
+
+/* The record into the staged entry, the entry into the cache, the record into build/state/. */
+static int commit_outputs(struct build *b, struct build_item *it)
+{
+	const struct build_record *r = &it->rec;
+	struct buf text = BUF_INIT;
+	build_record_write(r, &text);
+	char *manifest = path_join(it->out.tmp, "manifest.json");
+	int rc = write_file_atomic(manifest, text.data, text.len);
+	free(manifest);
+	char *state = state_record_path(b->work_dir, r->recipe, r->variant);
+	make_parent_dirs(state);
+	struct diags d;
+	diags_init(&d);
+	if (rc == 0)
+		rc = staged_dir_commit(&it->out, "build outputs", &d);
+	if (rc == 0)
+		rc = write_file_atomic(state, text.data, text.len);
+	struct buf msg = BUF_INIT;
+	diags_render(&d, &msg, false);
+	diags_release(&d);
+	free(state);
+	buf_release(&text);
+	if (rc < 0)
+		fail(it, "cannot enter the output cache: %s", msg.len ? msg.data : strerror(errno));
+	buf_release(&msg);
+	return rc;
+}
+
+static int phase_collect(struct build *b, struct build_item *it, const struct sched_job *jb)
+{
+	set_phase(b, it, PHASE_END, "collect");
+	if (!finish_wheels(b, it))
+		return STEP_FAILED;
+	struct diags d;
+	diags_init(&d);
+	build_record_release(&it->rec);
+	int rc = out_list_wheels(it->out.tmp, &it->rec, &d);
+	diags_release(&d);
+	if (rc < 0)
+		return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp);
+	if (!it->rec.nwheels)
+		return fail(it, "the build succeeded but wrote no wheel into %s", it->out.tmp);
+	fill_record(it, jb);
+	if (commit_outputs(b, it) < 0)
+		return STEP_FAILED;
+	log_mark(it, "finished");
+	it->outcome = OUTCOME_BUILT;
+	build_item_cleanup(it);
+	return STEP_DONE;
+}
+
+static int run_phase(struct build *b, struct build_item *it, struct sched_job *jb,
+		     struct sched_spawn *sp)
+{
+	switch (it->phase) {
+	case PHASE_START:
+		/* to PHASE_VENV, or PHASE_COPY when the venv is up to date */
+		return step_start(b, it, jb->share) ? STEP_NEXT : STEP_FAILED;
+	case PHASE_VENV: return phase_venv(b, it, sp);
+	case PHASE_DEPS: return phase_deps(b, it, sp);
+	case PHASE_REQUIRES: return phase_requires(b, it, sp);
+	case PHASE_VENV_DONE: return phase_venv_done(it);
+	case PHASE_COPY: return phase_copy(b, it, sp);
+	case PHASE_SWAP: return phase_swap(it);
+	case PHASE_BUILD: return phase_build(b, it, jb->share, sp);
+	case PHASE_COLLECT: return phase_collect(b, it, jb);
+	case PHASE_END: return STEP_DONE;
+	}
+	return STEP_FAILED;
+}
+
 enum sched_step build_step(void *ctx, size_t job, struct sched_spawn *sp)
 {
 	struct build *b = ctx;
@@ -410,177 +629,8 @@ enum sched_step build_step(void *ctx, size_t job, struct sched_spawn *sp)
 		build_item_cleanup(it);
 		return STEP_FAILED;
 	}
-	for (;;) {
-		switch (it->phase) {
-		case PHASE_START:
-			if (!step_start(b, it, jb->share))
-				return STEP_FAILED;
-			continue; /* to PHASE_VENV, or PHASE_COPY when the venv is up to date */
-		case PHASE_VENV: {
-			const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
-			if (!py || !py->interpreter)
-				return fail(it, "no interpreter for Python %s", it->v->python);
-			remove_tree(it->venv);
-			make_parent_dirs(it->venv);
-			char **argv = strv_new(4);
-			argv[0] = xstrdup(py->interpreter);
-			argv[1] = xstrdup("-m");
-			argv[2] = xstrdup("venv");
-			argv[3] = xstrdup(it->venv);
-			set_phase(b, it, PHASE_DEPS, "venv");
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_DEPS: {
-			set_phase(b, it, PHASE_REQUIRES, it->nwheels ? "deps" : NULL);
-			if (!it->nwheels)
-				continue;
-			static const char *const head[] = { "-m", "pip", "install", "--no-index",
-							     "--no-deps", "--no-input", NULL };
-			const char **paths = xcalloc(it->nwheels, sizeof(char *));
-			for (size_t i = 0; i < it->nwheels; i++)
-				paths[i] = it->wheels[i].path;
-			char **argv = pip_argv(it, head, paths, it->nwheels);
-			free(paths);
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_REQUIRES: {
-			const struct strpos_list *req = &it->v->recipe->build_requires;
-			set_phase(b, it, PHASE_VENV_DONE, req->n ? "requires" : NULL);
-			if (!req->n)
-				continue;
-			char *constraints = buildenv_constraints(it);
-			if (!constraints)
-				return fail(it, "cannot write the constraints file in \"%s\"", it->venv);
-			const char **tail = xcalloc(req->n + 2, sizeof(char *));
-			tail[0] = "--constraint";
-			tail[1] = constraints;
-			for (size_t i = 0; i < req->n; i++)
-				tail[2 + i] = req->v[i].s;
-			static const char *const head[] = { "-m", "pip", "install", "--no-input", NULL };
-			char **argv = pip_argv(it, head, tail, req->n + 2);
-			free(tail);
-			free(constraints);
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_VENV_DONE: {
-			char *marker = path_join(it->venv, ".ptbuild-venv");
-			int rc = write_file_atomic(marker, it->venv_key, strlen(it->venv_key));
-			free(marker);
-			if (rc < 0)
-				return fail(it, "cannot write the venv marker: %s", strerror(errno));
-			it->phase = PHASE_COPY;
-			continue;
-		}
-		case PHASE_COPY: {
-			if (it->same_source) {
-				if (it->fresh) {
-					char *bd = path_join(it->work, BUILD_DIR);
-					log_line(it, "# ptbuild: flags changed: removing %s", bd);
-					remove_tree(bd);
-					free(bd);
-				}
-				it->phase = PHASE_BUILD;
-				continue;
-			}
-			struct buf tmp = BUF_INIT;
-			buf_addf(&tmp, "%s.new.tmp-%ld", it->work, (long)getpid());
-			remove_tree(tmp.data);
-			make_parent_dirs(it->work);
-			remove_stale_temps(it->work);
-			char **argv = strv_new(5);
-			argv[0] = xstrdup("cp");
-			argv[1] = xstrdup("-a");
-			argv[2] = xstrdup("--reflink=auto");
-			argv[3] = xstrdup(it->tree);
-			argv[4] = buf_detach(&tmp);
-			set_phase(b, it, PHASE_SWAP, "copy");
-			return spawn_argv(it, argv, NULL, sp);
-		}
-		case PHASE_SWAP: {
-			/* The new copy replaces the work tree; with the same flags it inherits the
-			 * old build directory (incremental builds recompile what changed). */
-			const char *tmp = it->argv[4];
-			char *old_bd = path_join(it->work, BUILD_DIR);
-			char *new_bd = path_join(tmp, BUILD_DIR);
-			if (it->same_flags && is_directory(old_bd) && !path_exists(new_bd)) {
-				log_line(it, "# ptbuild: new sources, same flags: keeping %s", old_bd);
-				rename(old_bd, new_bd);
-			}
-			free(old_bd);
-			free(new_bd);
-			if (remove_tree(it->work) < 0 || rename(tmp, it->work) < 0)
-				return fail(it, "cannot replace the work tree \"%s\": %s", it->work,
-					    strerror(errno));
-			it->phase = PHASE_BUILD;
-			continue;
-		}
-		case PHASE_BUILD: {
-			char *marker = path_join(it->work, ".ptbuild-work");
-			char *text = work_marker(it);
-			int rc = write_file_atomic(marker, text, strlen(text));
-			free(text);
-			free(marker);
-			if (rc < 0)
-				return fail(it, "cannot write in the work tree \"%s\": %s", it->work,
-					    strerror(errno));
-			set_phase(b, it, PHASE_COLLECT, "build");
-			return spawn_argv(it, buildenv_argv(b, it, jb->share), it->work, sp);
-		}
-		case PHASE_COLLECT: {
-			set_phase(b, it, PHASE_END, "collect");
-			if (!finish_wheels(b, it))
-				return STEP_FAILED;
-			struct diags d;
-			diags_init(&d);
-			struct build_record *r = &it->rec;
-			build_record_release(r);
-			int rc = out_list_wheels(it->out.tmp, r, &d);
-			diags_release(&d);
-			if (rc < 0)
-				return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp);
-			if (!r->nwheels)
-				return fail(it, "the build succeeded but wrote no wheel into %s", it->out.tmp);
-			ccache_stats_read(it->stats_path, &it->cc);
-			r->key = xstrdup(it->v->key);
-			r->recipe = xstrdup(it->v->recipe->name);
-			r->variant = xstrdup(it->v->label);
-			r->inputs = xstrdup(it->v->key_input);
-			r->seconds = monotonic_seconds() - jb->started;
-			r->ccache_hits = it->cc.hits;
-			r->ccache_misses = it->cc.misses;
-			r->finished = (long long)time(NULL);
-			struct buf text = BUF_INIT;
-			build_record_write(r, &text);
-			char *manifest = path_join(it->out.tmp, "manifest.json");
-			rc = write_file_atomic(manifest, text.data, text.len);
-			free(manifest);
-			char *state = state_record_path(b->work_dir, r->recipe, r->variant);
-			make_parent_dirs(state);
-			diags_init(&d);
-			if (rc == 0)
-				rc = staged_dir_commit(&it->out, "build outputs", &d);
-			if (rc == 0)
-				rc = write_file_atomic(state, text.data, text.len);
-			struct buf msg = BUF_INIT;
-			diags_render(&d, &msg, false);
-			diags_release(&d);
-			free(state);
-			buf_release(&text);
-			if (rc < 0) {
-				enum sched_step st = fail(it, "cannot enter the output cache: %s",
-							  msg.len ? msg.data : strerror(errno));
-				buf_release(&msg);
-				return st;
-			}
-			buf_release(&msg);
-			log_mark(it, "finished");
-			it->outcome = OUTCOME_BUILT;
-			build_item_cleanup(it);
-			return STEP_DONE;
-		}
-		case PHASE_END:
-			return STEP_DONE;
-		}
-	}
+	int r;
+	while ((r = run_phase(b, it, jb, sp)) == STEP_NEXT)
+		;
+	return (enum sched_step)r;
 }
-
