@@ -81,52 +81,77 @@ static int cuda_major(const char *version)
 	return version ? atoi(version) : -1;
 }
 
-int cmd_doctor(struct cli *cli, int argc, char **argv)
-{
-	const char *python_version = NULL;
-	int first = cli_parse(cli, argc, argv, "", doctor_long, on_option, &python_version,
-			      doctor_help);
-	if (first == -2)
-		return cli_finish(cli, EXIT_OK);
-	if (first < 0)
-		return cli_finish(cli, EXIT_USAGE);
-	if (first < argc) {
-		diag_error(&cli->diags, NULL, "doctor takes no operands (got \"%s\")", argv[first]);
-		diag_hint(&cli->diags, "try 'ptbuild doctor --help'");
-		return cli_finish(cli, EXIT_USAGE);
-	}
+enum { P_CC, P_CXX, P_PYTHON, P_TORCH, P_NVCC, P_CCACHE, P_CMAKE, P_NINJA, P_GIT, P_COUNT };
+enum { I_NCCL = P_COUNT, I_PYTHONS, I_DISK, I_MEMORY, I_COUNT };
 
-	char *python = NULL;
+/* What doctor found: one item per line of the report. */
+struct survey {
+	struct item items[I_COUNT];
+	char *python;          /* owned: the interpreter torch is imported with, or NULL */
+	char *nvcc;            /* owned, or NULL */
+	const char *cuda_home; /* $CUDA_HOME, else /usr/local/cuda */
+};
+
+/* The interpreter (--python V, else python3 on PATH) and nvcc ($CUDA_HOME/bin, PATH). */
+static int find_tools(struct cli *cli, struct survey *sv, const char *python_version)
+{
 	if (python_version) {
-		python = python_find(python_version);
-		if (!python) {
+		sv->python = python_find(python_version);
+		if (!sv->python) {
 			diag_error(&cli->diags, NULL, "no interpreter for Python %s", python_version);
-			return cli_finish(cli, EXIT_ENVIRONMENT);
+			return -1;
 		}
 	} else {
-		python = find_in_path("python3", getenv("PATH"));
+		sv->python = find_in_path("python3", getenv("PATH"));
 	}
-	const char *cuda_home = getenv("CUDA_HOME");
-	if (!cuda_home || !*cuda_home)
-		cuda_home = "/usr/local/cuda";
-	char *nvcc = path_join(cuda_home, "bin/nvcc");
-	if (!is_executable_file(nvcc)) {
-		free(nvcc);
-		nvcc = find_in_path("nvcc", getenv("PATH"));
+	sv->cuda_home = getenv("CUDA_HOME");
+	if (!sv->cuda_home || !*sv->cuda_home)
+		sv->cuda_home = "/usr/local/cuda";
+	sv->nvcc = path_join(sv->cuda_home, "bin/nvcc");
+	if (!is_executable_file(sv->nvcc)) {
+		free(sv->nvcc);
+		sv->nvcc = find_in_path("nvcc", getenv("PATH"));
 	}
+	return 0;
+}
 
-	/* Everything that runs a program runs at once. */
-	enum { P_CC, P_CXX, P_PYTHON, P_TORCH, P_NVCC, P_CCACHE, P_CMAKE, P_NINJA, P_GIT, P_COUNT };
+/* torch's probe output: "ok VERSION CUDA" or "error WHY". */
+static void read_torch(struct item *it, const struct buf *out, const char *python)
+{
+	char *line = first_line_of(out);
+	if (!strncmp(out->data, "ok ", 3)) {
+		char *ver = xstrndup(line + 3, strcspn(line + 3, " "));
+		const char *cuda = line + 3 + strlen(ver) + 1;
+		struct buf v = BUF_INIT;
+		buf_addf(&v, "%s (torch.version.cuda %s)", ver, cuda);
+		it->value = buf_detach(&v);
+		it->detail = xstrdup(cuda);
+		free(ver);
+	} else {
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "not importable with %s: %s", python,
+			 !strncmp(line, "error ", 6) ? line + 6 : line);
+		it->detail = buf_detach(&why);
+	}
+	free(line);
+}
+
+/* Every program at once: compilers, Python, torch, nvcc, ccache, cmake, ninja, git. */
+static void probe_programs(struct survey *sv)
+{
 	static const char *const names[P_COUNT] = { "cc", "c++", "python3", "torch", "nvcc",
 						    "ccache", "cmake", "ninja", "git" };
 	const char *argvs[P_COUNT][4] = {
-		{ "cc", "--version" }, { "c++", "--version" }, { python, "--version" },
-		{ python, "-c", torch_probe }, { nvcc, "--version" }, { "ccache", "--version" },
-		{ "cmake", "--version" }, { "ninja", "--version" }, { "git", "--version" },
+		{ "cc", "--version" }, { "c++", "--version" }, { sv->python, "--version" },
+		{ sv->python, "-c", torch_probe }, { sv->nvcc, "--version" },
+		{ "ccache", "--version" }, { "cmake", "--version" }, { "ninja", "--version" },
+		{ "git", "--version" },
 	};
 	struct capture caps[P_COUNT];
 	size_t map[P_COUNT], n = 0;
 	for (int i = 0; i < P_COUNT; i++) {
+		sv->items[i].name = names[i];
+		sv->items[i].required = i == P_CC || i == P_CXX || i == P_PYTHON;
 		if (!argvs[i][0])
 			continue;
 		memset(&caps[n], 0, sizeof(caps[n]));
@@ -134,61 +159,37 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		map[n++] = (size_t)i;
 	}
 	run_capture_all(caps, n, 60000);
-	struct item items[P_COUNT + 4];
-	memset(items, 0, sizeof(items));
-	for (int i = 0; i < P_COUNT; i++) {
-		items[i].name = names[i];
-		items[i].required = i == P_CC || i == P_CXX || i == P_PYTHON;
-	}
 	for (size_t k = 0; k < n; k++) {
 		int i = (int)map[k];
-		struct item *it = &items[i];
+		struct item *it = &sv->items[i];
 		if (caps[k].status != 0) {
 			it->detail = xstrdup(caps[k].status < 0 ? "not found" : "did not run");
-			continue;
-		}
-		if (i == P_TORCH) {
-			const char *out = caps[k].out.data;
-			if (!strncmp(out, "ok ", 3)) {
-				char *line = first_line_of(&caps[k].out);
-				char *ver = xstrndup(line + 3, strcspn(line + 3, " "));
-				const char *cuda = line + 3 + strlen(ver) + 1;
-				struct buf v = BUF_INIT;
-				buf_addf(&v, "%s (torch.version.cuda %s)", ver, cuda);
-				it->value = buf_detach(&v);
-				it->detail = xstrdup(cuda);
-				free(ver);
-				free(line);
-			} else {
-				char *line = first_line_of(&caps[k].out);
-				struct buf why = BUF_INIT;
-				buf_addf(&why, "not importable with %s: %s", python,
-					 !strncmp(line, "error ", 6) ? line + 6 : line);
-				it->detail = buf_detach(&why);
-				free(line);
-			}
-			continue;
-		}
-		if (i == P_NVCC) {
+		} else if (i == P_TORCH) {
+			read_torch(it, &caps[k].out, sv->python);
+		} else if (i == P_NVCC) {
 			it->value = nvcc_release(caps[k].out.data);
-			it->detail = xstrdup(nvcc);
-			continue;
+			it->detail = xstrdup(sv->nvcc);
+		} else {
+			it->value = first_line_of(&caps[k].out);
+			if (i == P_PYTHON)
+				it->detail = xstrdup(sv->python);
 		}
-		it->value = first_line_of(&caps[k].out);
-		if (i == P_PYTHON)
-			it->detail = xstrdup(python);
+		buf_release(&caps[k].out);
 	}
-	if (!python)
-		items[P_PYTHON].detail = xstrdup("python3 not found on PATH");
-	if (!python)
-		items[P_TORCH].detail = xstrdup("no python3 to import it with");
-	if (!nvcc)
-		items[P_NVCC].detail = xstrdup("not found (CUDA_HOME, /usr/local/cuda, PATH)");
+	if (!sv->python) {
+		sv->items[P_PYTHON].detail = xstrdup("python3 not found on PATH");
+		sv->items[P_TORCH].detail = xstrdup("no python3 to import it with");
+	}
+	if (!sv->nvcc)
+		sv->items[P_NVCC].detail = xstrdup("not found (CUDA_HOME, /usr/local/cuda, PATH)");
+}
 
-	/* NCCL: the header a system-NCCL build would use. */
-	struct item *nccl = &items[P_COUNT];
+/* NCCL: the header a system-NCCL build would use. */
+static void probe_nccl(struct survey *sv)
+{
+	struct item *nccl = &sv->items[I_NCCL];
 	nccl->name = "nccl";
-	const char *roots[] = { cuda_home, "/usr", "/usr/local" };
+	const char *roots[] = { sv->cuda_home, "/usr", "/usr/local" };
 	for (size_t r = 0; r < 3 && !nccl->value; r++) {
 		char *h = path_join(roots[r], "include/nccl.h");
 		nccl->value = nccl_version_from_header(h);
@@ -198,9 +199,12 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	}
 	if (!nccl->value)
 		nccl->detail = xstrdup("no nccl.h in $CUDA_HOME/include, /usr/include, /usr/local/include");
+}
 
-	/* Pythons ptbuild can build for. */
-	struct item *pys = &items[P_COUNT + 1];
+/* The Pythons ptbuild can build for. */
+static void probe_pythons(struct survey *sv)
+{
+	struct item *pys = &sv->items[I_PYTHONS];
 	pys->name = "pythons";
 	struct buf found = BUF_INIT;
 	for (size_t i = 0; i < known_pythons_count; i++) {
@@ -213,19 +217,23 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	buf_release(&found);
 	if (!pys->value)
 		pys->detail = xstrdup("none of 3.9-3.14 found");
+}
 
-	char *cache = cli_cache_dir(cli);
+/* Free disk where the cache is (or would be), memory and cores. */
+static void probe_disk_memory(struct survey *sv, const char *cache)
+{
 	char *existing = xstrdup(cache);
 	while (!is_directory(existing) && strrchr(existing, '/') && strrchr(existing, '/') != existing)
 		*strrchr(existing, '/') = '\0';
 	const char *disk_at = is_directory(existing) ? existing : "/";
-	struct item *disk = &items[P_COUNT + 2];
+	struct item *disk = &sv->items[I_DISK];
 	disk->name = "disk";
 	disk->value = human_bytes(disk_free_bytes(disk_at));
 	struct buf dd = BUF_INIT;
 	buf_addf(&dd, "free at %s (cache %s)", disk_at, cache);
 	disk->detail = buf_detach(&dd);
-	struct item *mem = &items[P_COUNT + 3];
+	free(existing);
+	struct item *mem = &sv->items[I_MEMORY];
 	mem->name = "memory";
 	char *avail = human_bytes(mem_available_bytes());
 	char *total = human_bytes(mem_total_bytes());
@@ -237,10 +245,15 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	mem->detail = buf_detach(&md);
 	free(avail);
 	free(total);
-	size_t nitems = P_COUNT + 4;
+}
 
+/* Errors for what is required and missing, warnings for ccache and a CUDA mismatch. Returns
+ * the exit code. */
+static int judge(struct cli *cli, const struct survey *sv)
+{
+	const struct item *items = sv->items;
 	int code = EXIT_OK;
-	for (size_t i = 0; i < nitems; i++) {
+	for (size_t i = 0; i < I_COUNT; i++) {
 		if (items[i].required && !items[i].value) {
 			diag_error(&cli->diags, NULL, "%s is missing: %s", items[i].name,
 				   items[i].detail ? items[i].detail : "not found");
@@ -262,14 +275,19 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 				       "nvidia-cuda-nvcc packages have them) or a torch built for CUDA %d",
 			  cuda_major(torch_cuda), cuda_major(items[P_NVCC].value));
 	}
+	return code;
+}
 
+static void print_survey(struct cli *cli, const struct survey *sv, bool ready)
+{
+	const struct item *items = sv->items;
 	if (cli->json) {
 		struct buf out = BUF_INIT;
 		struct jw w;
 		jw_init(&w, &out, true);
 		jw_object_begin(&w);
 		jw_kstring(&w, "ptbuild", PTBUILD_VERSION);
-		for (size_t i = 0; i < nitems; i++) {
+		for (size_t i = 0; i < I_COUNT; i++) {
 			jw_key(&w, items[i].name);
 			jw_object_begin(&w);
 			jw_kbool(&w, "found", items[i].value != NULL);
@@ -277,28 +295,59 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 			jw_kstring(&w, "detail", items[i].detail);
 			jw_object_end(&w);
 		}
-		jw_kbool(&w, "ready", code == EXIT_OK);
+		jw_kbool(&w, "ready", ready);
 		jw_object_end(&w);
 		fputs(out.data, cli->out);
 		buf_release(&out);
 	} else if (!cli->quiet) {
 		fprintf(cli->out, "ptbuild %s\n", PTBUILD_VERSION);
-		for (size_t i = 0; i < nitems; i++) {
+		for (size_t i = 0; i < I_COUNT; i++) {
 			const struct item *it = &items[i];
 			fprintf(cli->out, "%-8s %s%s%s%s\n", it->name, it->value ? it->value : "-",
 				it->detail && it->value ? "  (" : (it->detail ? "  " : ""),
 				it->detail ? it->detail : "", it->detail && it->value ? ")" : "");
 		}
 	}
-	for (size_t i = 0; i < nitems; i++) {
-		free(items[i].value);
-		free(items[i].detail);
+}
+
+static void survey_release(struct survey *sv)
+{
+	for (size_t i = 0; i < I_COUNT; i++) {
+		free(sv->items[i].value);
+		free(sv->items[i].detail);
 	}
-	for (size_t k = 0; k < n; k++)
-		buf_release(&caps[k].out);
+	free(sv->python);
+	free(sv->nvcc);
+	memset(sv, 0, sizeof(*sv));
+}
+
+int cmd_doctor(struct cli *cli, int argc, char **argv)
+{
+	const char *python_version = NULL;
+	int first = cli_parse(cli, argc, argv, "", doctor_long, on_option, &python_version,
+			      doctor_help);
+	if (first == -2)
+		return cli_finish(cli, EXIT_OK);
+	if (first < 0)
+		return cli_finish(cli, EXIT_USAGE);
+	if (first < argc) {
+		diag_error(&cli->diags, NULL, "doctor takes no operands (got \"%s\")", argv[first]);
+		diag_hint(&cli->diags, "try 'ptbuild doctor --help'");
+		return cli_finish(cli, EXIT_USAGE);
+	}
+	struct survey sv = { 0 };
+	if (find_tools(cli, &sv, python_version) < 0) {
+		survey_release(&sv);
+		return cli_finish(cli, EXIT_ENVIRONMENT);
+	}
+	probe_programs(&sv);
+	probe_nccl(&sv);
+	probe_pythons(&sv);
+	char *cache = cli_cache_dir(cli);
+	probe_disk_memory(&sv, cache);
 	free(cache);
-	free(existing);
-	free(python);
-	free(nvcc);
+	int code = judge(cli, &sv);
+	print_survey(cli, &sv, code == EXIT_OK);
+	survey_release(&sv);
 	return cli_finish(cli, code);
 }
