@@ -34,6 +34,7 @@ void json_result_end(struct cli *cli, struct jw *w, struct buf *out)
 	jw_object_end(w);
 	fputs(out->data, cli->out);
 	buf_release(out);
+	cli->answered = true;
 }
 
 void print_failure_json(struct cli *cli)
@@ -44,3 +45,9 @@ void print_failure_json(struct cli *cli)
 	json_result_end(cli, &w, &out);
 }
 
+int cli_end(struct cli *cli, int code)
+{
+	if (cli->json && code != EXIT_OK && !cli->answered)
+		print_failure_json(cli);
+	return cli_finish(cli, code);
+}

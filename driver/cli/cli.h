@@ -27,6 +27,7 @@ struct cli {
 	int verbose;
 	bool quiet;
 	bool color;
+	bool answered;         /* --json: the command's answer is out (json_result_end) */
 	struct diags diags;
 };
 

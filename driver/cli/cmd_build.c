@@ -132,13 +132,9 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct build_events ev = ui_build_events(&ui);
 	code = build_run(&b, &ev) < 0 ? cli_exit_code(cli) : EXIT_OK;
 	ui_summary(&ui, &b, code, &cli->diags);
-	if (cli->json)
-		goto finish; /* the result line carried the diagnostics */
+	cli->answered = cli->json; /* the result line carried the diagnostics */
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-finish:
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	if (have_build)
 		build_release(&b);
 	if (lock_fd >= 0)

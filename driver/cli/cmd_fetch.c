@@ -199,9 +199,7 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 	if (code == EXIT_OK)
 		print_results(cli, &w, s.project.dir);
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	trees_release(&w);
 	pins_release(&pins);
 	session_release(&s);

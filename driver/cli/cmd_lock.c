@@ -142,9 +142,7 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 	}
 	print_summary(cli, &s, &pins);
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	lockfile_release(&next);
 	pins_release(&pins);
 	session_release(&s);

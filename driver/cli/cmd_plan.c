@@ -319,9 +319,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 			    o.patches || cli->verbose);
 	free(shares);
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&o.plan);

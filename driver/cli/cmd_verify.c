@@ -87,15 +87,11 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (first < 0 || first == argc) {
 		if (first == argc)
 			diag_error(&cli->diags, NULL, "verify needs a WHEEL: the wheel files to check");
-		if (cli->json)
-			print_failure_json(cli);
-		return cli_finish(cli, EXIT_USAGE);
+		return cli_end(cli, EXIT_USAGE);
 	}
 	if (x.cuobjdump && !is_executable_file(x.cuobjdump)) {
 		diag_error(&cli->diags, NULL, "--cuobjdump %s is not an executable file", x.cuobjdump);
-		if (cli->json)
-			print_failure_json(cli);
-		return cli_finish(cli, EXIT_USAGE);
+		return cli_end(cli, EXIT_USAGE);
 	}
 	const char *tmp_root = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	struct buf tmp = BUF_INIT;
