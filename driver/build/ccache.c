@@ -12,6 +12,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 /* Names builds call compilers by: distutils/setuptools use CC/CXX or sysconfig's
  * "x86_64-linux-gnu-gcc"; cpp_extension "c++"; Makefiles "cc". */
@@ -51,7 +52,7 @@ int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *c
 		   struct diags *d)
 {
 	memset(c, 0, sizeof(*c));
-	c->program = find_in_path("ccache", getenv("PATH"));
+	c->program = find_in_path("ccache", setting_path());
 	if (!c->program) {
 		diag_warn(d, NULL, "ccache is not installed: builds run without a compiler cache");
 		diag_hint(d, "install it (Debian: apt-get install ccache); `ptbuild doctor` checks it");

@@ -9,6 +9,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 static const char main_help[] =
 	"usage: ptbuild [-C DIR] [--cache-dir DIR] [--json] [-v|-q] [--color=WHEN] COMMAND [ARGS]\n"
@@ -90,7 +91,7 @@ static int set_color(struct cli *cli, const char *when)
 	else if (!strcmp(when, "never"))
 		cli->color = false;
 	else if (!strcmp(when, "auto"))
-		cli->color = isatty(fileno(cli->err)) && !getenv("NO_COLOR");
+		cli->color = isatty(fileno(cli->err)) && !setting_no_color();
 	else {
 		diag_error(&cli->diags, NULL, "--color takes auto, always or never, not \"%s\"", when);
 		return -1;
@@ -237,15 +238,15 @@ char *cli_cache_dir(const struct cli *cli)
 {
 	if (cli->cache_dir)
 		return xstrdup(cli->cache_dir);
-	const char *env = getenv("PTBUILD_CACHE");
-	if (env && *env)
+	const char *env = setting_ptbuild_cache();
+	if (env)
 		return xstrdup(env);
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	if (xdg && *xdg)
+	const char *xdg = setting_xdg_cache_home();
+	if (xdg)
 		return path_join(xdg, "ptbuild");
-	const char *home = getenv("HOME");
+	const char *home = setting_home();
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s/.cache/ptbuild", home && *home ? home : "/tmp");
+	buf_addf(&b, "%s/.cache/ptbuild", home ? home : "/tmp");
 	return buf_detach(&b);
 }
 
@@ -253,7 +254,7 @@ int ptbuild_run(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct cli cli = { .out = out, .err = err, .dir = "." };
 	diags_init(&cli.diags);
-	cli.color = isatty(fileno(err)) && !getenv("NO_COLOR");
+	cli.color = isatty(fileno(err)) && !setting_no_color();
 
 	/* Shared options before the command. */
 	int i = 1;

@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 static const char doctor_help[] =
 	"usage: ptbuild doctor [--python V] [--json]\n"
@@ -102,15 +103,15 @@ static int find_tools(struct cli *cli, struct survey *sv, const char *python_ver
 			return -1;
 		}
 	} else {
-		sv->python = find_in_path("python3", getenv("PATH"));
+		sv->python = find_in_path("python3", setting_path());
 	}
-	sv->cuda_home = getenv("CUDA_HOME");
-	if (!sv->cuda_home || !*sv->cuda_home)
+	sv->cuda_home = setting_cuda_home();
+	if (!sv->cuda_home)
 		sv->cuda_home = "/usr/local/cuda";
 	sv->nvcc = path_join(sv->cuda_home, "bin/nvcc");
 	if (!is_executable_file(sv->nvcc)) {
 		free(sv->nvcc);
-		sv->nvcc = find_in_path("nvcc", getenv("PATH"));
+		sv->nvcc = find_in_path("nvcc", setting_path());
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 #include "wheels/verify.h"
 
 static const char verify_help[] =
@@ -93,7 +94,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		diag_error(&cli->diags, NULL, "--cuobjdump %s is not an executable file", x.cuobjdump);
 		return cli_end(cli, EXIT_USAGE);
 	}
-	const char *tmp_root = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp_root = setting_tmpdir() ? setting_tmpdir() : "/tmp";
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s/ptbuild-verify-%ld", tmp_root, (long)getpid());
 	x.tmp_dir = tmp.data;

@@ -1,0 +1,34 @@
+/*
+ * The environment variables ptbuild reads, each in one place. Values are read when asked
+ * (a test may set one between two in-process runs); NULL when the variable is unset or
+ * empty. A build's own environment is composed elsewhere (model/envflags: the allow-list).
+ */
+#ifndef PTBUILD_SETTINGS_H
+#define PTBUILD_SETTINGS_H
+
+#include <stdbool.h>
+
+/* $PATH: where programs are looked up. */
+const char *setting_path(void);
+/* $HOME. */
+const char *setting_home(void);
+/* $PTBUILD_CACHE: the cache directory, unless --cache-dir says another. */
+const char *setting_ptbuild_cache(void);
+/* $XDG_CACHE_HOME: the cache is $XDG_CACHE_HOME/ptbuild without the two above. */
+const char *setting_xdg_cache_home(void);
+/* $PTBUILD_MIRRORS: a mirrors.json beside the project's. */
+const char *setting_ptbuild_mirrors(void);
+/* $PTBUILD_PYTHON_3_11 (for "3.11"): the interpreter of that Python, instead of a search. */
+const char *setting_python_override(const char *version);
+/* $PYENV_ROOT: where pyenv's versions are (default ~/.pyenv). */
+const char *setting_pyenv_root(void);
+/* $PIP_INDEX_URL: the index sdists are found on when the recipe names none. */
+const char *setting_pip_index_url(void);
+/* $CUDA_HOME: the CUDA toolkit doctor reports (default /usr/local/cuda). */
+const char *setting_cuda_home(void);
+/* $TMPDIR. */
+const char *setting_tmpdir(void);
+/* $NO_COLOR set (even empty): no colour on a terminal. */
+bool setting_no_color(void);
+
+#endif
