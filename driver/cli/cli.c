@@ -250,24 +250,21 @@ char *cli_cache_dir(const struct cli *cli)
 	return buf_detach(&b);
 }
 
-int ptbuild_run(int argc, char **argv, FILE *out, FILE *err)
+/*
+ * The shared options before the command ("ptbuild -C DIR --json plan"). Returns the index
+ * of the command word, or -1 after an error and -2 after --help/--version (both reported).
+ */
+static int parse_globals(struct cli *cli, int argc, char **argv)
 {
-	struct cli cli = { .out = out, .err = err, .dir = "." };
-	diags_init(&cli.diags);
-	cli.color = isatty(fileno(err)) && !setting_no_color();
-
-	/* Shared options before the command. */
 	int i = 1;
-	int code = EXIT_OK;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];
 		const char *value = NULL;
 		int c = 0;
 		if (!strcmp(a, "-C") || !strcmp(a, "--cache-dir") || !strcmp(a, "--color")) {
 			if (i + 1 >= argc) {
-				diag_error(&cli.diags, NULL, "option \"%s\" needs a value", a);
-				code = cli_finish(&cli, EXIT_USAGE);
-				goto out;
+				diag_error(&cli->diags, NULL, "option \"%s\" needs a value", a);
+				return -1;
 			}
 			value = argv[++i];
 			c = a[1] == 'C' ? 'C' : (a[2] == 'c' && a[3] == 'a' ? OPT_CACHE_DIR : OPT_COLOR);
@@ -291,56 +288,75 @@ int ptbuild_run(int argc, char **argv, FILE *out, FILE *err)
 		} else if (!strcmp(a, "--version")) {
 			c = OPT_VERSION;
 		} else {
-			report_bad_option(&cli, NULL, a, NULL, 0, false);
-			code = cli_finish(&cli, EXIT_USAGE);
-			goto out;
+			report_bad_option(cli, NULL, a, NULL, 0, false);
+			return -1;
 		}
-		int g = global_option(&cli, c, value, main_help);
-		if (g == -2) {
-			code = cli_finish(&cli, EXIT_OK);
-			goto out;
-		}
-		if (g < 0) {
-			code = cli_finish(&cli, EXIT_USAGE);
-			goto out;
-		}
+		int g = global_option(cli, c, value, main_help);
+		if (g < 0)
+			return g;
 	}
-	if (i >= argc) {
-		fputs(main_help, err);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	const char *name = argv[i];
-	if (!strcmp(name, "help")) {
-		if (i + 1 < argc) {
-			char *help_argv[] = { argv[i + 1], "--help", NULL };
-			for (size_t k = 0; k < NCOMMANDS; k++)
-				if (!strcmp(commands[k].name, argv[i + 1])) {
-					code = commands[k].run(&cli, 2, help_argv);
-					goto out;
-				}
-		}
-		fputs(main_help, out);
-		code = EXIT_OK;
-		goto out;
-	}
-	for (size_t k = 0; k < NCOMMANDS; k++) {
-		if (!strcmp(commands[k].name, name)) {
-			code = commands[k].run(&cli, argc - i, argv + i);
-			goto out;
-		}
-	}
-	diag_error(&cli.diags, NULL, "unknown command \"%s\"", name);
+	return i;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		if (!strcmp(commands[k].name, name))
+			return &commands[k];
+	return NULL;
+}
+
+static int unknown_command(struct cli *cli, const char *name)
+{
+	diag_error(&cli->diags, NULL, "unknown command \"%s\"", name);
 	const char *names[NCOMMANDS];
 	for (size_t k = 0; k < NCOMMANDS; k++)
 		names[k] = commands[k].name;
 	const char *near = closest_match(name, names, NCOMMANDS);
 	if (near)
-		diag_hint(&cli.diags, "did you mean \"%s\"?", near);
+		diag_hint(&cli->diags, "did you mean \"%s\"?", near);
 	else
-		diag_hint(&cli.diags, "commands: plan, doctor; try 'ptbuild --help'");
-	code = cli_finish(&cli, EXIT_USAGE);
-out:
+		diag_hint(&cli->diags, "commands: plan, doctor; try 'ptbuild --help'");
+	return cli_finish(cli, EXIT_USAGE);
+}
+
+/* `ptbuild help [COMMAND]`. */
+static int help_command(struct cli *cli, int argc, char **argv, int i)
+{
+	const struct command *cmd = i + 1 < argc ? find_command(argv[i + 1]) : NULL;
+	if (cmd) {
+		char *help_argv[] = { argv[i + 1], "--help", NULL };
+		return cmd->run(cli, 2, help_argv);
+	}
+	fputs(main_help, cli->out);
+	return EXIT_OK;
+}
+
+static int run_command_line(struct cli *cli, int argc, char **argv)
+{
+	int i = parse_globals(cli, argc, argv);
+	if (i == -2)
+		return cli_finish(cli, EXIT_OK);
+	if (i < 0)
+		return cli_finish(cli, EXIT_USAGE);
+	if (i >= argc) {
+		fputs(main_help, cli->err);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help"))
+		return help_command(cli, argc, argv, i);
+	const struct command *cmd = find_command(argv[i]);
+	if (!cmd)
+		return unknown_command(cli, argv[i]);
+	return cmd->run(cli, argc - i, argv + i);
+}
+
+int ptbuild_run(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct cli cli = { .out = out, .err = err, .dir = "." };
+	diags_init(&cli.diags);
+	cli.color = isatty(fileno(err)) && !setting_no_color();
+	int code = run_command_line(&cli, argc, argv);
 	diags_release(&cli.diags);
 	fflush(out);
 	fflush(err);
