@@ -160,6 +160,17 @@ int make_dirs(const char *path, int mode)
 	return rc < 0 && errno != EEXIST ? -1 : 0;
 }
 
+int make_parents(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	char *parent = xstrndup(path, (size_t)(slash - path));
+	int rc = make_dirs(parent, 0755);
+	free(parent);
+	return rc;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

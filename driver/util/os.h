@@ -31,6 +31,9 @@ char *find_in_path(const char *name, const char *path);
 int lock_file_try(const char *path);
 /* mkdir -p; returns -1 with errno set. */
 int make_dirs(const char *path, int mode);
+/* mkdir -p of the directory `path` is in (0755); nothing for a path without a '/'. Returns -1
+ * with errno set. */
+int make_parents(const char *path);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */
 int remove_tree(const char *path);
 /* `path` made absolute against the current directory (not resolving links). Caller frees. */
