@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,6 +229,19 @@ static const char *env_value(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* Whether chdir(dir) would work; errno says why not. */
+static bool can_enter(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return false;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return false;
+	}
+	return access(dir, X_OK) == 0;
+}
+
 /* Starts the child; returns its pid or -1 (reason written to the log). */
 static pid_t spawn(const struct sched_spawn *sp)
 {
@@ -240,8 +254,12 @@ static pid_t spawn(const struct sched_spawn *sp)
 	}
 	struct spawn_req req = { .path = path, .argv = sp->argv, .envp = sp->envp, .cwd = sp->cwd,
 				 .out_fd = sp->log_fd };
-	pid_t pid;
-	if (spawn_child(&req, &pid) < 0) {
+	pid_t pid = -1;
+	if (sp->cwd && !can_enter(sp->cwd)) {
+		/* said here too: where posix_spawn cannot report a failed chdir (valgrind runs it
+		 * as a fork), the child would exit 127 without a word */
+		dprintf(sp->log_fd, "ptbuild: cannot enter \"%s\": %s\n", sp->cwd, strerror(errno));
+	} else if (spawn_child(&req, &pid) < 0) {
 		int e = errno;
 		if (sp->cwd && !is_directory(sp->cwd))
 			dprintf(sp->log_fd, "ptbuild: cannot enter \"%s\": %s\n", sp->cwd, strerror(e));
