@@ -30,7 +30,7 @@ MAY_USE = {
 THIRD_PARTY = {
     "git2.h": {"sources/git_source.c", "sources/patch_parse.c"},
     "curl/": {"sources/download.c"},
-    "cjson/": {"util/json.c"},
+    "cjson/": {"util/json_read.c"},
     "archive": {"sources/unpack.c", "wheels/wheel.c"},
     "openssl/": {"util/hash.c"},
     "zlib.h": {"sources/patch_parse.c"},

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,6 +229,19 @@ static const char *env_value(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* Whether chdir(dir) would work; errno says why not. */
+static bool can_enter(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return false;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return false;
+	}
+	return access(dir, X_OK) == 0;
+}
+
 /* Starts the child; returns its pid or -1 (reason written to the log). */
 static pid_t spawn(const struct sched_spawn *sp)
 {
@@ -238,37 +252,21 @@ static pid_t spawn(const struct sched_spawn *sp)
 		dprintf(sp->log_fd, "ptbuild: cannot run \"%s\": not found in PATH\n", name);
 		return -1;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		dprintf(sp->log_fd, "ptbuild: cannot start \"%s\": %s\n", name, strerror(errno));
-		free(path);
-		return -1;
+	struct spawn_req req = { .path = path, .argv = sp->argv, .envp = sp->envp, .cwd = sp->cwd,
+				 .out_fd = sp->log_fd };
+	pid_t pid = -1;
+	if (sp->cwd && !can_enter(sp->cwd)) {
+		/* said here too: where posix_spawn cannot report a failed chdir (valgrind runs it
+		 * as a fork), the child would exit 127 without a word */
+		dprintf(sp->log_fd, "ptbuild: cannot enter \"%s\": %s\n", sp->cwd, strerror(errno));
+	} else if (spawn_child(&req, &pid) < 0) {
+		int e = errno;
+		if (sp->cwd && !is_directory(sp->cwd))
+			dprintf(sp->log_fd, "ptbuild: cannot enter \"%s\": %s\n", sp->cwd, strerror(e));
+		else
+			dprintf(sp->log_fd, "ptbuild: cannot run \"%s\": %s\n", path, strerror(e));
+		pid = -1;
 	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		struct sigaction dfl = { 0 };
-		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGTERM, &dfl, NULL);
-		sigaction(SIGCHLD, &dfl, NULL);
-		sigaction(SIGPIPE, &dfl, NULL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null_fd = open("/dev/null", O_RDONLY);
-		if (null_fd >= 0)
-			dup2(null_fd, 0);
-		dup2(sp->log_fd, 1);
-		dup2(sp->log_fd, 2);
-		if (sp->cwd && chdir(sp->cwd) < 0) {
-			dprintf(2, "ptbuild: cannot enter \"%s\": %s\n", sp->cwd, strerror(errno));
-			_exit(127);
-		}
-		execve(path, sp->argv, sp->envp);
-		dprintf(2, "ptbuild: cannot run \"%s\": %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also in the parent: no window where a signal misses the group */
 	free(path);
 	return pid;
 }

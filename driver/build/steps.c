@@ -43,18 +43,6 @@ static void log_line(struct build_item *it, const char *fmt, ...)
 	buf_release(&b);
 }
 
-/* mkdir -p of the directory holding `path`. */
-static void make_parent_dirs(const char *path)
-{
-	char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		make_dirs(parent, 0755);
-	}
-	free(parent);
-}
-
 static double wall_now(void)
 {
 	struct timespec ts;
@@ -243,7 +231,7 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	it->venv = item_path(work_dir, "venv", v, "");
 	it->work = item_path(work_dir, "work", v, "");
 	it->tree = trees_for_variant(&b->trees, v);
-	make_parent_dirs(it->log_path);
+	make_parents(it->log_path);
 	it->log_fd = open(it->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (it->log_fd < 0)
 		return fail(it, "cannot write the log \"%s\": %s", it->log_path, strerror(errno)), false;
@@ -255,7 +243,7 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	char *out_dir = out_entry_dir(b->s->cache_dir, v->key);
 	if (v->recipe->source.kind == SOURCE_PATH || b->opts.force)
 		remove_tree(out_dir); /* rebuilt on purpose: the new entry replaces the old */
-	make_parent_dirs(out_dir);
+	make_parents(out_dir);
 	struct diags d;
 	diags_init(&d);
 	int rc = staged_dir_begin(&it->out, out_dir, "build outputs", &d);
@@ -406,7 +394,7 @@ static int phase_venv(struct build *b, struct build_item *it, struct sched_spawn
 	if (!py || !py->interpreter)
 		return fail(it, "no interpreter for Python %s", it->v->python);
 	remove_tree(it->venv);
-	make_parent_dirs(it->venv);
+	make_parents(it->venv);
 	char **argv = strv_new(4);
 	argv[0] = xstrdup(py->interpreter);
 	argv[1] = xstrdup("-m");
@@ -482,7 +470,7 @@ static int phase_copy(struct build *b, struct build_item *it, struct sched_spawn
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s.new.tmp-%ld", it->work, (long)getpid());
 	remove_tree(tmp.data);
-	make_parent_dirs(it->work);
+	make_parents(it->work);
 	remove_stale_temps(it->work);
 	char **argv = strv_new(5);
 	argv[0] = xstrdup("cp");
@@ -554,7 +542,7 @@ static int commit_outputs(struct build *b, struct build_item *it)
 	int rc = write_file_atomic(manifest, text.data, text.len);
 	free(manifest);
 	char *state = state_record_path(b->work_dir, r->recipe, r->variant);
-	make_parent_dirs(state);
+	make_parents(state);
 	struct diags d;
 	diags_init(&d);
 	if (rc == 0)

@@ -160,6 +160,17 @@ int make_dirs(const char *path, int mode)
 	return rc < 0 && errno != EEXIST ? -1 : 0;
 }
 
+int make_parents(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	char *parent = xstrndup(path, (size_t)(slash - path));
+	int rc = make_dirs(parent, 0755);
+	free(parent);
+	return rc;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -269,27 +280,53 @@ struct running {
 	int fd;
 };
 
+int spawn_child(const struct spawn_req *req, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, req->out_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, req->out_fd, 2);
+	if (req->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, req->cwd); /* glibc 2.29 */
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setpgroup(&attr, 0);
+	sigset_t dfl, none;
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+						POSIX_SPAWN_SETSIGMASK);
+	char *const *envp = req->envp ? req->envp : environ;
+	int rc = req->path ? posix_spawn(pid, req->path, &fa, &attr, req->argv, envp)
+			   : posix_spawnp(pid, req->argv[0], &fa, &attr, req->argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
 static int spawn_captured(struct capture *c, struct running *r)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawnattr_t attr;
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	int rc = posix_spawnp(&r->pid, c->argv[0], &fa, &attr, (char *const *)c->argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	struct spawn_req req = { .argv = (char *const *)c->argv, .out_fd = fds[1] };
+	int rc = spawn_child(&req, &r->pid);
+	int e = errno;
 	close(fds[1]);
-	if (rc != 0) {
+	if (rc < 0) {
 		close(fds[0]);
-		errno = rc;
+		errno = e;
 		return -1;
 	}
 	r->fd = fds[0];

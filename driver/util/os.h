@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/buf.h"
 
@@ -31,6 +32,9 @@ char *find_in_path(const char *name, const char *path);
 int lock_file_try(const char *path);
 /* mkdir -p; returns -1 with errno set. */
 int make_dirs(const char *path, int mode);
+/* mkdir -p of the directory `path` is in (0755); nothing for a path without a '/'. Returns -1
+ * with errno set. */
+int make_parents(const char *path);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */
 int remove_tree(const char *path);
 /* `path` made absolute against the current directory (not resolving links). Caller frees. */
@@ -46,6 +50,23 @@ void remove_stale_temps(const char *path);
 char *path_join(const char *dir, const char *name);
 /* What follows the last '/' of `path` (all of it without one); points into `path`. */
 const char *path_base(const char *path);
+
+/*
+ * A child process as ptbuild starts every one: in its own process group (signals go to the
+ * group), standard input /dev/null, stdout and stderr on `out_fd`, SIGINT, SIGTERM, SIGCHLD
+ * and SIGPIPE at their defaults and no signal blocked. Every string is borrowed.
+ */
+struct spawn_req {
+	const char *path;         /* the program; NULL: argv[0] looked up in PATH as execvp does */
+	char *const *argv;
+	char *const *envp;        /* NULL: this process's environment */
+	const char *cwd;          /* NULL: the current directory */
+	int out_fd;
+};
+
+/* Starts the child (posix_spawn: when it returns, the child runs the program, so a missing
+ * cwd or program fails here, not in the child). Returns 0 with *pid, or -1 with errno. */
+int spawn_child(const struct spawn_req *req, pid_t *pid);
 
 /* One command to run with its output (stdout and stderr together) captured. */
 struct capture {

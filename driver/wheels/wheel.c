@@ -17,6 +17,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "wheels/zip_times.h"
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
@@ -141,18 +142,6 @@ static bool member_path_ok(const char *name)
 	return true;
 }
 
-static int make_parents_of(const char *dir, const char *name)
-{
-	const char *slash = strrchr(name, '/');
-	if (!slash)
-		return 0;
-	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s/%.*s", dir, (int)(slash - name), name);
-	int rc = make_dirs(b.data, 0755);
-	buf_release(&b);
-	return rc;
-}
-
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -173,7 +162,7 @@ static int extract_member(struct archive *a, const char *wheel, const char *dir,
 {
 	char *dest = path_join(dir, m->name);
 	int fd = -1, rc = -1;
-	if (make_parents_of(dir, m->name) < 0 ||
+	if (make_parents(dest) < 0 ||
 	    (fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		       m->executable ? 0755 : 0644)) < 0) {
 		if (errno == EEXIST)
@@ -464,31 +453,6 @@ out:
 	return rc;
 }
 
-/* DOS times in zip headers are local time: pack in UTC whatever TZ says, then put it back. */
-struct tz_saved {
-	char *tz;
-	bool had;
-};
-
-static struct tz_saved tz_utc(void)
-{
-	const char *tz = getenv("TZ");
-	struct tz_saved s = { tz ? xstrdup(tz) : NULL, tz != NULL };
-	setenv("TZ", "UTC0", 1);
-	tzset();
-	return s;
-}
-
-static void tz_restore(struct tz_saved *s)
-{
-	if (s->had)
-		setenv("TZ", s->tz, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(s->tz);
-}
-
 int wheel_pack(const char *dir, const char *path, long long epoch, struct diags *d)
 {
 	if (epoch < WHEEL_EPOCH_MIN)
@@ -517,7 +481,6 @@ int wheel_pack(const char *dir, const char *path, long long epoch, struct diags 
 	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
 	struct buf record = BUF_INIT;
 	struct archive *a = NULL;
-	struct tz_saved tz = tz_utc();
 	if (rc < 0)
 		goto out;
 	rc = -1;
@@ -542,6 +505,9 @@ int wheel_pack(const char *dir, const char *path, long long epoch, struct diags 
 		diag_error(d, NULL, "cannot write %s: %s", tmp.data, archive_error_string(a));
 		goto out;
 	}
+	/* libarchive wrote the DOS times in local time; the wheel has them in UTC */
+	if (zip_set_dos_time(tmp.data, epoch, d) < 0)
+		goto out;
 	if (rename(tmp.data, path) < 0) {
 		diag_error(d, NULL, "cannot write %s: %s", path, strerror(errno));
 		goto out;
@@ -550,7 +516,6 @@ int wheel_pack(const char *dir, const char *path, long long epoch, struct diags 
 out:
 	if (a)
 		archive_write_free(a);
-	tz_restore(&tz);
 	if (rc < 0)
 		unlink(tmp.data);
 	for (size_t i = 0; i < l.n; i++)

@@ -1,13 +1,19 @@
 #include "wheels/wheelhouse.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model/image.h"
 #include "util/buf.h"
+#include "util/json.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "wheels/wheel.h"
 
 void house_wheel_release(struct house_wheel *w)
 {
@@ -139,5 +145,357 @@ int house_write_index(const char *dir, const struct house_wheel *v, size_t n, st
 	buf_release(&sums);
 out:
 	free(simple);
+	return rc;
+}
+
+/* ---- a whole wheelhouse ------------------------------------------------------------------- */
+
+void house_result_release(struct house_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		house_wheel_release(&r->v[i]);
+	free(r->v);
+	for (size_t i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->owned);
+	free(r->targets);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Hard link (same file system: instant, no space), else a copy. */
+static int place(const char *src, const char *dest, struct diags *d)
+{
+	if (link(src, dest) == 0)
+		return 0;
+	int rc = 0;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (in < 0 || out < 0) {
+		rc = diag_error(d, NULL, "cannot copy %s to %s: %s", src, dest, strerror(errno));
+	} else {
+		char chunk[1 << 16];
+		ssize_t n;
+		while ((n = read(in, chunk, sizeof(chunk))) > 0)
+			if (write(out, chunk, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+		if (n < 0 || close(out) < 0)
+			rc = diag_error(d, NULL, "cannot copy %s to %s: %s", src, dest, strerror(errno));
+		out = -1;
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+/* The slimmed copy of `w` in `tmp`, with its new digest and size. */
+static int slim_one(const struct house_spec *spec, struct house_input *w, const char *tmp,
+		    struct house_result *r, struct diags *d)
+{
+	struct finish_opts fo = { .epoch = spec->epoch, .slim = true, .tmp_dir = spec->tmp_dir };
+	struct finish_result fr;
+	/* the repack keeps the name; the entry's own epoch is not known here, so the newest
+	 * source date of the wheelhouse is used */
+	if (wheel_finish(w->src, tmp, &fo, &fr, d) < 0)
+		return -1;
+	r->bytes_before += fr.size_before;
+	r->bytes_after += fr.size_after;
+	r->dropped += fr.dropped;
+	r->stripped += fr.stripped;
+	if (spec->on_slim)
+		spec->on_slim(spec->ctx, w->file, &fr);
+	char *dest = path_join(tmp, w->file);
+	int rc = sha256_file_hex(dest, w->sha256);
+	free(dest);
+	w->size = fr.size_after;
+	finish_result_release(&fr);
+	return rc;
+}
+
+/* Every wheel into `tmp` once (a file of one name and digest that several variants bring is
+ * placed once), and its entry in r->v. */
+static int stage_wheels(const struct house_spec *spec, const char *tmp, struct house_result *r,
+			struct diags *d)
+{
+	r->v = xcalloc(spec->nwheels + 1, sizeof(*r->v));
+	for (size_t i = 0; i < spec->nwheels; i++) {
+		struct house_input *w = &spec->wheels[i];
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = !strcmp(spec->wheels[k].file, w->file) &&
+			      !strcmp(spec->wheels[k].sha256, w->sha256);
+		if (dup)
+			continue;
+		int rc;
+		if (spec->slim) {
+			rc = slim_one(spec, w, tmp, r, d);
+		} else {
+			char *dest = path_join(tmp, w->file);
+			rc = place(w->src, dest, d);
+			free(dest);
+		}
+		if (rc < 0)
+			return -1;
+		struct wheel_name wn;
+		if (wheel_name_parse(w->file, &wn) < 0) {
+			r->bad_input = true;
+			return diag_error(d, NULL, "%s is not a wheel file name", w->file);
+		}
+		struct house_wheel *hw = &r->v[r->n++];
+		hw->file = xstrdup(w->file);
+		hw->project = dist_normalize(wn.dist);
+		hw->version = xstrdup(wn.version);
+		snprintf(hw->sha256, sizeof(hw->sha256), "%s", w->sha256);
+		hw->size = w->size;
+		wheel_name_release(&wn);
+	}
+	return 0;
+}
+
+/* manifest.json: the generator, the lock's digest, the set, and per wheel the variants that
+ * brought it with their source identities. */
+static void manifest_render(const struct house_spec *spec, const struct house_result *r,
+			    const char *lock_digest, struct buf *out)
+{
+	struct jw w;
+	jw_init(&w, out, true);
+	jw_object_begin(&w);
+	jw_kstring(&w, "generator", "ptbuild " PTBUILD_VERSION);
+	jw_key(&w, "lock");
+	if (lock_digest) {
+		jw_object_begin(&w);
+		jw_kstring(&w, "file", "ptbuild.lock");
+		jw_kstring(&w, "sha256", lock_digest);
+		jw_object_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "set");
+	if (spec->set_name)
+		jw_string(&w, spec->set_name);
+	else
+		jw_null(&w);
+	jw_kint(&w, "source_date_epoch", spec->epoch);
+	jw_key(&w, "wheels");
+	jw_array_begin(&w);
+	for (size_t h = 0; h < r->n; h++) {
+		const struct house_wheel *hw = &r->v[h];
+		if (h && !strcmp(r->v[h - 1].file, hw->file))
+			continue;
+		jw_object_begin(&w);
+		jw_kstring(&w, "file", hw->file);
+		jw_kstring(&w, "project", hw->project);
+		jw_kstring(&w, "version", hw->version);
+		jw_kstring(&w, "sha256", hw->sha256);
+		jw_kint(&w, "size", (long long)hw->size);
+		jw_key(&w, "variants");
+		jw_array_begin(&w);
+		for (size_t i = 0; i < spec->nwheels; i++) {
+			if (strcmp(spec->wheels[i].file, hw->file))
+				continue;
+			const struct house_variant *v = &spec->variants[spec->wheels[i].variant];
+			jw_object_begin(&w);
+			jw_kstring(&w, "recipe", v->recipe);
+			jw_kstring(&w, "variant", v->label);
+			jw_kstring(&w, "toolchain", v->tc->name);
+			jw_kstring(&w, "python", v->python);
+			jw_kstring(&w, "build_key", v->key);
+			jw_kbool(&w, "dependency_of_source", !spec->wheels[i].main);
+			jw_kbool(&w, "built", v->built);
+			jw_key(&w, "source"); /* commit, file digests, submodule commits */
+			pin_write_identity(&w, v->pin, v->python);
+			jw_object_end(&w);
+		}
+		jw_array_end(&w);
+		jw_object_end(&w);
+	}
+	jw_array_end(&w);
+	jw_object_end(&w);
+	buf_addch(out, '\n');
+}
+
+static int write_manifest(const struct house_spec *spec, const char *tmp,
+			  const struct house_result *r, struct diags *d)
+{
+	char lock_digest[SHA256_HEX_SIZE];
+	bool have_lock = spec->lock_path && sha256_file_hex(spec->lock_path, lock_digest) == 0;
+	struct buf manifest = BUF_INIT;
+	manifest_render(spec, r, have_lock ? lock_digest : NULL, &manifest);
+	char *mpath = path_join(tmp, "manifest.json");
+	int rc = write_file_atomic(mpath, manifest.data, manifest.len);
+	free(mpath);
+	buf_release(&manifest);
+	if (rc < 0)
+		return diag_error(d, NULL, "cannot write the manifest in %s: %s", tmp,
+				  strerror(errno));
+	return 0;
+}
+
+/* "project==version" of the own wheels of the variants labelled `label`, sorted, each once. */
+static void requirements_text(const struct house_spec *spec, const char *label, struct buf *text)
+{
+	char **lines = NULL;
+	size_t nl = 0;
+	for (size_t p = 0; p < spec->nwheels; p++) {
+		const struct house_input *w = &spec->wheels[p];
+		struct wheel_name wn;
+		if (!w->main || strcmp(spec->variants[w->variant].label, label) ||
+		    wheel_name_parse(w->file, &wn) < 0)
+			continue;
+		struct buf line = BUF_INIT;
+		buf_addf(&line, "%s==%s", wn.dist, wn.version);
+		wheel_name_release(&wn);
+		lines = xrealloc(lines, (nl + 1) * sizeof(char *));
+		lines[nl++] = buf_detach(&line);
+	}
+	qsort(lines, nl, sizeof(char *), strv_cmp);
+	for (size_t k = 0; k < nl; k++)
+		if (!k || strcmp(lines[k - 1], lines[k]))
+			buf_addf(text, "%s\n", lines[k]);
+	for (size_t k = 0; k < nl; k++)
+		free(lines[k]);
+	free(lines);
+}
+
+/* The Dockerfiles' target of `v`, whose requirements are `rel` (taken). */
+static int add_target(const struct house_variant *v, char *rel, struct house_result *r,
+		      struct diags *d)
+{
+	char *image = docker_image_for(v->tc, v->python);
+	if (!image) {
+		free(rel);
+		diag_error(d, &v->tc->pos, "toolchain \"%s\" needs an \"image\" for the "
+					   "wheelhouse's Dockerfiles", v->tc->name);
+		diag_hint(d, "add \"image\": the base image its wheels run in, such as the "
+			     "vendor's runtime image");
+		return -1;
+	}
+	r->owned = xrealloc(r->owned, (r->nowned + 2) * sizeof(char *));
+	r->owned[r->nowned++] = image;
+	r->owned[r->nowned++] = rel;
+	r->targets = xrealloc(r->targets, (r->ntargets + 1) * sizeof(*r->targets));
+	r->targets[r->ntargets++] = (struct docker_target){
+		.label = v->label,
+		.toolchain = v->tc->name,
+		.python = v->python,
+		.image = image,
+		.cuda_version = v->tc->cuda.enabled ? v->tc->cuda.version : NULL,
+		.musa_version = v->tc->musa.enabled ? v->tc->musa.version : NULL,
+		.system_nccl = v->tc->cuda.enabled && v->tc->nccl_system,
+		.requirements = rel,
+	};
+	return 0;
+}
+
+/* requirements/<label>.txt per label, in plan order, and the Dockerfiles' target of each. */
+static int write_requirements(const struct house_spec *spec, const char *dir,
+			      struct house_result *r, struct diags *d)
+{
+	char *reqdir = path_join(dir, "requirements");
+	int rc = make_dirs(reqdir, 0755) < 0
+			 ? diag_error(d, NULL, "cannot create %s: %s", reqdir, strerror(errno))
+			 : 0;
+	for (size_t i = 0; i < spec->nvariants && rc == 0; i++) {
+		const struct house_variant *v = &spec->variants[i];
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(spec->variants[k].label, v->label);
+		if (seen)
+			continue;
+		struct buf text = BUF_INIT, rel = BUF_INIT, path = BUF_INIT;
+		requirements_text(spec, v->label, &text);
+		buf_addf(&rel, "requirements/%s.txt", v->label);
+		buf_addf(&path, "%s/%s", dir, rel.data);
+		if (write_file_atomic(path.data, text.data, text.len) < 0)
+			rc = diag_error(d, NULL, "cannot write %s: %s", path.data, strerror(errno));
+		buf_release(&path);
+		buf_release(&text);
+		if (add_target(v, buf_detach(&rel), r, d) < 0)
+			rc = -1;
+	}
+	free(reqdir);
+	return rc;
+}
+
+/* Replaces `dir` with `tmp`: only an earlier wheelhouse (or an empty directory) is replaced. */
+static int swap_in(const char *tmp, const char *dir, struct diags *d)
+{
+	if (path_exists(dir)) {
+		char *manifest = path_join(dir, "manifest.json");
+		char **names = NULL;
+		size_t n = 0;
+		bool empty = list_dir(dir, NULL, &names, &n) == 0 && n == 0;
+		free_names(names, n);
+		bool house = path_exists(manifest);
+		free(manifest);
+		if (!house && !empty)
+			return diag_error(d, NULL, "%s exists and is not a wheelhouse (no manifest.json): "
+						   "nothing was replaced", dir),
+			       diag_hint(d, "name a new or empty directory, or remove that one"), -1;
+		struct buf old = BUF_INIT;
+		buf_addf(&old, "%s.old-%ld", dir, (long)getpid());
+		if (rename(dir, old.data) < 0) {
+			buf_release(&old);
+			return diag_error(d, NULL, "cannot replace %s: %s", dir, strerror(errno));
+		}
+		if (rename(tmp, dir) < 0) {
+			int e = errno;
+			rename(old.data, dir);
+			buf_release(&old);
+			return diag_error(d, NULL, "cannot replace %s: %s", dir, strerror(e));
+		}
+		remove_tree(old.data);
+		buf_release(&old);
+		return 0;
+	}
+	if (rename(tmp, dir) < 0)
+		return diag_error(d, NULL, "cannot create %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* Everything of the wheelhouse into `tmp`. */
+static int house_fill(const struct house_spec *spec, const char *tmp, struct house_result *r,
+		      struct diags *d)
+{
+	if (make_dirs(tmp, 0755) < 0)
+		return diag_error(d, NULL, "cannot create %s: %s", tmp, strerror(errno));
+	if (stage_wheels(spec, tmp, r, d) < 0)
+		return -1;
+	if (house_sort(r->v, r->n, d) < 0) {
+		r->bad_input = true;
+		return -1;
+	}
+	if (house_write_index(tmp, r->v, r->n, d) < 0 || write_manifest(spec, tmp, r, d) < 0)
+		return -1;
+	/* these need each toolchain's image; a file here that cannot be written counts as a
+	 * wrong input too (exit status 2), as it always has */
+	if (write_requirements(spec, tmp, r, d) < 0) {
+		r->bad_input = true;
+		return -1;
+	}
+	struct docker_input din = { .t = r->targets, .n = r->ntargets,
+				    .source_date_epoch = spec->epoch, .set_name = spec->set_name };
+	if (dockerfiles_write(tmp, &din, d) < 0) {
+		r->bad_input = true;
+		return -1;
+	}
+	return 0;
+}
+
+int house_collect(const struct house_spec *spec, struct house_result *r, struct diags *d)
+{
+	memset(r, 0, sizeof(*r));
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", spec->dir, (long)getpid());
+	remove_tree(tmp.data);
+	int rc = house_fill(spec, tmp.data, r, d);
+	if (rc == 0)
+		rc = swap_in(tmp.data, spec->dir, d);
+	if (rc < 0)
+		remove_tree(tmp.data);
+	buf_release(&tmp);
 	return rc;
 }

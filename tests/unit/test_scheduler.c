@@ -2,12 +2,16 @@
  * with failures and --keep-going; ccache's stats log; sizes. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "build/ccache.h"
 #include "build/scheduler.h"
+#include "util/buf.h"
+#include "util/os.h"
 #include "util/strutil.h"
 
 #define GIB (1ULL << 30)
@@ -123,6 +127,77 @@ static void test_children_and_failures(void **state)
 	assert_int_equal(jobs[0].share, 1);
 }
 
+/* One child with a cwd and a log file: what a build job's process sees. */
+struct env_ctx {
+	char *const *argv;
+	const char *cwd;
+	int log_fd;
+	struct sched_job *jobs;
+	int steps;
+};
+
+static enum sched_step env_step(void *ctx, size_t job, struct sched_spawn *sp)
+{
+	struct env_ctx *c = ctx;
+	if (c->jobs[job].state != JOB_RUNNING)
+		return STEP_FAILED;
+	if (c->steps++ == 0) {
+		static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+		sp->argv = c->argv;
+		sp->envp = envp;
+		sp->cwd = c->cwd;
+		sp->log_fd = c->log_fd;
+		return STEP_SPAWN;
+	}
+	return STEP_DONE;
+}
+
+static void test_child_environment(void **state)
+{
+	(void)state;
+	/* its own process group, the cwd, stdin /dev/null, the log as stdout and stderr,
+	 * nothing ignored or blocked even when ptbuild ignores SIGPIPE */
+	static char *const argv[] = { "sh", "-c", "set -- $(cat /proc/$$/stat); "
+				      "[ \"$5\" = \"$$\" ] && echo own-group; pwd; cat; "
+				      "i=$(sed -n 's/^SigIgn:\\t//p' /proc/$$/status); "
+				      "b=$(sed -n 's/^SigBlk:\\t//p' /proc/$$/status); "
+				      "echo pipe-ignored=$(( 0x$i >> 12 & 1 )) blocked=$(( 0x$b != 0 )); "
+				      "echo err >&2", NULL };
+	char *dir = tmpdir_make("sched-env");
+	char *log = path_join(dir, "log");
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigaction(SIGPIPE, &ign, &old);
+	for (int missing = 0; missing < 2; missing++) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		char *cwd = missing ? path_join(dir, "gone") : strdup(dir);
+		struct sched_job jobs[1] = { { .weight = 1 } };
+		struct env_ctx c = { argv, cwd, fd, jobs, 0 };
+		struct sched_ops ops = { &c, env_step, NULL };
+		struct sched_opts o = { .jobs = 1 };
+		assert_int_equal(sched_run(jobs, 1, &ops, &o), missing ? SCHED_FAILED : SCHED_OK);
+		close(fd);
+		struct buf text = BUF_INIT;
+		assert_int_equal(read_file(log, &text), 0);
+		if (missing) {
+			assert_int_equal(jobs[0].status, 127);
+			assert_contains(text.data, "ptbuild: cannot enter \"");
+			assert_contains(text.data, "gone\": No such file or directory\n");
+		} else {
+			struct buf want = BUF_INIT;
+			buf_addf(&want, "own-group\n%s\npipe-ignored=0 blocked=0\nerr\n", dir);
+			assert_string_equal(text.data, want.data);
+			buf_release(&want);
+		}
+		buf_release(&text);
+		free(cwd);
+	}
+	sigaction(SIGPIPE, &old, NULL);
+	free(log);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 static void test_ccache_stats_log(void **state)
 {
 	(void)state;
@@ -174,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_memory_caps_the_share),
 		cmocka_unit_test(test_critical_path_first),
 		cmocka_unit_test(test_children_and_failures),
+		cmocka_unit_test(test_child_environment),
 		cmocka_unit_test(test_ccache_stats_log),
 		cmocka_unit_test(test_sizes),
 	};

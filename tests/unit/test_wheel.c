@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <utime.h>
 
 #include "model/envflags_catalog.h"
@@ -14,6 +15,7 @@
 #include "util/os.h"
 #include "wheels/verify.h"
 #include "wheels/wheel.h"
+#include "wheels/zip_times.h"
 
 static void test_names(void **state)
 {
@@ -226,6 +228,79 @@ static void test_pack_deterministic(void **state)
 	free(dir);
 }
 
+static unsigned le16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" of the DOS date and time at `p` (time first, then date). */
+static void dos_fields(const unsigned char *p, char *out, size_t len)
+{
+	unsigned t = le16(p), dt = le16(p + 2);
+	snprintf(out, len, "%04u-%02u-%02u %02u:%02u:%02u", 1980 + (dt >> 9), dt >> 5 & 15,
+		 dt & 31, t >> 11, t >> 5 & 63, (t & 31) * 2);
+}
+
+/* Packing never touches TZ (not even to put it back: getenv returns the very same string),
+ * and in a zone with DST every local and central header says SOURCE_DATE_EPOCH in UTC. */
+static void test_pack_times_utc(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make("wheel-tz");
+	char *src = make_tree(dir, "src");
+	char *whl = path_join(dir, "pkg-1.0-py3-none-any.whl");
+	struct diags d;
+	diags_init(&d);
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	const char *tz = getenv("TZ");
+	assert_int_equal(wheel_pack(src, whl, 1720000000, &d), 0); /* July: EDT, UTC-4 */
+	assert_ptr_equal(getenv("TZ"), tz);
+	assert_string_equal(getenv("TZ"), "America/New_York");
+	unsetenv("TZ");
+	tzset();
+	struct buf z = BUF_INIT;
+	assert_int_equal(read_file(whl, &z), 0);
+	const unsigned char *b = (const unsigned char *)z.data;
+	assert_true(z.len > 22);
+	const unsigned char *end = b + z.len - 22;
+	assert_int_equal(le16(end), 0x4b50);
+	unsigned entries = le16(end + 10);
+	size_t cd = (size_t)le16(end + 16) | (size_t)le16(end + 18) << 16;
+	assert_int_equal(entries, 9);
+	char when[32];
+	for (unsigned i = 0; i < entries; i++) {
+		const unsigned char *h = b + cd;
+		assert_int_equal(le16(h + 2), 0x0201);
+		dos_fields(h + 12, when, sizeof(when));
+		assert_string_equal(when, "2024-07-03 09:46:40"); /* 1720000000 in UTC */
+		size_t local = (size_t)le16(h + 42) | (size_t)le16(h + 44) << 16;
+		assert_int_equal(le16(b + local + 2), 0x0403);
+		dos_fields(b + local + 10, when, sizeof(when));
+		assert_string_equal(when, "2024-07-03 09:46:40");
+		cd += 46 + le16(h + 28) + le16(h + 30) + le16(h + 32);
+	}
+	buf_release(&z);
+	/* the same bytes as packed in UTC */
+	char *utc = path_join(dir, "utc.whl");
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	assert_int_equal(wheel_pack(src, utc, 1720000000, &d), 0);
+	unsetenv("TZ");
+	tzset();
+	char *h1 = file_digest(whl), *h2 = file_digest(utc);
+	assert_string_equal(h1, h2);
+	assert_int_equal(d.nerrors, 0);
+	free(h1);
+	free(h2);
+	free(utc);
+	diags_release(&d);
+	free(whl);
+	free(src);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 static void test_unpack_refuses(void **state)
 {
 	(void)state;
@@ -273,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_pack_deterministic),
+		cmocka_unit_test(test_pack_times_utc),
 		cmocka_unit_test(test_unpack_refuses),
 		cmocka_unit_test(test_arch_targets),
 	};

@@ -1,0 +1,132 @@
+/* A wheelhouse assembled from plain data: wheels placed once, simple/, SHA256SUMS,
+ * manifest.json, requirements/, Dockerfiles; wrong inputs and a directory that is not a
+ * wheelhouse. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/os.h"
+#include "wheels/wheelhouse.h"
+
+static void input(struct house_input *w, const char *dir, const char *file, size_t variant,
+		  bool main)
+{
+	write_text(dir, file, file);
+	w->src = path_join(dir, file);
+	w->file = strdup(file);
+	assert_int_equal(sha256_file_hex(w->src, w->sha256), 0);
+	w->size = strlen(file);
+	w->variant = variant;
+	w->main = main;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char *p = path_join(dir, name);
+	struct buf b = BUF_INIT;
+	assert_int_equal(read_file(p, &b), 0);
+	free(p);
+	return buf_detach(&b);
+}
+
+static void test_collect(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make("house");
+	char *cache = path_join(dir, "cache");
+	make_dirs(cache, 0755);
+	char *out = path_join(dir, "out");
+	struct toolchain tc = { .name = "cpu", .image = "debian:12-${python}" };
+	struct house_variant v[2] = {
+		{ "ext", "cpu-py3.11", &tc, "3.11", "k1", true, NULL },
+		{ "dep", "cpu-py3.11", &tc, "3.11", "k2", false, NULL },
+	};
+	struct house_input w[3];
+	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true);
+	input(&w[1], cache, "dep-2.0-py3-none-any.whl", 1, true);
+	input(&w[2], cache, "dep-2.0-py3-none-any.whl", 0, false); /* the same file again */
+	struct house_spec spec = { .dir = out, .variants = v, .nvariants = 2, .wheels = w,
+				   .nwheels = 3, .epoch = 1700000000, .set_name = "default",
+				   .tmp_dir = dir };
+	struct house_result r;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(house_collect(&spec, &r, &d), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.v[0].file, "dep-2.0-py3-none-any.whl"); /* sorted */
+	assert_int_equal(r.ntargets, 1);
+	assert_string_equal(r.targets[0].image, "debian:12-3.11");
+	char *req = slurp(out, "requirements/cpu-py3.11.txt");
+	assert_string_equal(req, "dep==2.0\next==1.0\n");
+	char *sums = slurp(out, "SHA256SUMS");
+	assert_contains(sums, "  dep-2.0-py3-none-any.whl\n");
+	char *manifest = slurp(out, "manifest.json");
+	assert_contains(manifest, "\"dependency_of_source\": true");
+	assert_contains(manifest, "\"source_date_epoch\": 1700000000");
+	char *simple = slurp(out, "simple/ext/index.html");
+	assert_contains(simple, "ext-1.0-cp311-cp311-linux_x86_64.whl#sha256=");
+	free(simple);
+	free(manifest);
+	free(sums);
+	free(req);
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", out, (long)getpid());
+	assert_false(path_exists(tmp.data)); /* renamed into place */
+	buf_release(&tmp);
+	house_result_release(&r);
+
+	/* collecting again replaces the wheelhouse; a directory that is not one is kept */
+	assert_int_equal(house_collect(&spec, &r, &d), 0);
+	house_result_release(&r);
+	char *other = path_join(dir, "other");
+	make_dirs(other, 0755);
+	write_text(other, "keep", "x");
+	spec.dir = other;
+	assert_int_equal(house_collect(&spec, &r, &d), -1);
+	assert_false(r.bad_input);
+	house_result_release(&r);
+	assert_true(path_exists(other));
+	struct buf text = BUF_INIT;
+	diags_render(&d, &text, false);
+	assert_contains(text.data, "exists and is not a wheelhouse (no manifest.json): nothing "
+				   "was replaced");
+	buf_release(&text);
+	diags_release(&d);
+
+	/* a file name that is not a wheel's is a wrong input, and nothing is written */
+	diags_init(&d);
+	char *fresh = path_join(dir, "fresh");
+	spec.dir = fresh;
+	free(w[0].file);
+	w[0].file = strdup("not-a-wheel.zip");
+	assert_int_equal(house_collect(&spec, &r, &d), -1);
+	assert_true(r.bad_input);
+	house_result_release(&r);
+	assert_false(path_exists(fresh));
+	diags_render(&d, &text, false);
+	assert_contains(text.data, "not-a-wheel.zip is not a wheel file name");
+	buf_release(&text);
+	diags_release(&d);
+	for (size_t i = 0; i < 3; i++) {
+		free(w[i].src);
+		free(w[i].file);
+	}
+	free(fresh);
+	free(other);
+	free(out);
+	free(cache);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collect),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
