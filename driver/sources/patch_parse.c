@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "sources/git_source.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -109,20 +110,10 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 
 /* ---- reading with libgit2 ---------------------------------------------------------------- */
 
-/* libgit2 stays initialized for the whole run: each git_libgit2_init() after a full
- * shutdown reloads the TLS certificates, about 8 ms per patch here. */
-static void libgit2_once(void)
-{
-	static bool done;
-	if (!done)
-		git_libgit2_init();
-	done = true;
-}
-
 void blob_id_hex(const void *data, size_t len, char out[BLOB_ID_HEX_SIZE])
 {
 	git_oid oid;
-	libgit2_once();
+	git_source_init(); /* libgit2, once per process */
 	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0)
 		memset(&oid, 0, sizeof(oid));
 	git_oid_tostr(out, BLOB_ID_HEX_SIZE, &oid);
@@ -256,7 +247,7 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		data = converted.data;
 		len = converted.len;
 	}
-	libgit2_once();
+	git_source_init(); /* libgit2, once per process */
 	git_diff *diff = NULL;
 	int rc = -1;
 	struct pos at = { name, 0, 0 };
