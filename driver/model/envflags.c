@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/archlist.h"
 #include "model/envflags_catalog.h"
 #include "util/buf.h"
 #include "util/strutil.h"

@@ -65,12 +65,4 @@ struct flag_context {
  */
 int envflags_check(struct env *e, const struct flag_context *ctx, struct diags *d);
 
-/*
- * TORCH_CUDA_ARCH_LIST grammar checks. Return 0 when valid; otherwise -1 with a short
- * reason in `why` (a static string or one written into `why_buf` of `why_len` bytes).
- */
-int arch_list_check_cmake(const char *value, char *why, size_t why_len);
-int arch_list_check_cpp_extension(const char *value, const char *torch_version, char *why,
-				  size_t why_len);
-
 #endif
