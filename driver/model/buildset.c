@@ -1,14 +1,11 @@
 /* Loading a build set and checking it against the project (docs/files.md, "Build sets"). */
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/fields.h"
-#include "model/interp.h"
-#include "util/json.h"
-#include "model/load.h"
+#include "model/load_common.h"
 #include "model/project.h"
+#include "util/json.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -34,7 +31,7 @@ static void check_set_names(struct project *p, struct buildset *s, struct diags 
 		if (!project_recipe(p, s->targets.v[i].s)) {
 			diag_error(d, &s->targets.v[i].pos, "build set \"%s\" targets \"%s\", which is not "
 							    "a recipe", s->name, s->targets.v[i].s);
-			hint_recipe_name(p, s->targets.v[i].s, d);
+			project_hint_recipe_name(p, s->targets.v[i].s, d);
 		}
 	}
 	const char **tnames = xcalloc(p->ntoolchains + 1, sizeof(*tnames));
@@ -68,7 +65,7 @@ static void check_set_names(struct project *p, struct buildset *s, struct diags 
 		if (!r) {
 			diag_error(d, &u->pos, "\"use\" in build set \"%s\" names \"%s\", which is not a "
 					       "recipe", s->name, u->value);
-			hint_recipe_name(p, u->value, d);
+			project_hint_recipe_name(p, u->value, d);
 		} else if (strcmp(r->name, u->key) && (!r->provides || strcmp(r->provides, u->key))) {
 			diag_error(d, &u->pos, "\"use\" in build set \"%s\": recipe \"%s\" does not provide "
 					       "\"%s\"", s->name, u->value, u->key);
@@ -107,12 +104,12 @@ int project_load_set(struct project *p, const char *name_or_path, struct buildse
 	struct jdoc doc;
 	if (jdoc_load(&doc, path, d) < 0) {
 		if (doc.path)
-			keep_path(p, &doc);
+			project_keep_path(p, &doc);
 		jdoc_release(&doc);
 		free(path);
 		return -1;
 	}
-	const char *file = keep_path(p, &doc);
+	const char *file = project_keep_path(p, &doc);
 	s->file = file;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	s->name = xstrndup(base, ends_with(base, ".json") ? strlen(base) - 5 : strlen(base));
@@ -169,7 +166,7 @@ int project_load_set(struct project *p, const char *name_or_path, struct buildse
 			if (x->target && !project_recipe(p, x->target)) {
 				diag_error(d, &tp, "%s names \"%s\", which is not a recipe", ew.data,
 					   x->target);
-				hint_recipe_name(p, x->target, d);
+				project_hint_recipe_name(p, x->target, d);
 			}
 			if (x->toolchain && !project_toolchain(p, x->toolchain))
 				diag_error(d, &cp, "%s names toolchain \"%s\", which is not in toolchains/",

@@ -9,6 +9,7 @@
 
 #include "model/model.h"
 #include "util/diag.h"
+#include "util/json.h"
 
 struct project {
 	char *dir;               /* owned */
@@ -45,5 +46,13 @@ int project_load_set(struct project *p, const char *name_or_path, struct buildse
 
 /* The name of the file a path-or-name refers to, for messages ("recipes/sets/x.json"). */
 char *project_set_path(const struct project *p, const char *name_or_path);
+
+/* For the loaders (project.c, buildset.c): */
+/* Moves the document's path into the project (positions point at it) and returns it. */
+const char *project_keep_path(struct project *p, struct jdoc *doc);
+/* `rel` inside the project directory. Caller frees. */
+char *project_path(const struct project *p, const char *rel);
+/* "did you mean" for a recipe name, or how to add one, as a hint in `d`. */
+void project_hint_recipe_name(const struct project *p, const char *name, struct diags *d);
 
 #endif

@@ -1,15 +1,13 @@
 /* Loading one recipe file into a struct recipe (docs/files.md, "Recipes"). */
+#include "model/recipe_load.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/fields.h"
-#include "model/interp.h"
+#include "model/load_common.h"
 #include "util/json.h"
-#include "model/load.h"
-#include "model/project.h"
-#include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -246,17 +244,15 @@ static void load_overrides(struct fields *rf, struct recipe *r)
 	}
 }
 
-void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
+int recipe_load(struct recipe *r, const struct jdoc *doc, struct diags *d)
 {
+	memset(r, 0, sizeof(*r));
 	const struct jnode *root = &doc->root;
 	if (root->type != JSON_OBJECT) {
 		diag_error(d, &root->pos, "a recipe must be a JSON object, not %s",
 			   jtype_name(root->type));
-		return;
+		return -1;
 	}
-	GROW(p->recipes, p->caprecipes, p->nrecipes + 1);
-	struct recipe *r = &p->recipes[p->nrecipes];
-	memset(r, 0, sizeof(*r));
 	r->file = doc->path;
 
 	struct fields f;
@@ -264,7 +260,7 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 	r->name = fields_string(&f, "name", true, &r->pos);
 	if (!r->name) {
 		recipe_release(r);
-		return;
+		return -1;
 	}
 	char *what = describe("recipe", r->name);
 	f.what = what;
@@ -350,5 +346,5 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 	r->refs = refs.v;
 	r->nrefs = refs.n;
 	free(what);
-	p->nrecipes++;
+	return 0;
 }

@@ -1,16 +1,13 @@
 /* Loading one toolchain file into a struct toolchain (docs/files.md, "Toolchains"). */
-#include <ctype.h>
-#include <errno.h>
+#include "model/toolchain_load.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/image.h"
 #include "model/fields.h"
-#include "model/interp.h"
+#include "model/image.h"
+#include "model/load_common.h"
 #include "util/json.h"
-#include "model/load.h"
-#include "model/project.h"
-#include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -58,24 +55,22 @@ static void load_accel(struct fields *tf, const char *key, bool *enabled, char *
 	buf_release(&what);
 }
 
-void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
+int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
 {
+	memset(t, 0, sizeof(*t));
 	const struct jnode *root = &doc->root;
 	if (root->type != JSON_OBJECT) {
 		diag_error(d, &root->pos, "a toolchain must be a JSON object, not %s",
 			   jtype_name(root->type));
-		return;
+		return -1;
 	}
-	GROW(p->toolchains, p->captoolchains, p->ntoolchains + 1);
-	struct toolchain *t = &p->toolchains[p->ntoolchains];
-	memset(t, 0, sizeof(*t));
 	t->file = doc->path;
 	struct fields f;
 	fields_init(&f, doc, root, "this toolchain", d);
 	t->name = fields_string(&f, "name", true, &t->pos);
 	if (!t->name) {
 		toolchain_release(t);
-		return;
+		return -1;
 	}
 	char *what = describe("toolchain", t->name);
 	f.what = what;
@@ -133,5 +128,5 @@ void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
 	t->refs = refs.v;
 	t->nrefs = refs.n;
 	free(what);
-	p->ntoolchains++;
+	return 0;
 }
