@@ -55,6 +55,23 @@ static void load_accel(struct fields *tf, const char *key, bool *enabled, char *
 	buf_release(&what);
 }
 
+static void load_nccl(struct fields *tf, struct toolchain *t, const char *what)
+{
+	const struct jnode *nccl = fields_get(tf, "nccl", JSON_OBJECT, false);
+	if (!nccl)
+		return;
+	struct buf nw = BUF_INIT;
+	buf_addf(&nw, "\"nccl\" of %s", what);
+	struct fields nf;
+	fields_init(&nf, tf->doc, nccl, nw.data, tf->d);
+	static const char *const nkeys[] = { "system", "root" };
+	fields_known(&nf, nkeys, COUNT(nkeys));
+	t->nccl_system = fields_bool(&nf, "system", false);
+	t->nccl_root = fields_string(&nf, "root", false, NULL);
+	tf->errors += nf.errors;
+	buf_release(&nw);
+}
+
 int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
 {
 	memset(t, 0, sizeof(*t));
@@ -99,19 +116,7 @@ int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
 		diag_hint(d, "make one toolchain per accelerator");
 		f.errors++;
 	}
-	const struct jnode *nccl = fields_get(&f, "nccl", JSON_OBJECT, false);
-	if (nccl) {
-		struct buf nw = BUF_INIT;
-		buf_addf(&nw, "\"nccl\" of %s", what);
-		struct fields nf;
-		fields_init(&nf, doc, nccl, nw.data, d);
-		static const char *const nkeys[] = { "system", "root" };
-		fields_known(&nf, nkeys, COUNT(nkeys));
-		t->nccl_system = fields_bool(&nf, "system", false);
-		t->nccl_root = fields_string(&nf, "root", false, NULL);
-		f.errors += nf.errors;
-		buf_release(&nw);
-	}
+	load_nccl(&f, t, what);
 	if (!t->nccl_root && t->cuda.enabled)
 		t->nccl_root = xstrdup(t->cuda.home);
 	fields_string_map(&f, "env", &t->env);
