@@ -223,6 +223,14 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 
 /* ---- source trees ------------------------------------------------------------------------- */
 
+int source_commit_time(const char *cache_dir, const struct recipe *r, const struct pin *pin,
+		       long long *when)
+{
+	if (r->source.kind != SOURCE_GIT || !pin || !pin->commit[0])
+		return -1;
+	return git_source_commit_time(cache_dir, r->source.location, pin->commit, when);
+}
+
 char *source_tree_name(const struct recipe *r, const char *patch_digest)
 {
 	struct buf b = BUF_INIT;
