@@ -28,6 +28,7 @@ struct env {
 };
 
 void env_init(struct env *e);
+/* Frees every variable and leaves `e` empty (safe on a zeroed struct; idempotent). */
 void env_release(struct env *e);
 /* Sets (or replaces) `name`. `pos` may be NULL. */
 void env_set(struct env *e, const char *name, const char *value, const struct pos *pos,

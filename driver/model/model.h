@@ -162,6 +162,7 @@ struct buildset {
 	struct kv_list use; /* dependency name -> recipe that provides it in this set */
 };
 
+/* Each frees what the struct owns and zeroes it: safe on a zeroed struct; idempotent. */
 void recipe_release(struct recipe *r);
 void toolchain_release(struct toolchain *t);
 void buildset_release(struct buildset *s);

@@ -27,6 +27,7 @@ extern const size_t known_pythons_count;
 
 /* Loads and cross-checks everything; returns -1 when any error was recorded in `d`. */
 int project_load(struct project *p, const char *dir, struct diags *d);
+/* Frees everything the project owns and zeroes it: safe on a zeroed struct; idempotent. */
 void project_release(struct project *p);
 
 const struct recipe *project_recipe(const struct project *p, const char *name);
@@ -40,7 +41,7 @@ const struct recipe *project_resolve(const struct project *p, const char *name,
 				     const struct kv_list *use);
 
 /* Loads recipes/sets/NAME.json (or a path containing '/' or ending in .json) and checks it.
- * On failure `s` holds nothing to release. */
+ * `s` is overwritten; on failure it is zeroed (releasing it is harmless). */
 int project_load_set(struct project *p, const char *name_or_path, struct buildset *s,
 		     struct diags *d);
 

@@ -42,6 +42,7 @@ struct git_tree_result {
 /* Initialises libgit2 once per process and keeps it (never shut down), with the user's and
  * the system's git config ignored. Every libgit2 user calls it first; idempotent. */
 void git_source_init(void);
+/* Frees the submodules and zeroes `r`: safe on a zeroed struct; idempotent. */
 void git_tree_result_release(struct git_tree_result *r);
 
 /* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).
