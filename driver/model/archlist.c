@@ -536,7 +536,8 @@ int arch_word_cmp(const void *a, const void *b)
 
 static void join_words(char **v, size_t n, struct buf *out)
 {
-	qsort(v, n, sizeof(char *), arch_word_cmp);
+	if (n) /* v is NULL when there are none, which qsort must not get */
+		qsort(v, n, sizeof(char *), arch_word_cmp);
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(out, "%s%s", i ? " " : "", v[i]);
 		free(v[i]);
