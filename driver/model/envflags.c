@@ -4,32 +4,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/archlist.h"
 #include "model/envflags_catalog.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-const char *const builder_names[] = {
-	[BUILDER_GENERIC] = "generic",
-	[BUILDER_PYTORCH] = "pytorch",
-	[BUILDER_TORCH_MUSA] = "torch_musa",
-	[BUILDER_CPP_EXTENSION] = "cpp_extension",
-	[BUILDER_PYG_LIB] = "pyg_lib",
-	[BUILDER_TORCHAUDIO] = "torchaudio",
-	[BUILDER_PYTHON] = "python",
-	[BUILDER_WHEEL] = "wheel",
-};
-
-int builder_parse(const char *name, enum builder *out)
-{
-	for (int i = 0; i < BUILDER_COUNT; i++) {
-		if (strcmp(name, builder_names[i]) == 0) {
-			*out = (enum builder)i;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* ---- the variable set ---------------------------------------------------------------- */
 

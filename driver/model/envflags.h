@@ -9,24 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/model.h"
 #include "util/diag.h"
-
-/* How a project's build reads its environment; selects the rules that apply. */
-enum builder {
-	BUILDER_GENERIC,       /* no project-specific rules */
-	BUILDER_PYTORCH,       /* PyTorch setup.py + CMake: USE_x and BUILD_x forwarded unchecked */
-	BUILDER_TORCH_MUSA,    /* torch_musa setup.py + CMake: BUILD_/USE_/ENABLE_... forwarded */
-	BUILDER_CPP_EXTENSION, /* torch.utils.cpp_extension setup.py; switches compared with "1" */
-	BUILDER_PYG_LIB,       /* pyg-lib: cpp_extension + CMake; FORCE_CUDA parsed with int() */
-	BUILDER_TORCHAUDIO,    /* torchaudio: 1/true/on/yes and their negatives */
-	BUILDER_PYTHON,        /* pure Python package */
-	BUILDER_WHEEL,         /* prebuilt wheel: nothing is built */
-};
-
-extern const char *const builder_names[]; /* indexed by enum builder */
-#define BUILDER_COUNT 8
-/* Returns 0 and sets *out, or -1 when `name` is not a builder. */
-int builder_parse(const char *name, enum builder *out);
 
 enum env_origin { ENV_INHERITED, ENV_TOOLCHAIN, ENV_RECIPE, ENV_PTBUILD };
 
@@ -44,6 +28,7 @@ struct env {
 };
 
 void env_init(struct env *e);
+/* Frees every variable and leaves `e` empty (safe on a zeroed struct; idempotent). */
 void env_release(struct env *e);
 /* Sets (or replaces) `name`. `pos` may be NULL. */
 void env_set(struct env *e, const char *name, const char *value, const struct pos *pos,
@@ -80,13 +65,5 @@ struct flag_context {
  * - MAX_JOBS and CMAKE_BUILD_PARALLEL_LEVEL belong to the scheduler: an error.
  */
 int envflags_check(struct env *e, const struct flag_context *ctx, struct diags *d);
-
-/*
- * TORCH_CUDA_ARCH_LIST grammar checks. Return 0 when valid; otherwise -1 with a short
- * reason in `why` (a static string or one written into `why_buf` of `why_len` bytes).
- */
-int arch_list_check_cmake(const char *value, char *why, size_t why_len);
-int arch_list_check_cpp_extension(const char *value, const char *torch_version, char *why,
-				  size_t why_len);
 
 #endif

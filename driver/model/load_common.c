@@ -1,19 +1,14 @@
 /* Helpers shared by the loaders of recipes, toolchains and build sets. */
+#include "model/load_common.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/fields.h"
 #include "model/interp.h"
-#include "util/json.h"
-#include "model/load.h"
-#include "model/project.h"
-#include "util/os.h"
+#include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- helpers ------------------------------------------------------------------------- */
 

@@ -10,8 +10,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/envflags.h"
 #include "util/diag.h"
+
+/* How a project's build reads its environment; selects the rules that apply. */
+enum builder {
+	BUILDER_GENERIC,       /* no project-specific rules */
+	BUILDER_PYTORCH,       /* PyTorch setup.py + CMake: USE_x and BUILD_x forwarded unchecked */
+	BUILDER_TORCH_MUSA,    /* torch_musa setup.py + CMake: BUILD_/USE_/ENABLE_... forwarded */
+	BUILDER_CPP_EXTENSION, /* torch.utils.cpp_extension setup.py; switches compared with "1" */
+	BUILDER_PYG_LIB,       /* pyg-lib: cpp_extension + CMake; FORCE_CUDA parsed with int() */
+	BUILDER_TORCHAUDIO,    /* torchaudio: 1/true/on/yes and their negatives */
+	BUILDER_PYTHON,        /* pure Python package */
+	BUILDER_WHEEL,         /* prebuilt wheel: nothing is built */
+};
+
+extern const char *const builder_names[]; /* indexed by enum builder */
+#define BUILDER_COUNT 8
+/* Returns 0 and sets *out, or -1 when `name` is not a builder. */
+int builder_parse(const char *name, enum builder *out);
 
 struct strpos {
 	char *s; /* owned */
@@ -146,6 +162,7 @@ struct buildset {
 	struct kv_list use; /* dependency name -> recipe that provides it in this set */
 };
 
+/* Each frees what the struct owns and zeroes it: safe on a zeroed struct; idempotent. */
 void recipe_release(struct recipe *r);
 void toolchain_release(struct toolchain *t);
 void buildset_release(struct buildset *s);

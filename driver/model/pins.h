@@ -71,6 +71,7 @@ char *source_spec(const struct recipe *r);
 struct pin *pins_add(struct pins *p, const char *recipe);
 struct pin *pins_find(const struct pins *p, const char *recipe);
 void pins_remove(struct pins *p, const char *recipe);
+/* Free what the struct owns and zero it: safe on a zeroed struct; idempotent. */
 void pins_release(struct pins *p);
 void pin_release(struct pin *pin);
 

@@ -1,14 +1,12 @@
 #include "model/project.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/fields.h"
-#include "model/interp.h"
+#include "model/recipe_load.h"
+#include "model/toolchain_load.h"
 #include "util/json.h"
-#include "model/load.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -20,7 +18,7 @@ const size_t known_pythons_count = COUNT(known_pythons);
 
 /* ---- loading a directory ------------------------------------------------------------- */
 
-const char *keep_path(struct project *p, struct jdoc *doc)
+const char *project_keep_path(struct project *p, struct jdoc *doc)
 {
 	GROW(p->files, p->capfiles, p->nfiles + 1);
 	p->files[p->nfiles++] = doc->path;
@@ -36,6 +34,20 @@ char *project_path(const struct project *p, const char *rel)
 }
 
 typedef void (*load_fn)(struct project *p, const struct jdoc *doc, struct diags *d);
+
+static void add_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
+{
+	GROW(p->recipes, p->caprecipes, p->nrecipes + 1);
+	if (recipe_load(&p->recipes[p->nrecipes], doc, d) == 0)
+		p->nrecipes++;
+}
+
+static void add_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
+{
+	GROW(p->toolchains, p->captoolchains, p->ntoolchains + 1);
+	if (toolchain_load(&p->toolchains[p->ntoolchains], doc, d) == 0)
+		p->ntoolchains++;
+}
 
 static void load_dir(struct project *p, const char *rel, load_fn load, struct diags *d)
 {
@@ -60,7 +72,7 @@ static void load_dir(struct project *p, const char *rel, load_fn load, struct di
 		if (jdoc_load(&doc, path, d) == 0)
 			load(p, &doc, d);
 		if (doc.path)
-			keep_path(p, &doc);
+			project_keep_path(p, &doc);
 		jdoc_release(&doc);
 		free(path);
 	}
@@ -124,7 +136,7 @@ static const char **recipe_names(const struct project *p)
 	return names;
 }
 
-void hint_recipe_name(const struct project *p, const char *name, struct diags *d)
+void project_hint_recipe_name(const struct project *p, const char *name, struct diags *d)
 {
 	const char **names = recipe_names(p);
 	const char *near = closest_match(name, names, p->nrecipes);
@@ -179,7 +191,7 @@ static void check_references(struct project *p, struct diags *d)
 			if (!name_is_known(p, dep->s)) {
 				diag_error(d, &dep->pos, "recipe \"%s\" depends on \"%s\", which no recipe "
 							 "is or provides", r->name, dep->s);
-				hint_recipe_name(p, dep->s, d);
+				project_hint_recipe_name(p, dep->s, d);
 			}
 		}
 		for (size_t k = 0; k < r->nrefs; k++) {
@@ -188,7 +200,7 @@ static void check_references(struct project *p, struct diags *d)
 				if (!project_recipe(p, ref->recipe)) {
 					diag_error(d, &ref->pos, "\"${src:%s}\" in recipe \"%s\" names no recipe",
 						   ref->recipe, r->name);
-					hint_recipe_name(p, ref->recipe, d);
+					project_hint_recipe_name(p, ref->recipe, d);
 				} else if (!strcmp(ref->recipe, r->name)) {
 					diag_error(d, &ref->pos, "recipe \"%s\" refers to its own source as "
 								 "\"${src:%s}\"", r->name, r->name);
@@ -289,8 +301,8 @@ int project_load(struct project *p, const char *dir, struct diags *d)
 		return -1;
 	}
 	free(recipes);
-	load_dir(p, "recipes", load_recipe, d);
-	load_dir(p, "toolchains", load_toolchain, d);
+	load_dir(p, "recipes", add_recipe, d);
+	load_dir(p, "toolchains", add_toolchain, d);
 	if (d->nerrors == before) {
 		check_duplicates(p, d);
 		check_references(p, d);

@@ -9,6 +9,7 @@
 
 #include "model/model.h"
 #include "util/diag.h"
+#include "util/json.h"
 
 struct project {
 	char *dir;               /* owned */
@@ -26,6 +27,7 @@ extern const size_t known_pythons_count;
 
 /* Loads and cross-checks everything; returns -1 when any error was recorded in `d`. */
 int project_load(struct project *p, const char *dir, struct diags *d);
+/* Frees everything the project owns and zeroes it: safe on a zeroed struct; idempotent. */
 void project_release(struct project *p);
 
 const struct recipe *project_recipe(const struct project *p, const char *name);
@@ -39,11 +41,19 @@ const struct recipe *project_resolve(const struct project *p, const char *name,
 				     const struct kv_list *use);
 
 /* Loads recipes/sets/NAME.json (or a path containing '/' or ending in .json) and checks it.
- * On failure `s` holds nothing to release. */
+ * `s` is overwritten; on failure it is zeroed (releasing it is harmless). */
 int project_load_set(struct project *p, const char *name_or_path, struct buildset *s,
 		     struct diags *d);
 
 /* The name of the file a path-or-name refers to, for messages ("recipes/sets/x.json"). */
 char *project_set_path(const struct project *p, const char *name_or_path);
+
+/* For the loaders (project.c, buildset.c): */
+/* Moves the document's path into the project (positions point at it) and returns it. */
+const char *project_keep_path(struct project *p, struct jdoc *doc);
+/* `rel` inside the project directory. Caller frees. */
+char *project_path(const struct project *p, const char *rel);
+/* "did you mean" for a recipe name, or how to add one, as a hint in `d`. */
+void project_hint_recipe_name(const struct project *p, const char *name, struct diags *d);
 
 #endif

@@ -1,15 +1,13 @@
 /* Loading one recipe file into a struct recipe (docs/files.md, "Recipes"). */
+#include "model/recipe_load.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/fields.h"
-#include "model/interp.h"
+#include "model/load_common.h"
 #include "util/json.h"
-#include "model/load.h"
-#include "model/project.h"
-#include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -35,6 +33,118 @@ static bool is_exact_pin(const char *req)
 	return version_valid(eq + 2) && !strpbrk(eq + 2, "*,;<>=! ");
 }
 
+/* The one source kind `s` names, or -1 (errors recorded) when it names none or several. */
+static int source_kind_of(struct fields *f, const struct jnode *s, const char *what)
+{
+	int kind = -1;
+	bool several = false;
+	for (size_t k = 0; k < COUNT(source_kinds); k++) {
+		const struct jnode *m = jnode_get(s, source_kinds[k]);
+		if (!m)
+			continue;
+		if (kind >= 0) {
+			diag_error(f->d, &m->key_pos, "%s has both \"%s\" and \"%s\"", what,
+				   source_kinds[kind], source_kinds[k]);
+			diag_hint(f->d, "a recipe has exactly one source; make another recipe for the other");
+			f->errors++;
+			several = true;
+			continue;
+		}
+		kind = (int)k;
+	}
+	if (several)
+		return -1;
+	if (kind < 0) {
+		fields_known(f, source_kinds, COUNT(source_kinds));
+		diag_error(f->d, &s->pos, "%s names no source", what);
+		diag_hint(f->d, "use one of \"git\", \"archive\", \"pypi\", \"wheel\" or \"path\"");
+		f->errors++;
+	}
+	return kind;
+}
+
+static void load_git_source(struct fields *f, struct source *src, const char *what)
+{
+	static const char *const keys[] = { "git", "ref", "submodules" };
+	fields_known(f, keys, COUNT(keys));
+	src->ref = fields_string(f, "ref", true, NULL);
+	struct pos sp;
+	char *sub = fields_string(f, "submodules", false, &sp);
+	src->submodules = true;
+	if (sub && !strcmp(sub, "none")) {
+		src->submodules = false;
+	} else if (sub && strcmp(sub, "recursive")) {
+		diag_error(f->d, &sp, "\"submodules\" in %s must be \"recursive\" or \"none\", "
+				      "not \"%s\"", what, sub);
+		f->errors++;
+	}
+	free(sub);
+}
+
+static void load_archive_source(struct fields *f, struct source *src, const char *what)
+{
+	static const char *const keys[] = { "archive", "sha256", "strip" };
+	fields_known(f, keys, COUNT(keys));
+	struct pos hp;
+	src->sha256 = fields_string(f, "sha256", true, &hp);
+	if (src->sha256 && !is_hex64(src->sha256)) {
+		diag_error(f->d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
+		f->errors++;
+	}
+	const struct jnode *st = fields_get(f, "strip", JSON_NUMBER, false);
+	if (st && (st->num < 0 || st->num != (int)st->num)) {
+		diag_error(f->d, &st->pos, "\"strip\" in %s must be a whole number >= 0", what);
+		f->errors++;
+	} else if (st) {
+		src->strip = (int)st->num;
+	}
+}
+
+static void load_pypi_source(struct fields *f, struct source *src, const char *what,
+			     const struct pos *loc_pos)
+{
+	static const char *const keys[] = { "pypi", "kind" };
+	fields_known(f, keys, COUNT(keys));
+	struct pos kp;
+	char *k = fields_string(f, "kind", false, &kp);
+	if (k && strcmp(k, "sdist")) {
+		diag_error(f->d, &kp, "\"kind\" in %s must be \"sdist\", not \"%s\"", what, k);
+		diag_hint(f->d, "for a prebuilt wheel use {\"wheel\": \"name==version\"}");
+		f->errors++;
+	}
+	free(k);
+	if (src->location && !is_exact_pin(src->location)) {
+		diag_error(f->d, loc_pos, "\"pypi\" in %s must pin one version (\"name==1.2.3\"), "
+					  "not \"%s\"", what, src->location);
+		diag_hint(f->d, "a range would build whatever PyPI serves that day");
+		f->errors++;
+	}
+}
+
+static void load_wheel_source(struct fields *f, struct source *src, const char *what,
+			      const struct pos *loc_pos)
+{
+	static const char *const keys[] = { "wheel", "sha256" };
+	fields_known(f, keys, COUNT(keys));
+	struct pos hp;
+	src->sha256 = fields_string(f, "sha256", false, &hp);
+	const char *loc = src->location;
+	bool url = loc && strstr(loc, "://");
+	if (loc && url && !src->sha256) {
+		diag_error(f->d, loc_pos, "%s is a wheel URL without \"sha256\"", what);
+		diag_hint(f->d, "add \"sha256\": the digest of the wheel, so a changed file is caught");
+		f->errors++;
+	} else if (loc && !url && !is_exact_pin(loc)) {
+		diag_error(f->d, loc_pos, "\"wheel\" in %s must pin one version (\"name==1.2.3\") "
+					  "or be a URL, not \"%s\"", what, loc);
+		f->errors++;
+	}
+	if (src->sha256 && !is_hex64(src->sha256)) {
+		diag_error(f->d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
+		f->errors++;
+	}
+}
+
 static void load_source(struct fields *rf, struct recipe *r)
 {
 	const struct jnode *s = fields_get(rf, "source", JSON_OBJECT, true);
@@ -44,119 +154,31 @@ static void load_source(struct fields *rf, struct recipe *r)
 	struct fields f;
 	fields_init(&f, rf->doc, s, what, rf->d);
 	r->source.pos = s->pos;
-	int kind = -1;
-	int nkinds = 0;
-	for (size_t k = 0; k < COUNT(source_kinds); k++) {
-		const struct jnode *m = jnode_get(s, source_kinds[k]);
-		if (!m)
-			continue;
-		if (kind >= 0) {
-			diag_error(f.d, &m->key_pos, "%s has both \"%s\" and \"%s\"", what,
-				   source_kinds[kind], source_kinds[k]);
-			diag_hint(f.d, "a recipe has exactly one source; make another recipe for the other");
-			f.errors++;
-			nkinds++;
-			continue;
+	int kind = source_kind_of(&f, s, what);
+	if (kind >= 0) {
+		r->source.kind = (enum source_kind)kind;
+		struct pos loc_pos = { 0 };
+		r->source.location = fields_string(&f, source_kinds[kind], true, &loc_pos);
+		switch (r->source.kind) {
+		case SOURCE_GIT:
+			load_git_source(&f, &r->source, what);
+			break;
+		case SOURCE_ARCHIVE:
+			load_archive_source(&f, &r->source, what);
+			break;
+		case SOURCE_PYPI:
+			load_pypi_source(&f, &r->source, what, &loc_pos);
+			break;
+		case SOURCE_WHEEL:
+			load_wheel_source(&f, &r->source, what, &loc_pos);
+			break;
+		case SOURCE_PATH: {
+			static const char *const keys[] = { "path" };
+			fields_known(&f, keys, COUNT(keys));
+			break;
 		}
-		kind = (int)k;
-		nkinds++;
-	}
-	if (nkinds > 1)
-		goto done;
-	if (kind < 0) {
-		fields_known(&f, source_kinds, COUNT(source_kinds));
-		diag_error(f.d, &s->pos, "%s names no source", what);
-		diag_hint(f.d, "use one of \"git\", \"archive\", \"pypi\", \"wheel\" or \"path\"");
-		f.errors++;
-		goto done;
-	}
-	r->source.kind = (enum source_kind)kind;
-	struct pos loc_pos = { 0 };
-	r->source.location = fields_string(&f, source_kinds[kind], true, &loc_pos);
-	switch (r->source.kind) {
-	case SOURCE_GIT: {
-		static const char *const keys[] = { "git", "ref", "submodules" };
-		fields_known(&f, keys, COUNT(keys));
-		r->source.ref = fields_string(&f, "ref", true, NULL);
-		struct pos sp;
-		char *sub = fields_string(&f, "submodules", false, &sp);
-		r->source.submodules = true;
-		if (sub && !strcmp(sub, "none")) {
-			r->source.submodules = false;
-		} else if (sub && strcmp(sub, "recursive")) {
-			diag_error(f.d, &sp, "\"submodules\" in %s must be \"recursive\" or \"none\", "
-					     "not \"%s\"", what, sub);
-			f.errors++;
 		}
-		free(sub);
-		break;
 	}
-	case SOURCE_ARCHIVE: {
-		static const char *const keys[] = { "archive", "sha256", "strip" };
-		fields_known(&f, keys, COUNT(keys));
-		struct pos hp;
-		r->source.sha256 = fields_string(&f, "sha256", true, &hp);
-		if (r->source.sha256 && !is_hex64(r->source.sha256)) {
-			diag_error(f.d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
-			f.errors++;
-		}
-		const struct jnode *st = fields_get(&f, "strip", JSON_NUMBER, false);
-		if (st && (st->num < 0 || st->num != (int)st->num)) {
-			diag_error(f.d, &st->pos, "\"strip\" in %s must be a whole number >= 0", what);
-			f.errors++;
-		} else if (st) {
-			r->source.strip = (int)st->num;
-		}
-		break;
-	}
-	case SOURCE_PYPI: {
-		static const char *const keys[] = { "pypi", "kind" };
-		fields_known(&f, keys, COUNT(keys));
-		struct pos kp;
-		char *k = fields_string(&f, "kind", false, &kp);
-		if (k && strcmp(k, "sdist")) {
-			diag_error(f.d, &kp, "\"kind\" in %s must be \"sdist\", not \"%s\"", what, k);
-			diag_hint(f.d, "for a prebuilt wheel use {\"wheel\": \"name==version\"}");
-			f.errors++;
-		}
-		free(k);
-		if (r->source.location && !is_exact_pin(r->source.location)) {
-			diag_error(f.d, &loc_pos, "\"pypi\" in %s must pin one version (\"name==1.2.3\"), "
-						  "not \"%s\"", what, r->source.location);
-			diag_hint(f.d, "a range would build whatever PyPI serves that day");
-			f.errors++;
-		}
-		break;
-	}
-	case SOURCE_WHEEL: {
-		static const char *const keys[] = { "wheel", "sha256" };
-		fields_known(&f, keys, COUNT(keys));
-		struct pos hp;
-		r->source.sha256 = fields_string(&f, "sha256", false, &hp);
-		const char *loc = r->source.location;
-		bool url = loc && strstr(loc, "://");
-		if (loc && url && !r->source.sha256) {
-			diag_error(f.d, &loc_pos, "%s is a wheel URL without \"sha256\"", what);
-			diag_hint(f.d, "add \"sha256\": the digest of the wheel, so a changed file is caught");
-			f.errors++;
-		} else if (loc && !url && !is_exact_pin(loc)) {
-			diag_error(f.d, &loc_pos, "\"wheel\" in %s must pin one version (\"name==1.2.3\") "
-						  "or be a URL, not \"%s\"", what, loc);
-			f.errors++;
-		}
-		if (r->source.sha256 && !is_hex64(r->source.sha256)) {
-			diag_error(f.d, &hp, "\"sha256\" in %s is not 64 lowercase hex digits", what);
-			f.errors++;
-		}
-		break;
-	}
-	case SOURCE_PATH: {
-		static const char *const keys[] = { "path" };
-		fields_known(&f, keys, COUNT(keys));
-		break;
-	}
-	}
-done:
 	rf->errors += f.errors;
 	free(what);
 }
@@ -246,17 +268,88 @@ static void load_overrides(struct fields *rf, struct recipe *r)
 	}
 }
 
-void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
+static void load_version(struct fields *f, struct recipe *r, const char *what)
 {
+	r->version = fields_string(f, "version", true, &r->version_pos);
+	if (r->version && !version_valid(r->version)) {
+		diag_error(f->d, &r->version_pos, "\"version\" of %s is not a version: \"%s\"", what,
+			   r->version);
+		diag_hint(f->d, "write it as PyPI does, e.g. \"2.9.1\"");
+		f->errors++;
+	}
+}
+
+/* "builder", defaulting by the source kind (load_source first). */
+static void load_builder(struct fields *f, struct recipe *r, const char *what)
+{
+	struct pos bp;
+	char *builder = fields_string(f, "builder", false, &bp);
+	r->builder = r->source.kind == SOURCE_WHEEL ? BUILDER_WHEEL : BUILDER_GENERIC;
+	if (builder && builder_parse(builder, &r->builder) < 0) {
+		diag_error(f->d, &bp, "unknown builder \"%s\" in %s", builder, what);
+		const char *near = closest_match(builder, builder_names, BUILDER_COUNT);
+		if (near)
+			diag_hint(f->d, "did you mean \"%s\"?", near);
+		else
+			diag_hint(f->d, "builders are listed in docs/files.md");
+		f->errors++;
+	} else if (builder && (r->source.kind == SOURCE_WHEEL) != (r->builder == BUILDER_WHEEL)) {
+		diag_error(f->d, &bp, "builder \"%s\" does not fit the %s source of %s", builder,
+			   source_kind_name(r->source.kind), what);
+		diag_hint(f->d, "a prebuilt wheel source goes with builder \"wheel\", and only it");
+		f->errors++;
+	}
+	free(builder);
+}
+
+static void load_compat(struct fields *f, struct recipe *r, const char *what)
+{
+	fields_string_map(f, "compat", &r->compat);
+	for (size_t i = 0; i < r->compat.n; i++) {
+		if (version_matches("0", r->compat.v[i].value) < 0) {
+			diag_error(f->d, &r->compat.v[i].pos, "compat \"%s\" of %s is not a version "
+							      "specifier: \"%s\"", r->compat.v[i].key, what,
+				   r->compat.v[i].value);
+			diag_hint(f->d, "write clauses like \">=2.0,<2.9\" or \"==2.9.*\"");
+			f->errors++;
+		}
+	}
+}
+
+static void load_mem_per_job(struct fields *f, struct recipe *r, const char *what)
+{
+	struct pos mp;
+	char *mem = fields_string(f, "mem_per_job", false, &mp);
+	if (mem && size_parse(mem, &r->mem_per_job) < 0) {
+		diag_error(f->d, &mp, "mem_per_job of %s is not a size: \"%s\"", what, mem);
+		diag_hint(f->d, "write bytes with a unit, such as \"4GiB\" or \"512MiB\"");
+		f->errors++;
+	}
+	free(mem);
+}
+
+/* The `${...}` of "env", "build" and "local_version" (patches are checked as they load). */
+static void check_recipe_interp(struct fields *f, const struct jnode *root, struct refs *refs)
+{
+	check_interp_members(f, root, "env", false, refs);
+	const struct jnode *build = jnode_get(root, "build");
+	for (size_t i = 0; build && build->type == JSON_ARRAY && i < build->n; i++)
+		if (build->child[i].type == JSON_STRING)
+			check_interp(f, &build->child[i], "\"build\"", false, refs);
+	const struct jnode *lv = jnode_get(root, "local_version");
+	if (lv && lv->type == JSON_STRING)
+		check_interp(f, lv, "\"local_version\"", false, refs);
+}
+
+int recipe_load(struct recipe *r, const struct jdoc *doc, struct diags *d)
+{
+	memset(r, 0, sizeof(*r));
 	const struct jnode *root = &doc->root;
 	if (root->type != JSON_OBJECT) {
 		diag_error(d, &root->pos, "a recipe must be a JSON object, not %s",
 			   jtype_name(root->type));
-		return;
+		return -1;
 	}
-	GROW(p->recipes, p->caprecipes, p->nrecipes + 1);
-	struct recipe *r = &p->recipes[p->nrecipes];
-	memset(r, 0, sizeof(*r));
 	r->file = doc->path;
 
 	struct fields f;
@@ -264,7 +357,7 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 	r->name = fields_string(&f, "name", true, &r->pos);
 	if (!r->name) {
 		recipe_release(r);
-		return;
+		return -1;
 	}
 	char *what = describe("recipe", r->name);
 	f.what = what;
@@ -275,32 +368,9 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 		f.errors++;
 	}
 	fields_known(&f, recipe_keys, COUNT(recipe_keys));
-	r->version = fields_string(&f, "version", true, &r->version_pos);
-	if (r->version && !version_valid(r->version)) {
-		diag_error(d, &r->version_pos, "\"version\" of %s is not a version: \"%s\"", what,
-			   r->version);
-		diag_hint(d, "write it as PyPI does, e.g. \"2.9.1\"");
-		f.errors++;
-	}
+	load_version(&f, r, what);
 	load_source(&f, r);
-	struct pos bp;
-	char *builder = fields_string(&f, "builder", false, &bp);
-	r->builder = r->source.kind == SOURCE_WHEEL ? BUILDER_WHEEL : BUILDER_GENERIC;
-	if (builder && builder_parse(builder, &r->builder) < 0) {
-		diag_error(d, &bp, "unknown builder \"%s\" in %s", builder, what);
-		const char *near = closest_match(builder, builder_names, BUILDER_COUNT);
-		if (near)
-			diag_hint(d, "did you mean \"%s\"?", near);
-		else
-			diag_hint(d, "builders are listed in docs/files.md");
-		f.errors++;
-	} else if (builder && (r->source.kind == SOURCE_WHEEL) != (r->builder == BUILDER_WHEEL)) {
-		diag_error(d, &bp, "builder \"%s\" does not fit the %s source of %s", builder,
-			   source_kind_name(r->source.kind), what);
-		diag_hint(d, "a prebuilt wheel source goes with builder \"wheel\", and only it");
-		f.errors++;
-	}
-	free(builder);
+	load_builder(&f, r, what);
 	struct pos pp;
 	r->provides = fields_string(&f, "provides", false, &pp);
 	if (r->provides && !strcmp(r->provides, r->name)) {
@@ -311,35 +381,12 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 	fields_string_list(&f, "build_requires", false, &r->build_requires);
 	fields_string_list(&f, "build", false, &r->build);
 	fields_string_map(&f, "env", &r->env);
-	fields_string_map(&f, "compat", &r->compat);
-	for (size_t i = 0; i < r->compat.n; i++) {
-		if (version_matches("0", r->compat.v[i].value) < 0) {
-			diag_error(d, &r->compat.v[i].pos, "compat \"%s\" of %s is not a version "
-							   "specifier: \"%s\"", r->compat.v[i].key, what,
-				   r->compat.v[i].value);
-			diag_hint(d, "write clauses like \">=2.0,<2.9\" or \"==2.9.*\"");
-			f.errors++;
-		}
-	}
+	load_compat(&f, r, what);
 	r->local_version = fields_string(&f, "local_version", false, &r->local_version_pos);
-	struct pos mp;
-	char *mem = fields_string(&f, "mem_per_job", false, &mp);
-	if (mem && size_parse(mem, &r->mem_per_job) < 0) {
-		diag_error(d, &mp, "mem_per_job of %s is not a size: \"%s\"", what, mem);
-		diag_hint(d, "write bytes with a unit, such as \"4GiB\" or \"512MiB\"");
-		f.errors++;
-	}
-	free(mem);
+	load_mem_per_job(&f, r, what);
 
 	struct refs refs = { 0 };
-	check_interp_members(&f, root, "env", false, &refs);
-	const struct jnode *build = jnode_get(root, "build");
-	for (size_t i = 0; build && build->type == JSON_ARRAY && i < build->n; i++)
-		if (build->child[i].type == JSON_STRING)
-			check_interp(&f, &build->child[i], "\"build\"", false, &refs);
-	const struct jnode *lv = jnode_get(root, "local_version");
-	if (lv && lv->type == JSON_STRING)
-		check_interp(&f, lv, "\"local_version\"", false, &refs);
+	check_recipe_interp(&f, root, &refs);
 	load_patches(&f, r, &refs);
 	load_overrides(&f, r);
 	if (r->noverrides && r->source.kind != SOURCE_GIT) {
@@ -350,5 +397,5 @@ void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d)
 	r->refs = refs.v;
 	r->nrefs = refs.n;
 	free(what);
-	p->nrecipes++;
+	return 0;
 }

@@ -1,16 +1,13 @@
 /* Loading one toolchain file into a struct toolchain (docs/files.md, "Toolchains"). */
-#include <ctype.h>
-#include <errno.h>
+#include "model/toolchain_load.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/image.h"
 #include "model/fields.h"
-#include "model/interp.h"
+#include "model/image.h"
+#include "model/load_common.h"
 #include "util/json.h"
-#include "model/load.h"
-#include "model/project.h"
-#include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -58,24 +55,39 @@ static void load_accel(struct fields *tf, const char *key, bool *enabled, char *
 	buf_release(&what);
 }
 
-void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
+static void load_nccl(struct fields *tf, struct toolchain *t, const char *what)
 {
+	const struct jnode *nccl = fields_get(tf, "nccl", JSON_OBJECT, false);
+	if (!nccl)
+		return;
+	struct buf nw = BUF_INIT;
+	buf_addf(&nw, "\"nccl\" of %s", what);
+	struct fields nf;
+	fields_init(&nf, tf->doc, nccl, nw.data, tf->d);
+	static const char *const nkeys[] = { "system", "root" };
+	fields_known(&nf, nkeys, COUNT(nkeys));
+	t->nccl_system = fields_bool(&nf, "system", false);
+	t->nccl_root = fields_string(&nf, "root", false, NULL);
+	tf->errors += nf.errors;
+	buf_release(&nw);
+}
+
+int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
+{
+	memset(t, 0, sizeof(*t));
 	const struct jnode *root = &doc->root;
 	if (root->type != JSON_OBJECT) {
 		diag_error(d, &root->pos, "a toolchain must be a JSON object, not %s",
 			   jtype_name(root->type));
-		return;
+		return -1;
 	}
-	GROW(p->toolchains, p->captoolchains, p->ntoolchains + 1);
-	struct toolchain *t = &p->toolchains[p->ntoolchains];
-	memset(t, 0, sizeof(*t));
 	t->file = doc->path;
 	struct fields f;
 	fields_init(&f, doc, root, "this toolchain", d);
 	t->name = fields_string(&f, "name", true, &t->pos);
 	if (!t->name) {
 		toolchain_release(t);
-		return;
+		return -1;
 	}
 	char *what = describe("toolchain", t->name);
 	f.what = what;
@@ -104,19 +116,7 @@ void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
 		diag_hint(d, "make one toolchain per accelerator");
 		f.errors++;
 	}
-	const struct jnode *nccl = fields_get(&f, "nccl", JSON_OBJECT, false);
-	if (nccl) {
-		struct buf nw = BUF_INIT;
-		buf_addf(&nw, "\"nccl\" of %s", what);
-		struct fields nf;
-		fields_init(&nf, doc, nccl, nw.data, d);
-		static const char *const nkeys[] = { "system", "root" };
-		fields_known(&nf, nkeys, COUNT(nkeys));
-		t->nccl_system = fields_bool(&nf, "system", false);
-		t->nccl_root = fields_string(&nf, "root", false, NULL);
-		f.errors += nf.errors;
-		buf_release(&nw);
-	}
+	load_nccl(&f, t, what);
 	if (!t->nccl_root && t->cuda.enabled)
 		t->nccl_root = xstrdup(t->cuda.home);
 	fields_string_map(&f, "env", &t->env);
@@ -133,5 +133,5 @@ void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d)
 	t->refs = refs.v;
 	t->nrefs = refs.n;
 	free(what);
-	p->ntoolchains++;
+	return 0;
 }

@@ -3,7 +3,8 @@
  * fetched incrementally), refs resolved to commits (annotated tags peeled), and trees
  * exported from the mirrors at exact commits with every submodule, recursively, at the
  * commit its superproject records. Nothing is ever cloned from upstream into a work tree.
- * This module is the only one that includes <git2.h>.
+ * With patch_parse (which reads patch text with libgit2's parser), this module is the only
+ * one that includes <git2.h>, and the one place that initialises libgit2.
  */
 #ifndef PTBUILD_GIT_SOURCE_H
 #define PTBUILD_GIT_SOURCE_H
@@ -38,7 +39,10 @@ struct git_tree_result {
 	size_t nsubs, cap;
 };
 
+/* Initialises libgit2 once per process and keeps it (never shut down), with the user's and
+ * the system's git config ignored. Every libgit2 user calls it first; idempotent. */
 void git_source_init(void);
+/* Frees the submodules and zeroes `r`: safe on a zeroed struct; idempotent. */
 void git_tree_result_release(struct git_tree_result *r);
 
 /* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).

@@ -30,6 +30,7 @@ struct mirrors {
 int mirrors_load(struct mirrors *m, const char *project_dir, struct diags *d);
 /* Adds the rules of one file; later rules for the same prefix replace earlier ones. */
 int mirrors_load_file(struct mirrors *m, const char *path, struct diags *d);
+/* Frees the rules and zeroes `m`: safe on a zeroed struct; idempotent. */
 void mirrors_release(struct mirrors *m);
 
 /* `url` rewritten by the longest matching prefix, or a copy of it. Caller frees. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "sources/git_source.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -109,20 +110,10 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 
 /* ---- reading with libgit2 ---------------------------------------------------------------- */
 
-/* libgit2 stays initialized for the whole run: each git_libgit2_init() after a full
- * shutdown reloads the TLS certificates, about 8 ms per patch here. */
-static void libgit2_once(void)
-{
-	static bool done;
-	if (!done)
-		git_libgit2_init();
-	done = true;
-}
-
 void blob_id_hex(const void *data, size_t len, char out[BLOB_ID_HEX_SIZE])
 {
 	git_oid oid;
-	libgit2_once();
+	git_source_init(); /* libgit2, once per process */
 	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0)
 		memset(&oid, 0, sizeof(oid));
 	git_oid_tostr(out, BLOB_ID_HEX_SIZE, &oid);
@@ -246,6 +237,55 @@ static void read_hunk(struct patch_hunk *h, git_patch *gp, size_t hi, size_t nli
 	free(offs);
 }
 
+/* Hunk `h` of `gp`: its header, ranges, lines and the line it starts at in the patch file
+ * (`data` is the text libgit2 read, `map` leads back to the file's own lines). */
+static void read_hunk_of(struct patch_hunk *ph, git_patch *gp, size_t h, const char *data,
+			 const struct line_map *map, struct line_cursor *cur)
+{
+	const git_diff_hunk *gh;
+	size_t nlines = 0;
+	git_patch_get_hunk(&gh, &nlines, gp, h);
+	size_t hl = gh->header_len;
+	while (hl && (gh->header[hl - 1] == '\n' || gh->header[hl - 1] == '\r'))
+		hl--;
+	ph->header = xstrndup(gh->header, hl);
+	ph->old_start = (size_t)gh->old_start;
+	ph->old_lines = (size_t)gh->old_lines;
+	ph->new_start = (size_t)gh->new_start;
+	ph->new_lines = (size_t)gh->new_lines;
+	const git_diff_line *first;
+	if (nlines && git_patch_get_line_in_hunk(&first, gp, h, 0) == 0 &&
+	    first->content_offset > 0) {
+		unsigned l = line_at(data, (size_t)first->content_offset, cur);
+		ph->line = original_line(map, l > 1 ? l - 1 : 1);
+	}
+	read_hunk(ph, gp, h, nlines);
+}
+
+/* Delta `i` of `diff`: paths, modes, ids and hunks (binary contents come later). */
+static void read_delta(struct patch_delta *pd, git_diff *diff, size_t i, const char *data,
+		       const struct line_map *map, struct line_cursor *cur)
+{
+	const git_diff_delta *gd = git_diff_get_delta(diff, i);
+	pd->change = change_of(gd->status);
+	pd->old_path = xstrdup(gd->old_file.path ? gd->old_file.path : "");
+	pd->new_path = xstrdup(gd->new_file.path ? gd->new_file.path : pd->old_path);
+	pd->old_mode = gd->old_file.mode;
+	pd->new_mode = gd->new_file.mode;
+	copy_id(pd->old_id, &gd->old_file);
+	copy_id(pd->new_id, &gd->new_file);
+	git_patch *gp = NULL;
+	if (git_patch_from_diff(&gp, diff, i) < 0)
+		return;
+	pd->nhunks = git_patch_num_hunks(gp);
+	pd->hunks = xcalloc(pd->nhunks + 1, sizeof(*pd->hunks));
+	for (size_t h = 0; h < pd->nhunks; h++)
+		read_hunk_of(&pd->hunks[h], gp, h, data, map, cur);
+	if (pd->nhunks)
+		pd->line = pd->hunks[0].line;
+	git_patch_free(gp);
+}
+
 int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		struct diags *d)
 {
@@ -256,7 +296,7 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		data = converted.data;
 		len = converted.len;
 	}
-	libgit2_once();
+	git_source_init(); /* libgit2, once per process */
 	git_diff *diff = NULL;
 	int rc = -1;
 	struct pos at = { name, 0, 0 };
@@ -277,46 +317,8 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 	}
 	p->deltas = xcalloc(p->ndeltas, sizeof(*p->deltas));
 	struct line_cursor cur = { 0, 1 };
-	for (size_t i = 0; i < p->ndeltas; i++) {
-		const git_diff_delta *gd = git_diff_get_delta(diff, i);
-		struct patch_delta *pd = &p->deltas[i];
-		pd->change = change_of(gd->status);
-		pd->old_path = xstrdup(gd->old_file.path ? gd->old_file.path : "");
-		pd->new_path = xstrdup(gd->new_file.path ? gd->new_file.path : pd->old_path);
-		pd->old_mode = gd->old_file.mode;
-		pd->new_mode = gd->new_file.mode;
-		copy_id(pd->old_id, &gd->old_file);
-		copy_id(pd->new_id, &gd->new_file);
-		git_patch *gp = NULL;
-		if (git_patch_from_diff(&gp, diff, i) < 0)
-			continue;
-		pd->nhunks = git_patch_num_hunks(gp);
-		pd->hunks = xcalloc(pd->nhunks + 1, sizeof(*pd->hunks));
-		for (size_t h = 0; h < pd->nhunks; h++) {
-			const git_diff_hunk *gh;
-			size_t nlines = 0;
-			git_patch_get_hunk(&gh, &nlines, gp, h);
-			struct patch_hunk *ph = &pd->hunks[h];
-			size_t hl = gh->header_len;
-			while (hl && (gh->header[hl - 1] == '\n' || gh->header[hl - 1] == '\r'))
-				hl--;
-			ph->header = xstrndup(gh->header, hl);
-			ph->old_start = (size_t)gh->old_start;
-			ph->old_lines = (size_t)gh->old_lines;
-			ph->new_start = (size_t)gh->new_start;
-			ph->new_lines = (size_t)gh->new_lines;
-			const git_diff_line *first;
-			if (nlines && git_patch_get_line_in_hunk(&first, gp, h, 0) == 0 &&
-			    first->content_offset > 0) {
-				unsigned l = line_at(data, (size_t)first->content_offset, &cur);
-				ph->line = original_line(&map, l > 1 ? l - 1 : 1);
-			}
-			read_hunk(ph, gp, h, nlines);
-		}
-		if (pd->nhunks)
-			pd->line = pd->hunks[0].line;
-		git_patch_free(gp);
-	}
+	for (size_t i = 0; i < p->ndeltas; i++)
+		read_delta(&p->deltas[i], diff, i, data, &map, &cur);
 	struct walk w = { p, name, d, 0, 0 };
 	git_diff_foreach(diff, on_file, on_binary, NULL, NULL, &w);
 	rc = w.errors ? -1 : 0;

@@ -64,6 +64,7 @@ struct patch {
  * at). A patch with no change in it is an error, as in `git apply`. */
 int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		struct diags *d);
+/* Frees the deltas and zeroes `p`: safe on a zeroed struct; idempotent. */
 void patch_release(struct patch *p);
 
 /* The git blob id of `data` (as in a patch's index line). */

@@ -342,6 +342,70 @@ static bool wheel_of(const char *name, const char *project)
 	return same;
 }
 
+/* `pip download` of `requirement` (with its dependencies when `with_deps`) into `dir`. */
+static int pip_download(const char *python, const char *requirement, bool with_deps,
+			const char *dir, struct diags *d)
+{
+	const char *argv[] = { python, "-m", "pip", "download", "--only-binary", ":all:",
+			       "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+			       "--dest", dir, requirement, with_deps ? NULL : "--no-deps", NULL };
+	struct buf log = BUF_INIT;
+	int status = run_capture(argv, &log, 60 * 60 * 1000);
+	if (status != 0) {
+		char *tail = tail_lines(log.data, 6);
+		if (status < 0)
+			diag_error(d, NULL, "cannot run %s -m pip: %s", python, strerror(errno));
+		else
+			diag_error(d, NULL, "pip download of wheel %s with %s failed (exit %d):\n%s",
+				   requirement, python, status, tail);
+		free(tail);
+	}
+	buf_release(&log);
+	return status != 0 ? -1 : 0;
+}
+
+/*
+ * Which of the `names` pip left in `dir` is the wheel of `project` (*main), checking that
+ * every file is a wheel and that without `with_deps` there is only that one.
+ */
+static int find_main_wheel(const char *requirement, const char *project, const char *dir,
+			   char **names, size_t nnames, bool with_deps, size_t *main,
+			   struct diags *d)
+{
+	*main = SIZE_MAX;
+	for (size_t i = 0; i < nnames; i++)
+		if (ends_with(names[i], ".whl") && wheel_of(names[i], project))
+			*main = i;
+	if (*main == SIZE_MAX || (!with_deps && nnames != 1))
+		return diag_error(d, NULL, "pip download of %s left %zu files in %s and no wheel of "
+				  "%s", requirement, nnames, dir, project);
+	for (size_t i = 0; i < nnames; i++) {
+		if (!ends_with(names[i], ".whl")) {
+			diag_error(d, NULL, "pip download of %s brought %s, which is not a wheel",
+				   requirement, names[i]);
+			diag_hint(d, "every requirement of a prebuilt wheel must have a wheel for "
+				     "this platform");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Moves every wheel but names[main] from `dir` into the cache, into *deps. */
+static int keep_deps(const struct pypi_opts *o, const char *dir, char **names, size_t nnames,
+		     size_t main, struct pypi_file **deps, size_t *ndeps, struct diags *d)
+{
+	*deps = xcalloc(nnames, sizeof(**deps));
+	for (size_t i = 0; i < nnames; i++) {
+		if (i == main)
+			continue;
+		if (keep_in_cache(o, dir, names[i], &(*deps)[*ndeps], d) < 0)
+			return -1;
+		(*ndeps)++;
+	}
+	return 0;
+}
+
 int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
 	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
 	       size_t *ndeps, struct diags *d)
@@ -355,7 +419,7 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		return 0;
 	if (o->offline)
 		return offline_miss(o, "wheel", requirement, want, d);
-	struct buf tmp = BUF_INIT, log = BUF_INIT, dest = BUF_INIT;
+	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s/dist/.pip", o->cache_dir);
 	remove_stale_temps(tmp.data);
 	buf_addf(&tmp, ".tmp-%ld", (long)getpid());
@@ -368,41 +432,15 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
 		goto out;
 	}
-	const char *argv[] = { python, "-m", "pip", "download", "--only-binary", ":all:",
-			       "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-			       "--dest", tmp.data, requirement, deps ? NULL : "--no-deps", NULL };
-	int status = run_capture(argv, &log, 60 * 60 * 1000);
-	if (status != 0) {
-		char *tail = tail_lines(log.data, 6);
-		if (status < 0)
-			diag_error(d, NULL, "cannot run %s -m pip: %s", python, strerror(errno));
-		else
-			diag_error(d, NULL, "pip download of wheel %s with %s failed (exit %d):\n%s",
-				   requirement, python, status, tail);
-		free(tail);
+	if (pip_download(python, requirement, deps != NULL, tmp.data, d) < 0)
 		goto out;
-	}
 	if (pypi_requirement_split(requirement, &project, &version) < 0)
 		project = xstrdup(requirement);
 	size_t main_index = SIZE_MAX;
-	if (list_dir(tmp.data, NULL, &names, &nnames) == 0)
-		for (size_t i = 0; i < nnames; i++)
-			if (ends_with(names[i], ".whl") && wheel_of(names[i], project))
-				main_index = i;
-	if (main_index == SIZE_MAX || (!deps && nnames != 1)) {
-		diag_error(d, NULL, "pip download of %s left %zu files in %s and no wheel of %s",
-			   requirement, nnames, tmp.data, project);
+	list_dir(tmp.data, NULL, &names, &nnames); /* unreadable: no names, no wheel found */
+	if (find_main_wheel(requirement, project, tmp.data, names, nnames, deps != NULL,
+			    &main_index, d) < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < nnames; i++) {
-		if (!ends_with(names[i], ".whl")) {
-			diag_error(d, NULL, "pip download of %s brought %s, which is not a wheel",
-				   requirement, names[i]);
-			diag_hint(d, "every requirement of a prebuilt wheel must have a wheel for "
-				     "this platform");
-			goto out;
-		}
-	}
 	char *main_path = path_join(tmp.data, names[main_index]);
 	char sha[SHA256_HEX_SIZE];
 	if (sha256_file_hex(main_path, sha) < 0) {
@@ -417,16 +455,8 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 	}
 	if (keep_in_cache(o, tmp.data, names[main_index], out, d) < 0)
 		goto out;
-	if (deps) {
-		*deps = xcalloc(nnames, sizeof(**deps));
-		for (size_t i = 0; i < nnames; i++) {
-			if (i == main_index)
-				continue;
-			if (keep_in_cache(o, tmp.data, names[i], &(*deps)[*ndeps], d) < 0)
-				goto out;
-			(*ndeps)++;
-		}
-	}
+	if (deps && keep_deps(o, tmp.data, names, nnames, main_index, deps, ndeps, d) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(project);
@@ -434,7 +464,5 @@ out:
 	remove_tree(tmp.data);
 	free_names(names, nnames);
 	buf_release(&tmp);
-	buf_release(&log);
-	buf_release(&dest);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct pypi_file {
 	char sha256[SHA256_HEX_SIZE];
 };
 
+/* Frees the path and name and zeroes `f`: safe on a zeroed struct; idempotent. */
 void pypi_file_release(struct pypi_file *f);
 
 /* Splits "name==version" (extras and spaces ignored); -1 when it is not pinned exactly. */

@@ -223,6 +223,14 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 
 /* ---- source trees ------------------------------------------------------------------------- */
 
+int source_commit_time(const char *cache_dir, const struct recipe *r, const struct pin *pin,
+		       long long *when)
+{
+	if (r->source.kind != SOURCE_GIT || !pin || !pin->commit[0])
+		return -1;
+	return git_source_commit_time(cache_dir, r->source.location, pin->commit, when);
+}
+
 char *source_tree_name(const struct recipe *r, const char *patch_digest)
 {
 	struct buf b = BUF_INIT;
@@ -292,6 +300,78 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 	return rc;
 }
 
+/* Path and wheel sources are not patched; -2 with an error when `patches` asks to. */
+static int check_patchable(const struct recipe *r, const struct tree_patches *patches,
+			   struct diags *d)
+{
+	if (!patches || (r->source.kind != SOURCE_PATH && r->source.kind != SOURCE_WHEEL))
+		return 0;
+	diag_error(d, &r->source.pos, "recipe \"%s\" has patches, but its source is %s", r->name,
+		   r->source.kind == SOURCE_PATH ? "a local directory, which ptbuild does not "
+		   "modify" : "a wheel, which has no source tree");
+	diag_hint(d, "apply them in that directory yourself, or build from git, an archive or an "
+		     "sdist");
+	return -2;
+}
+
+/* A path source is its own tree: its absolute path in *tree. */
+static int checkout_path(const struct source_opts *o, const struct recipe *r, char **tree,
+			 enum checkout_state *state, struct diags *d)
+{
+	char *p = r->source.location[0] == '/' ? xstrdup(r->source.location)
+					       : path_join(o->project_dir, r->source.location);
+	*tree = absolute_path(p);
+	free(p);
+	*state = CHECKOUT_UP_TO_DATE;
+	if (!is_directory(*tree))
+		return diag_error(d, &r->source.pos, "recipe \"%s\": the local path %s is not a "
+				  "directory", r->name, *tree);
+	return 0;
+}
+
+/* The pin's tree, patched, in `fresh`; -2 when a patch does not apply (nothing left). */
+static int write_tree(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
+		      bool mirrors_fresh, struct tree_patches *patches, const char *fresh,
+		      struct diags *d)
+{
+	if (export_tree(o, r, pin, mirrors_fresh, fresh, d) < 0)
+		return -1;
+	if (!patches)
+		return 0;
+	int prc = patches_apply(fresh, patches->refs, patches->n, &patches->stats, d);
+	if (prc < 0) {
+		remove_tree(fresh);
+		return prc == -1 ? -2 : -1;
+	}
+	return 0;
+}
+
+/*
+ * Puts the complete tree `fresh` at `dest`, moving an existing one (`exists`) aside to
+ * `old` first and removing it after. The marker goes first; when the rename fails the old
+ * tree and its marker text `had` are put back.
+ */
+static int replace_tree(const char *fresh, const char *dest, const char *old, bool exists,
+			const char *marker, const struct buf *had, struct diags *d)
+{
+	unlink(marker);
+	if (exists && rename(dest, old) < 0) {
+		diag_error(d, NULL, "cannot move %s aside: %s", dest, strerror(errno));
+		remove_tree(fresh);
+		return -1;
+	}
+	if (rename(fresh, dest) < 0) {
+		diag_error(d, NULL, "cannot rename %s to %s: %s", fresh, dest, strerror(errno));
+		remove_tree(fresh);
+		if (exists && rename(old, dest) == 0 && had->len)
+			write_file_atomic(marker, had->data, had->len);
+		return -1;
+	}
+	if (exists)
+		remove_tree(old);
+	return 0;
+}
+
 int source_checkout(const struct source_opts *o, const struct recipe *r, const struct pin *pin,
 		    bool mirrors_fresh, struct tree_patches *patches, char **tree,
 		    enum checkout_state *state, struct diags *d)
@@ -299,25 +379,10 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 	*tree = NULL;
 	if (patches && !patches->n)
 		patches = NULL;
-	if (patches && (r->source.kind == SOURCE_PATH || r->source.kind == SOURCE_WHEEL)) {
-		diag_error(d, &r->source.pos, "recipe \"%s\" has patches, but its source is %s",
-			   r->name, r->source.kind == SOURCE_PATH ? "a local directory, which ptbuild "
-			   "does not modify" : "a wheel, which has no source tree");
-		diag_hint(d, "apply them in that directory yourself, or build from git, an archive "
-			     "or an sdist");
+	if (check_patchable(r, patches, d) < 0)
 		return -2;
-	}
-	if (r->source.kind == SOURCE_PATH) {
-		char *p = r->source.location[0] == '/' ? xstrdup(r->source.location)
-						       : path_join(o->project_dir, r->source.location);
-		*tree = absolute_path(p);
-		free(p);
-		*state = CHECKOUT_UP_TO_DATE;
-		if (!is_directory(*tree))
-			return diag_error(d, &r->source.pos, "recipe \"%s\": the local path %s is not "
-					  "a directory", r->name, *tree);
-		return 0;
-	}
+	if (r->source.kind == SOURCE_PATH)
+		return checkout_path(o, r, tree, state, d);
 	if (r->source.kind == SOURCE_WHEEL) {
 		*state = CHECKOUT_NO_TREE;
 		return 0;
@@ -349,39 +414,18 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 	 * the new one is complete: a failure leaves the old tree (and its marker) as it was. */
 	buf_addf(&fresh, ".tmp-%ld", (long)getpid());
 	buf_addf(&old, ".tmp-%ld", (long)getpid());
-	if (export_tree(o, r, pin, mirrors_fresh, fresh.data, d) < 0)
+	rc = write_tree(o, r, pin, mirrors_fresh, patches, fresh.data, d);
+	if (rc == 0)
+		rc = replace_tree(fresh.data, dest, old.data, exists, marker.data, &had, d);
+	if (rc < 0)
 		goto out;
-	if (patches) {
-		int prc = patches_apply(fresh.data, patches->refs, patches->n, &patches->stats, d);
-		if (prc < 0) {
-			remove_tree(fresh.data);
-			rc = prc == -1 ? -2 : -1;
-			goto out;
-		}
-	}
-	unlink(marker.data);
-	if (exists && rename(dest, old.data) < 0) {
-		diag_error(d, NULL, "cannot move %s aside: %s", dest, strerror(errno));
-		remove_tree(fresh.data);
-		goto out;
-	}
-	if (rename(fresh.data, dest) < 0) {
-		diag_error(d, NULL, "cannot rename %s to %s: %s", fresh.data, dest, strerror(errno));
-		remove_tree(fresh.data);
-		if (exists && rename(old.data, dest) == 0 && had.len)
-			write_file_atomic(marker.data, had.data, had.len);
-		goto out;
-	}
-	if (exists)
-		remove_tree(old.data);
 	if (write_file_atomic(marker.data, want, strlen(want)) < 0) {
-		diag_error(d, NULL, "cannot write %s: %s", marker.data, strerror(errno));
+		rc = diag_error(d, NULL, "cannot write %s: %s", marker.data, strerror(errno));
 		goto out;
 	}
 	*state = CHECKOUT_WRITTEN;
 	*tree = dest;
 	dest = NULL;
-	rc = 0;
 out:
 	free(want);
 	buf_release(&marker);

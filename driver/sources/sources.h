@@ -72,6 +72,15 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 		    bool mirrors_fresh, struct tree_patches *patches, char **tree,
 		    enum checkout_state *state, struct diags *d);
 
+/*
+ * The committer time of the commit `pin` records for the git source of `r`, read from the
+ * mirror in cache_dir/git/ without network access (for SOURCE_DATE_EPOCH). Returns -1 when
+ * `r` is not a git source, `pin` is NULL or has no commit, or the mirror or the commit is
+ * not in the cache.
+ */
+int source_commit_time(const char *cache_dir, const struct recipe *r, const struct pin *pin,
+		       long long *when);
+
 /* The directory name of `r`'s tree under work_dir/src/: <recipe>-<ref>, with
  * -patched-<8 hex of the digest> for a patched one. Caller frees. */
 char *source_tree_name(const struct recipe *r, const char *patch_digest);

@@ -139,6 +139,31 @@ static int place_entry(struct archive_entry *e, const char *archive_path, const 
 	return rc;
 }
 
+/* Writes the placed entry `e` and its data from `in` to the disk writer `out`. */
+static int copy_entry(struct archive *in, struct archive *out, struct archive_entry *e,
+		      const char *archive_path, struct diags *d)
+{
+	if (archive_write_header(out, e) < ARCHIVE_WARN)
+		return diag_error(d, NULL, "archive \"%s\": cannot write \"%s\": %s", archive_path,
+				  archive_entry_pathname(e), archive_error_string(out));
+	const void *block;
+	size_t size;
+	la_int64_t offset;
+	int r;
+	while ((r = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
+		if (archive_write_data_block(out, block, size, offset) < ARCHIVE_WARN)
+			return diag_error(d, NULL, "archive \"%s\": cannot write data: %s",
+					  archive_path, archive_error_string(out));
+	}
+	if (r != ARCHIVE_EOF)
+		return diag_error(d, NULL, "archive \"%s\" is damaged or truncated: %s", archive_path,
+				  archive_error_string(in));
+	if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+		return diag_error(d, NULL, "archive \"%s\": %s", archive_path,
+				  archive_error_string(out));
+	return 0;
+}
+
 int archive_extract(const char *archive_path, const char *dest, int strip, struct diags *d)
 {
 	struct staged_dir tree = { 0 };
@@ -174,30 +199,8 @@ int archive_extract(const char *archive_path, const char *dest, int strip, struc
 			goto out;
 		if (skip)
 			continue;
-		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			diag_error(d, NULL, "archive \"%s\": cannot write \"%s\": %s", archive_path,
-				   archive_entry_pathname(e), archive_error_string(out));
+		if (copy_entry(in, out, e, archive_path, d) < 0)
 			goto out;
-		}
-		const void *block;
-		size_t size;
-		la_int64_t offset;
-		while ((r = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
-			if (archive_write_data_block(out, block, size, offset) < ARCHIVE_WARN) {
-				diag_error(d, NULL, "archive \"%s\": cannot write data: %s", archive_path,
-					   archive_error_string(out));
-				goto out;
-			}
-		}
-		if (r != ARCHIVE_EOF) {
-			diag_error(d, NULL, "archive \"%s\" is damaged or truncated: %s", archive_path,
-				   archive_error_string(in));
-			goto out;
-		}
-		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			diag_error(d, NULL, "archive \"%s\": %s", archive_path, archive_error_string(out));
-			goto out;
-		}
 		entries++;
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {

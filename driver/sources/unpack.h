@@ -2,7 +2,7 @@
  * Unpacking source archives with libarchive, safely: entries with "..", absolute paths, and
  * symlinks or hard links that point outside the tree are refused, and the tree appears
  * only when every entry was written (it is extracted beside `dest` and renamed).
- * This module is the only one that includes <archive.h>.
+ * With wheels/wheel (wheel files), this module is the only one that includes <archive.h>.
  */
 #ifndef PTBUILD_UNPACK_H
 #define PTBUILD_UNPACK_H

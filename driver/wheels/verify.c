@@ -7,7 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "model/envflags_catalog.h"
+#include "model/archlist.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/strutil.h"

@@ -14,6 +14,7 @@
 
 #include "sources/git_source.h"
 #include "sources/mirrors.h"
+#include "sources/sources.h"
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
@@ -446,6 +447,43 @@ static void test_checkout_over_http(void **state)
 	scratch_free(&s);
 }
 
+/* source_commit_time: the pinned commit's committer time from the mirror, offline. */
+static void test_source_commit_time(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gittime");
+	struct git_tree_result res;
+	struct diags d;
+	diags_init(&d);
+	checkout(s.cache, "v1.0", s.dest, false, NULL, 0, &res, &d);
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "%s/top.git", base_url);
+	struct recipe r = { .name = "top", .source = { .kind = SOURCE_GIT, .location = url.data } };
+	struct pin pin = { 0 };
+	snprintf(pin.commit, sizeof(pin.commit), "%s", res.commit);
+	char *want = sh("git -C %s/top.git log -1 --format=%%ct %s", fixtures, res.commit);
+	long long when = 0;
+	assert_int_equal(source_commit_time(s.cache, &r, &pin, &when), 0);
+	assert_int_equal(when, strtoll(want, NULL, 10));
+
+	assert_int_equal(source_commit_time(s.cache, &r, NULL, &when), -1);
+	char *other = path_join(s.work, "no-cache");
+	assert_int_equal(source_commit_time(other, &r, &pin, &when), -1);
+	r.source.kind = SOURCE_ARCHIVE;
+	assert_int_equal(source_commit_time(s.cache, &r, &pin, &when), -1);
+	r.source.kind = SOURCE_GIT;
+	pin.commit[0] = '\0';
+	assert_int_equal(source_commit_time(s.cache, &r, &pin, &when), -1);
+	snprintf(pin.commit, sizeof(pin.commit), "%040d", 0);
+	assert_int_equal(source_commit_time(s.cache, &r, &pin, &when), -1);
+	free(other);
+	free(want);
+	buf_release(&url);
+	git_tree_result_release(&res);
+	diags_release(&d);
+	scratch_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_mirrors_rewrite_upstream),
 		cmocka_unit_test(test_interrupted_fetch_recovers),
 		cmocka_unit_test(test_checkout_over_http),
+		cmocka_unit_test(test_source_commit_time),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

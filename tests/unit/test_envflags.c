@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/archlist.h"
 #include "model/envflags.h"
 #include "util/buf.h"
 #include "util/diag.h"

@@ -1,17 +1,17 @@
 /*
- * Internal to the loaders (project.c, recipe_load.c, toolchain_load.c, buildset.c): the
- * helpers they share. Not for other modules: they use project.h.
+ * Internal to the loaders (recipe_load.c, toolchain_load.c, buildset.c): the helpers they
+ * share, none of which needs the project. Not for other modules: they use project.h.
  */
-#ifndef PTBUILD_LOAD_H
-#define PTBUILD_LOAD_H
+#ifndef PTBUILD_LOAD_COMMON_H
+#define PTBUILD_LOAD_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "model/fields.h"
-#include "util/json.h"
-#include "model/project.h"
+#include "model/model.h"
 #include "util/diag.h"
+#include "util/json.h"
 
 /* Recipe references collected while checking interpolated strings. */
 struct refs {
@@ -30,16 +30,5 @@ void check_interp(struct fields *f, const struct jnode *n, const char *where, bo
 /* The same for every string member of the object member `key` of `obj`. */
 void check_interp_members(struct fields *f, const struct jnode *obj, const char *key,
 			  bool in_toolchain, struct refs *refs);
-
-/* Parse one loaded document into the project's next recipe or toolchain. */
-void load_recipe(struct project *p, const struct jdoc *doc, struct diags *d);
-void load_toolchain(struct project *p, const struct jdoc *doc, struct diags *d);
-
-/* Moves the document's path into the project (positions point at it) and returns it. */
-const char *keep_path(struct project *p, struct jdoc *doc);
-/* `rel` inside the project directory. Caller frees. */
-char *project_path(const struct project *p, const char *rel);
-/* "did you mean" for a recipe name, or how to add one. */
-void hint_recipe_name(const struct project *p, const char *name, struct diags *d);
 
 #endif
