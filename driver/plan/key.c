@@ -1,0 +1,222 @@
+#include "plan/key.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+#include "util/url.h"
+#include "util/xalloc.h"
+
+/* ---- the key input ------------------------------------------------------------------------ */
+
+/* The source as declared (credentials redacted: they do not change what is built) and its
+ * pinned identity (commit, submodule commits, file digests), null until resolved. */
+static void write_source(struct jw *w, const struct pins *pins, const struct recipe *r,
+			 const char *python)
+{
+	const struct source *s = &r->source;
+	jw_object_begin(w);
+	jw_kstring(w, "kind", source_kind_name(s->kind));
+	char *location = url_redact(s->location);
+	jw_kstring(w, "location", location);
+	free(location);
+	jw_key(w, "pinned");
+	pin_write_identity(w, pins_find(pins, r->name), python);
+	if (s->kind == SOURCE_GIT) {
+		jw_kstring(w, "ref", s->ref);
+		jw_kbool(w, "submodules", s->submodules);
+	}
+	if (s->sha256)
+		jw_kstring(w, "sha256", s->sha256);
+	if (s->kind == SOURCE_ARCHIVE)
+		jw_kint(w, "strip", s->strip);
+	jw_object_end(w);
+}
+
+static void write_strings(struct jw *w, const char *key, const struct strpos_list *l)
+{
+	jw_key(w, key);
+	jw_array_begin(w);
+	for (size_t i = 0; i < l->n; i++)
+		jw_string(w, l->v[i].s);
+	jw_array_end(w);
+}
+
+static int cmp_override(const void *a, const void *b)
+{
+	return strcmp((*(const struct submodule_override *const *)a)->path,
+		      (*(const struct submodule_override *const *)b)->path);
+}
+
+static void write_recipe(struct jw *w, const struct variant *v, const struct pins *pins)
+{
+	const struct recipe *r = v->recipe;
+	jw_object_begin(w);
+	jw_key(w, "build");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->build_argc; i++)
+		jw_string(w, v->build_argv[i]);
+	jw_array_end(w);
+	write_strings(w, "build_requires", &r->build_requires);
+	jw_kstring(w, "builder", builder_names[r->builder]);
+	jw_kstring(w, "local_version", v->local_version);
+	jw_kstring(w, "name", r->name);
+	jw_key(w, "source");
+	write_source(w, pins, r, v->python);
+	jw_key(w, "submodule_overrides");
+	jw_object_begin(w);
+	const struct submodule_override **sorted = xcalloc(r->noverrides + 1, sizeof(*sorted));
+	for (size_t i = 0; i < r->noverrides; i++)
+		sorted[i] = &r->overrides[i];
+	qsort(sorted, r->noverrides, sizeof(*sorted), cmp_override);
+	for (size_t i = 0; i < r->noverrides; i++) {
+		jw_key(w, sorted[i]->path);
+		jw_object_begin(w);
+		char *git = url_redact(sorted[i]->git);
+		jw_kstring(w, "git", git);
+		free(git);
+		jw_kstring(w, "ref", sorted[i]->ref);
+		jw_object_end(w);
+	}
+	free(sorted);
+	jw_object_end(w);
+	jw_kstring(w, "version", r->version);
+	jw_object_end(w);
+}
+
+static void write_toolchain(struct jw *w, const struct variant *v, const struct toolchain_fp *fp)
+{
+	const struct toolchain *tc = v->tc;
+	jw_object_begin(w);
+	jw_kstring(w, "cc", tc->cc);
+	jw_key(w, "cuda");
+	if (tc->cuda.enabled) {
+		jw_object_begin(w);
+		jw_kstring(w, "arch_list", tc->cuda.arch_list);
+		jw_kstring(w, "home", tc->cuda.home);
+		jw_kstring(w, "version", tc->cuda.version);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_kstring(w, "cxx", tc->cxx);
+	jw_key(w, "fingerprint");
+	jw_object_begin(w);
+	jw_kstring(w, "cc", fp->cc);
+	jw_kstring(w, "cxx", fp->cxx);
+	jw_kstring(w, "mcc", fp->mcc);
+	jw_kstring(w, "nccl", fp->nccl);
+	jw_kstring(w, "nvcc", fp->nvcc);
+	jw_object_end(w);
+	jw_key(w, "musa");
+	if (tc->musa.enabled) {
+		jw_object_begin(w);
+		jw_kstring(w, "arch_list", tc->musa.arch_list);
+		jw_kstring(w, "home", tc->musa.home);
+		jw_kstring(w, "version", tc->musa.version);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_kstring(w, "name", tc->name);
+	jw_key(w, "nccl");
+	jw_object_begin(w);
+	jw_kstring(w, "root", tc->nccl_root);
+	jw_kbool(w, "system", tc->nccl_system);
+	jw_object_end(w);
+	jw_kstring(w, "tag", tc->tag);
+	jw_object_end(w);
+}
+
+struct named_key {
+	const char *name;
+	const char *key;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct named_key *)a)->name, ((const struct named_key *)b)->name);
+}
+
+static void write_patches(struct jw *w, const struct key_context *ctx,
+			  const struct variant *v)
+{
+	const struct recipe *r = v->recipe;
+	jw_key(w, "patches");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct patch_series *ps = &r->patches[v->series[i]];
+		jw_object_begin(w);
+		jw_key(w, "exclude");
+		jw_array_begin(w);
+		for (size_t k = 0; k < ps->exclude.n; k++)
+			jw_string(w, ps->exclude.v[k].s);
+		jw_array_end(w);
+		if (ps->series)
+			jw_kstring(w, "series", ps->series);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	/* The files that apply, in order: names and contents. */
+	jw_key(w, "patch_files");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->patches.n; i++) {
+		jw_object_begin(w);
+		jw_kstring(w, "path", v->patches.v[i].name);
+		jw_kstring(w, "sha256", v->patches.v[i].sha256);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	/* Recipes whose sources this one reads (${src:NAME}): their identity is an input. */
+	jw_key(w, "source_deps");
+	jw_object_begin(w);
+	for (size_t i = 0; i < v->nsource_deps; i++) {
+		const struct recipe *sr = &ctx->project->recipes[v->source_deps[i]];
+		jw_key(w, sr->name);
+		write_source(w, ctx->pins, sr, NULL);
+	}
+	jw_object_end(w);
+}
+
+void key_compute(struct variant *v, const struct key_context *ctx)
+{
+	struct buf text = BUF_INIT;
+	struct jw w;
+	jw_init(&w, &text, false);
+	jw_object_begin(&w);
+	jw_key(&w, "deps");
+	jw_object_begin(&w);
+	struct named_key *deps = xcalloc(v->ndeps + 1, sizeof(*deps));
+	for (size_t i = 0; i < v->ndeps; i++) {
+		const struct variant *dv = &ctx->variants[v->deps[i]];
+		deps[i] = (struct named_key){ dv->recipe->name, dv->key };
+	}
+	qsort(deps, v->ndeps, sizeof(*deps), cmp_named);
+	for (size_t i = 0; i < v->ndeps; i++)
+		jw_kstring(&w, deps[i].name, deps[i].key);
+	free(deps);
+	jw_object_end(&w);
+	jw_key(&w, "env");
+	jw_object_begin(&w);
+	for (size_t i = 0; i < v->env.n; i++) /* struct env is sorted by name */
+		jw_kstring(&w, v->env.v[i].name, v->env.v[i].value);
+	jw_object_end(&w);
+	jw_kint(&w, "format", 1);
+	write_patches(&w, ctx, v);
+	jw_kstring(&w, "platform", ctx->fp->platform);
+	const struct python_fp *py = fingerprints_python(ctx->fp, v->python);
+	jw_key(&w, "python");
+	jw_object_begin(&w);
+	jw_kstring(&w, "fingerprint", py ? py->full : NULL);
+	jw_kstring(&w, "version", v->python);
+	jw_object_end(&w);
+	jw_key(&w, "recipe");
+	write_recipe(&w, v, ctx->pins);
+	jw_key(&w, "toolchain");
+	write_toolchain(&w, v, fingerprints_toolchain(ctx->fp, v->tc));
+	jw_object_end(&w);
+	sha256_hex(text.data, text.len, v->key);
+	free(v->key_input);
+	v->key_input = buf_detach(&text);
+}
+

@@ -1,0 +1,153 @@
+/* Build keys: the key input's schema, its source/flag split, and the diff of two inputs. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/key.h"
+#include "plan/plan.h"
+#include "util/xalloc.h"
+
+static const char base_json[] =
+	"{ \"name\": \"base\", \"version\": \"1.0\", \"builder\": \"python\",\n"
+	"  \"source\": { \"pypi\": \"base==1.0\" } }\n";
+static const char ext_json[] =
+	"{ \"name\": \"ext\", \"version\": \"2.0\", \"builder\": \"cpp_extension\",\n"
+	"  \"source\": { \"git\": \"https://user:secret@example.invalid/ext.git\", \"ref\": \"v2\" },\n"
+	"  \"depends\": [\"base\"], \"env\": { \"TAG\": \"${python.tag}\" },\n"
+	"  \"build_requires\": [\"setuptools\"],\n"
+	"  \"submodule_overrides\": { \"third_party/x\": { \"git\": \"https://example.invalid/x.git\",\n"
+	"                                                \"ref\": \"v1\" } },\n"
+	"  \"patches\": [ { \"series\": \"patches/ext/*.patch\" } ] }\n";
+static const char cpu_json[] = "{ \"name\": \"cpu\", \"tag\": \"cpu\", \"env\": { \"USE_CUDA\": \"0\" } }\n";
+
+struct fixture {
+	char *dir;
+	struct project p;
+	struct plan plan;
+	struct fingerprints fp; /* fixed, unlike the plan's own */
+	struct diags d;
+};
+
+static void fixture_make(struct fixture *f)
+{
+	f->dir = tmpdir_make("key");
+	write_text(f->dir, "recipes/base.json", base_json);
+	write_text(f->dir, "recipes/ext.json", ext_json);
+	write_text(f->dir, "toolchains/cpu.json", cpu_json);
+	write_text(f->dir, "patches/ext/0001-a.patch", "--- a/x\n+++ b/x\n");
+	diags_init(&f->d);
+	assert_int_equal(project_load(&f->p, f->dir, &f->d), 0);
+	const char *targets[] = { "ext" }, *tcs[] = { "cpu" }, *pys[] = { "3.11" };
+	struct plan_request req = { .project = &f->p, .targets = targets, .ntargets = 1,
+				    .toolchains = tcs, .ntoolchains = 1, .pythons = pys, .npythons = 1 };
+	assert_int_equal(plan_make(&f->plan, &req, &f->d), 0);
+	assert_int_equal(f->plan.n, 2);
+	memset(&f->fp, 0, sizeof(f->fp));
+	f->fp.platform = xstrdup("x86_64-linux");
+	f->fp.tc = xcalloc(1, sizeof(*f->fp.tc));
+	f->fp.ntc = 1;
+	f->fp.tc[0] = (struct toolchain_fp){ .tc = f->plan.v[0].tc, .cc = xstrdup("gcc 13"),
+					     .cxx = xstrdup("g++ 13"), .complete = true };
+	f->fp.py = xcalloc(1, sizeof(*f->fp.py));
+	f->fp.npy = 1;
+	f->fp.py[0] = (struct python_fp){ .version = xstrdup("3.11"), .full = xstrdup("Python 3.11.7") };
+}
+
+static void fixture_release(struct fixture *f)
+{
+	fingerprints_release(&f->fp);
+	plan_release(&f->plan);
+	project_release(&f->p);
+	diags_release(&f->d);
+	tmpdir_remove(f->dir);
+	free(f->dir);
+}
+
+/* Computes every key of the fixture's plan with its fixed fingerprints and `pins`. */
+static void fixture_rekey(struct fixture *f, const struct pins *pins)
+{
+	struct key_context kc = { .project = &f->p, .variants = f->plan.v, .pins = pins, .fp = &f->fp };
+	for (size_t i = 0; i < f->plan.n; i++)
+		key_compute(&f->plan.v[i], &kc);
+}
+
+/* The whole schema, member by member: every byte of it is in the lock files. */
+static void test_key_input_schema(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_make(&f);
+	fixture_rekey(&f, NULL);
+	const struct variant *ext = &f.plan.v[1];
+	assert_string_equal(ext->recipe->name, "ext");
+	assert_string_equal(f.plan.v[0].key,
+			    "fa2eabd9176d33ed54751820e29ce78a02ae693a5a8f3914920b12034c1fa063");
+	struct buf want = BUF_INIT;
+	buf_addf(&want,
+		 "{\"deps\":{\"base\":\"%s\"}," /* dependencies' keys by name */
+		 "\"env\":{\"CC\":\"gcc\",\"CXX\":\"g++\",\"TAG\":\"cp311\",\"USE_CUDA\":\"0\"},"
+		 "\"format\":1,"
+		 "\"patches\":[{\"exclude\":[],\"series\":\"patches/ext/*.patch\"}],"
+		 "\"patch_files\":[{\"path\":\"patches/ext/0001-a.patch\",\"sha256\":"
+		 "\"922dd52a81ff1c3d456cb861de7ad959496295c809971e848d414d3cdfe3fb23\"}],"
+		 "\"source_deps\":{},"
+		 "\"platform\":\"x86_64-linux\","
+		 "\"python\":{\"fingerprint\":\"Python 3.11.7\",\"version\":\"3.11\"},"
+		 "\"recipe\":{\"build\":[],\"build_requires\":[\"setuptools\"],"
+		 "\"builder\":\"cpp_extension\",\"local_version\":null,\"name\":\"ext\","
+		 "\"source\":{\"kind\":\"git\",\"location\":\"https://***@example.invalid/ext.git\","
+		 "\"pinned\":null,\"ref\":\"v2\",\"submodules\":true},"
+		 "\"submodule_overrides\":{\"third_party/x\":"
+		 "{\"git\":\"https://example.invalid/x.git\",\"ref\":\"v1\"}},"
+		 "\"version\":\"2.0\"},"
+		 "\"toolchain\":{\"cc\":\"gcc\",\"cuda\":null,\"cxx\":\"g++\","
+		 "\"fingerprint\":{\"cc\":\"gcc 13\",\"cxx\":\"g++ 13\",\"mcc\":null,\"nccl\":null,"
+		 "\"nvcc\":null},"
+		 "\"musa\":null,\"name\":\"cpu\",\"nccl\":{\"root\":null,\"system\":false},"
+		 "\"tag\":\"cpu\"}}",
+		 f.plan.v[0].key);
+	assert_string_equal(ext->key_input, want.data);
+	char hex[SHA256_HEX_SIZE];
+	sha256_hex(ext->key_input, strlen(ext->key_input), hex);
+	assert_string_equal(ext->key, hex);
+	buf_release(&want);
+	fixture_release(&f);
+}
+
+/* A pin enters the key of its recipe and, through "deps", of its dependents. */
+static void test_pins_move_keys(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_make(&f);
+	fixture_rekey(&f, NULL);
+	char base[SHA256_HEX_SIZE], ext[SHA256_HEX_SIZE];
+	memcpy(base, f.plan.v[0].key, sizeof(base));
+	memcpy(ext, f.plan.v[1].key, sizeof(ext));
+	struct pins pins = { 0 };
+	struct pin *pin = pins_add(&pins, "base");
+	pin->kind = SOURCE_PYPI;
+	pin_add_file(pin, NULL, "base-1.0.tar.gz",
+		     "2222222222222222222222222222222222222222222222222222222222222222");
+	fixture_rekey(&f, &pins);
+	assert_string_not_equal(f.plan.v[0].key, base);
+	assert_string_not_equal(f.plan.v[1].key, ext);
+	assert_contains(f.plan.v[0].key_input, "\"pinned\":{\"commit\":null,\"files\":"
+					       "{\"base-1.0.tar.gz\":\"2222");
+	pins_release(&pins);
+	fixture_rekey(&f, NULL);
+	assert_string_equal(f.plan.v[0].key, base);
+	assert_string_equal(f.plan.v[1].key, ext);
+	fixture_release(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_input_schema),
+		cmocka_unit_test(test_pins_move_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
