@@ -220,3 +220,48 @@ void key_compute(struct variant *v, const struct key_context *ctx)
 	v->key_input = buf_detach(&text);
 }
 
+/* ---- the source part and the flag part ----------------------------------------------- */
+
+void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA256_HEX_SIZE])
+{
+	struct jdoc doc;
+	struct diags d;
+	diags_init(&d);
+	struct buf f = BUF_INIT, s = BUF_INIT;
+	if (jdoc_parse(&doc, "(inputs)", inputs, strlen(inputs), &d) == 0) {
+		struct jw wf, ws;
+		jw_init(&wf, &f, false);
+		jw_init(&ws, &s, false);
+		jw_object_begin(&wf);
+		jw_object_begin(&ws);
+		for (size_t i = 0; i < doc.root.n; i++) {
+			const struct jnode *m = &doc.root.child[i];
+			bool is_source = !strcmp(m->key, "patch_files") || !strcmp(m->key, "patches") ||
+					 !strcmp(m->key, "source_deps");
+			if (!strcmp(m->key, "recipe") && m->type == JSON_OBJECT) {
+				jw_key(&wf, "recipe");
+				jw_object_begin(&wf);
+				for (size_t k = 0; k < m->n; k++) {
+					const struct jnode *r = &m->child[k];
+					bool src = !strcmp(r->key, "source") ||
+						   !strcmp(r->key, "submodule_overrides");
+					jw_key(src ? &ws : &wf, r->key);
+					jw_node(src ? &ws : &wf, r);
+				}
+				jw_object_end(&wf);
+				continue;
+			}
+			jw_key(is_source ? &ws : &wf, m->key);
+			jw_node(is_source ? &ws : &wf, m);
+		}
+		jw_object_end(&wf);
+		jw_object_end(&ws);
+	}
+	jdoc_release(&doc);
+	sha256_hex(f.data ? f.data : "", f.len, flags);
+	sha256_hex(s.data ? s.data : "", s.len, source);
+	buf_release(&f);
+	buf_release(&s);
+	diags_release(&d);
+}
+

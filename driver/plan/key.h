@@ -28,4 +28,12 @@ struct key_context {
  * planned. The keys of its dependencies must be computed already. */
 void key_compute(struct variant *v, const struct key_context *ctx);
 
+/*
+ * The key input `inputs` split in two and each part hashed: `flags` over what invalidates
+ * a build directory (env, toolchain, Python, dependencies, the rest of the recipe),
+ * `source` over what one survives (the source and its pin, submodule overrides, patches,
+ * sources read through ${src:NAME}). Text that is not JSON hashes as two empty parts.
+ */
+void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA256_HEX_SIZE]);
+
 #endif

@@ -20,7 +20,8 @@ static const char ext_json[] =
 	"  \"submodule_overrides\": { \"third_party/x\": { \"git\": \"https://example.invalid/x.git\",\n"
 	"                                                \"ref\": \"v1\" } },\n"
 	"  \"patches\": [ { \"series\": \"patches/ext/*.patch\" } ] }\n";
-static const char cpu_json[] = "{ \"name\": \"cpu\", \"tag\": \"cpu\", \"env\": { \"USE_CUDA\": \"0\" } }\n";
+static const char cpu_json[] =
+	"{ \"name\": \"cpu\", \"tag\": \"cpu\", \"env\": { \"USE_CUDA\": \"0\" } }\n";
 
 struct fixture {
 	char *dir;
@@ -143,11 +144,70 @@ static void test_pins_move_keys(void **state)
 	fixture_release(&f);
 }
 
+static void hash_of(const char *text, char hex[SHA256_HEX_SIZE])
+{
+	sha256_hex(text, strlen(text), hex);
+}
+
+/* The source part is what a build directory survives; the rest is the flag part. */
+static void test_split_source_and_flags(void **state)
+{
+	(void)state;
+	char flags[SHA256_HEX_SIZE], source[SHA256_HEX_SIZE], want[SHA256_HEX_SIZE];
+	key_split("{\"deps\":{\"a\":\"k\"},\"env\":{\"X\":\"1\"},\"format\":1,\"patches\":[],"
+		  "\"patch_files\":[{\"path\":\"p\",\"sha256\":\"s\"}],\"source_deps\":{},"
+		  "\"recipe\":{\"build\":[],\"name\":\"r\",\"source\":{\"location\":\"l\",\"kind\":\"pypi\"},"
+		  "\"submodule_overrides\":{}},\"toolchain\":{\"name\":\"cpu\"}}",
+		  flags, source);
+	/* members in the input's order; values canonical (sorted members) */
+	hash_of("{\"deps\":{\"a\":\"k\"},\"env\":{\"X\":\"1\"},\"format\":1,"
+		"\"recipe\":{\"build\":[],\"name\":\"r\"},\"toolchain\":{\"name\":\"cpu\"}}", want);
+	assert_string_equal(flags, want);
+	hash_of("{\"patches\":[],\"patch_files\":[{\"path\":\"p\",\"sha256\":\"s\"}],"
+		"\"source_deps\":{},\"source\":{\"kind\":\"pypi\",\"location\":\"l\"},"
+		"\"submodule_overrides\":{}}", want);
+	assert_string_equal(source, want);
+
+	/* not JSON: two empty parts */
+	key_split("{", flags, source);
+	hash_of("", want);
+	assert_string_equal(flags, want);
+	assert_string_equal(source, want);
+}
+
+/* A key computed here splits so that a patch moves the source part only, and an
+ * environment variable the flag part only. */
+static void test_split_of_computed_keys(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_make(&f);
+	fixture_rekey(&f, NULL);
+	struct variant *ext = &f.plan.v[1];
+	char flags[SHA256_HEX_SIZE], source[SHA256_HEX_SIZE];
+	char flags2[SHA256_HEX_SIZE], source2[SHA256_HEX_SIZE];
+	key_split(ext->key_input, flags, source);
+	assert_string_not_equal(flags, source);
+	ext->patches.v[0].sha256[0] = ext->patches.v[0].sha256[0] == '0' ? '1' : '0';
+	fixture_rekey(&f, NULL);
+	key_split(ext->key_input, flags2, source2);
+	assert_string_equal(flags, flags2);
+	assert_string_not_equal(source, source2);
+	env_set(&ext->env, "TAG", "cp312", NULL, ENV_RECIPE);
+	fixture_rekey(&f, NULL);
+	key_split(ext->key_input, flags, source);
+	assert_string_not_equal(flags, flags2);
+	assert_string_equal(source, source2);
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_input_schema),
 		cmocka_unit_test(test_pins_move_keys),
+		cmocka_unit_test(test_split_source_and_flags),
+		cmocka_unit_test(test_split_of_computed_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
