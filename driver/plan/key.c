@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/json.h"
+#include "util/strutil.h"
 #include "util/url.h"
 #include "util/xalloc.h"
 
@@ -265,3 +266,124 @@ void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA2
 	diags_release(&d);
 }
 
+/* ---- what changed between two key inputs -------------------------------------------- */
+
+static const struct jnode *at_path(const struct jnode *root, const char *path)
+{
+	const struct jnode *n = root;
+	char *copy = xstrdup(path);
+	for (char *part = copy, *dot; n && part; part = dot ? dot + 1 : NULL) {
+		dot = strchr(part, '.');
+		if (dot)
+			*dot = '\0';
+		n = n->type == JSON_OBJECT ? jnode_get(n, part) : NULL;
+	}
+	free(copy);
+	return n;
+}
+
+static char *shown_value(const struct jnode *n)
+{
+	if (!n)
+		return NULL;
+	if (n->type == JSON_STRING) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "'%s'", n->str);
+		return buf_detach(&b);
+	}
+	return jnode_compact(n);
+}
+
+#define PINNED "recipe.source.pinned"
+
+static void classify(struct key_change *c)
+{
+	const char *path = c->path;
+	c->kind = KEY_CHANGE_OTHER;
+	c->name = path;
+	if (starts_with(path, "env.")) {
+		c->kind = KEY_CHANGE_ENV;
+		c->name = path + 4;
+	} else if (starts_with(path, "deps.")) {
+		c->kind = KEY_CHANGE_DEPENDENCY;
+		c->name = path + 5;
+	} else if (!strcmp(path, "recipe.source.ref")) {
+		c->kind = KEY_CHANGE_SOURCE_REF;
+		c->name = "";
+	} else if (starts_with(path, PINNED)) {
+		c->kind = KEY_CHANGE_SOURCE_PIN;
+		c->name = path + strlen(PINNED) + (path[strlen(PINNED)] == '.');
+	} else if (!strcmp(path, "patch_files")) {
+		c->kind = KEY_CHANGE_PATCHES;
+		c->name = "";
+	} else if (starts_with(path, "toolchain.fingerprint.")) {
+		c->kind = KEY_CHANGE_FINGERPRINT;
+		c->name = path + strlen("toolchain.fingerprint.");
+	} else if (starts_with(path, "python.")) {
+		c->kind = KEY_CHANGE_PYTHON;
+		c->name = path + strlen("python.");
+	}
+}
+
+static void add_change(struct key_changes *out, const char *path, const struct jnode *a,
+		       const struct jnode *b)
+{
+	GROW(out->v, out->cap, out->n + 1);
+	struct key_change *c = &out->v[out->n++];
+	memset(c, 0, sizeof(*c));
+	c->path = xstrdup(path);
+	classify(c);
+	c->old_value = shown_value(a);
+	c->new_value = shown_value(b);
+	c->old_text = a && a->str ? xstrdup(a->str) : NULL;
+	c->new_text = b && b->str ? xstrdup(b->str) : NULL;
+	c->old_count = a && a->type == JSON_ARRAY ? a->n : 0;
+	c->new_count = b && b->type == JSON_ARRAY ? b->n : 0;
+}
+
+/* One change per line of jnode_diff ("path: old -> new"), its values looked up again by
+ * path in each document. */
+static void changes_of(const struct jnode *old, const struct jnode *now, struct key_changes *out)
+{
+	struct buf lines = BUF_INIT;
+	jnode_diff(old, now, &lines);
+	const char *cur = lines.data ? lines.data : "";
+	char *line;
+	while ((line = next_line(&cur))) {
+		char *colon = strstr(line, ": ");
+		if (colon) {
+			*colon = '\0';
+			add_change(out, line, at_path(old, line), at_path(now, line));
+		}
+		free(line);
+	}
+	buf_release(&lines);
+}
+
+int key_diff(const char *old, const char *now, struct key_changes *out, struct diags *d)
+{
+	struct jdoc a, b;
+	int rc = -1;
+	if (jdoc_parse(&a, "(old key input)", old, strlen(old), d) == 0) {
+		if (jdoc_parse(&b, "(new key input)", now, strlen(now), d) == 0) {
+			changes_of(&a.root, &b.root, out);
+			rc = 0;
+		}
+		jdoc_release(&b);
+	}
+	jdoc_release(&a);
+	return rc;
+}
+
+void key_changes_release(struct key_changes *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].path);
+		free(c->v[i].old_value);
+		free(c->v[i].new_value);
+		free(c->v[i].old_text);
+		free(c->v[i].new_text);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}

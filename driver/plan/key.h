@@ -36,4 +36,43 @@ void key_compute(struct variant *v, const struct key_context *ctx);
  */
 void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA256_HEX_SIZE]);
 
+/* What a changed input of a key is, by where it sits in the key input. */
+enum key_change_kind {
+	KEY_CHANGE_ENV,         /* env.NAME: a variable of the composed environment */
+	KEY_CHANGE_DEPENDENCY,  /* deps.NAME: a dependency's key (added, dropped or rebuilt) */
+	KEY_CHANGE_SOURCE_REF,  /* recipe.source.ref: the git ref the recipe names */
+	KEY_CHANGE_SOURCE_PIN,  /* recipe.source.pinned[...]: commit, submodules, file digests */
+	KEY_CHANGE_PATCHES,     /* patch_files: the files that apply, with their digests */
+	KEY_CHANGE_FINGERPRINT, /* toolchain.fingerprint.TOOL: what a compiler or NCCL is */
+	KEY_CHANGE_PYTHON,      /* python.*: the version or the interpreter */
+	KEY_CHANGE_OTHER,       /* anything else */
+};
+
+struct key_change {
+	enum key_change_kind kind;
+	char *path;       /* owned: the member path in the key input, "env.CC" */
+	const char *name; /* points into `path`: what of its kind changed ("CC" of "env.CC",
+			     "torch" of "deps.torch", "commit" of "recipe.source.pinned.commit",
+			     "nvcc" of "toolchain.fingerprint.nvcc"), "" when the kind says it
+			     all, the whole path for KEY_CHANGE_OTHER */
+	char *old_value;  /* owned: 'text' for a string, compact JSON otherwise; NULL when
+			     absent (or when the path does not lead to a value) */
+	char *new_value;  /* owned, the same */
+	char *old_text;   /* owned: the string itself when the old value is one, else NULL */
+	char *new_text;   /* owned, the same */
+	size_t old_count; /* elements when the old value is an array (patch files), else 0 */
+	size_t new_count;
+};
+
+struct key_changes {
+	struct key_change *v; /* owned, in member order */
+	size_t n, cap;
+};
+
+/* The inputs that differ between the key inputs `old` and `now` (texts), one change per
+ * differing leaf (arrays count as leaves), appended to `out`. Returns -1 with the error
+ * in `d` when one is not JSON; nothing is appended then. */
+int key_diff(const char *old, const char *now, struct key_changes *out, struct diags *d);
+void key_changes_release(struct key_changes *c);
+
 #endif

@@ -201,6 +201,112 @@ static void test_split_of_computed_keys(void **state)
 	fixture_release(&f);
 }
 
+/* Each kind of change, by where it sits; values as explain shows them. */
+static void test_diff_kinds(void **state)
+{
+	(void)state;
+	static const char old[] =
+		"{\"deps\":{\"base\":\"k1\",\"gone\":\"k2\"},\"env\":{\"A\":\"a\",\"B\":\"b\"},"
+		"\"patch_files\":[{\"path\":\"p\",\"sha256\":\"s\"}],"
+		"\"python\":{\"fingerprint\":\"Python 3.11.7\",\"version\":\"3.11\"},"
+		"\"recipe\":{\"source\":{\"pinned\":{\"commit\":\"c1\",\"files\":{\"x.tar.gz\":\"d1\"}},"
+		"\"ref\":\"v1\"},\"version\":\"1\"},"
+		"\"toolchain\":{\"fingerprint\":{\"cc\":\"gcc 13\",\"nvcc\":null}}}";
+	static const char now[] =
+		"{\"deps\":{\"base\":\"k3\",\"new\":\"k4\"},\"env\":{\"A\":\"a2\",\"C\":\"c\"},"
+		"\"patch_files\":[],"
+		"\"python\":{\"fingerprint\":\"Python 3.11.9\",\"version\":\"3.11\"},"
+		"\"recipe\":{\"source\":{\"pinned\":{\"commit\":\"c2\",\"files\":{\"x.tar.gz\":\"d2\"}},"
+		"\"ref\":\"v2\"},\"version\":2},"
+		"\"toolchain\":{\"fingerprint\":{\"cc\":\"gcc 14\",\"nvcc\":\"V13\"}}}";
+	static const struct {
+		enum key_change_kind kind;
+		const char *path, *name, *old_value, *new_value;
+	} want[] = {
+		{ KEY_CHANGE_DEPENDENCY, "deps.base", "base", "'k1'", "'k3'" },
+		{ KEY_CHANGE_DEPENDENCY, "deps.gone", "gone", "'k2'", NULL },
+		{ KEY_CHANGE_DEPENDENCY, "deps.new", "new", NULL, "'k4'" },
+		{ KEY_CHANGE_ENV, "env.A", "A", "'a'", "'a2'" },
+		{ KEY_CHANGE_ENV, "env.B", "B", "'b'", NULL },
+		{ KEY_CHANGE_ENV, "env.C", "C", NULL, "'c'" },
+		{ KEY_CHANGE_PATCHES, "patch_files", "", "[{\"path\":\"p\",\"sha256\":\"s\"}]", "[]" },
+		{ KEY_CHANGE_PYTHON, "python.fingerprint", "fingerprint", "'Python 3.11.7'",
+		  "'Python 3.11.9'" },
+		{ KEY_CHANGE_SOURCE_PIN, "recipe.source.pinned.commit", "commit", "'c1'", "'c2'" },
+		/* a member name with a dot is not found again by its path: no values */
+		{ KEY_CHANGE_SOURCE_PIN, "recipe.source.pinned.files.x.tar.gz", "files.x.tar.gz",
+		  NULL, NULL },
+		{ KEY_CHANGE_SOURCE_REF, "recipe.source.ref", "", "'v1'", "'v2'" },
+		{ KEY_CHANGE_OTHER, "recipe.version", "recipe.version", "'1'", "2" },
+		{ KEY_CHANGE_FINGERPRINT, "toolchain.fingerprint.cc", "cc", "'gcc 13'", "'gcc 14'" },
+		{ KEY_CHANGE_FINGERPRINT, "toolchain.fingerprint.nvcc", "nvcc", "null", "'V13'" },
+	};
+	struct diags d;
+	diags_init(&d);
+	struct key_changes c = { 0 };
+	assert_int_equal(key_diff(old, now, &c, &d), 0);
+	assert_int_equal(c.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < c.n; i++) {
+		const struct key_change *k = &c.v[i];
+		assert_string_equal(k->path, want[i].path);
+		assert_int_equal(k->kind, want[i].kind);
+		assert_string_equal(k->name, want[i].name);
+		if (want[i].old_value)
+			assert_string_equal(k->old_value, want[i].old_value);
+		else
+			assert_null(k->old_value);
+		if (want[i].new_value)
+			assert_string_equal(k->new_value, want[i].new_value);
+		else
+			assert_null(k->new_value);
+	}
+	/* the text of strings, and the lengths of arrays */
+	assert_string_equal(c.v[10].old_text, "v1");
+	assert_string_equal(c.v[10].new_text, "v2");
+	assert_null(c.v[11].new_text);
+	assert_int_equal(c.v[6].old_count, 1);
+	assert_int_equal(c.v[6].new_count, 0);
+	key_changes_release(&c);
+	diags_release(&d);
+}
+
+/* Equal inputs have no changes; a pin appearing is one change of the whole "pinned". */
+static void test_diff_equal_and_whole_values(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	struct key_changes c = { 0 };
+	assert_int_equal(key_diff("{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1}}", &c, &d), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(key_diff("{\"recipe\":{\"source\":{\"pinned\":null}}}",
+				  "{\"recipe\":{\"source\":{\"pinned\":{\"commit\":\"c\"}}}}", &c, &d), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.v[0].kind, KEY_CHANGE_SOURCE_PIN);
+	assert_string_equal(c.v[0].name, "");
+	assert_string_equal(c.v[0].old_value, "null");
+	assert_string_equal(c.v[0].new_value, "{\"commit\":\"c\"}");
+	key_changes_release(&c);
+	assert_int_equal(d.n, 0);
+	diags_release(&d);
+}
+
+/* Not JSON: an error, and no changes. */
+static void test_diff_bad_input(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	struct key_changes c = { 0 };
+	assert_int_equal(key_diff("{", "{}", &c, &d), -1);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(key_diff("{}", "[", &c, &d), -1);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(d.n, 2);
+	key_changes_release(&c);
+	diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +314,9 @@ int main(void)
 		cmocka_unit_test(test_pins_move_keys),
 		cmocka_unit_test(test_split_source_and_flags),
 		cmocka_unit_test(test_split_of_computed_keys),
+		cmocka_unit_test(test_diff_kinds),
+		cmocka_unit_test(test_diff_equal_and_whole_values),
+		cmocka_unit_test(test_diff_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
