@@ -169,6 +169,30 @@ static const char *dep_version(const struct lookup_ctx *lc, const char *name)
 	return NULL;
 }
 
+/* ${dep.NAME.version} and ${dep.NAME.version_short} ("2.9.1" -> "29"): "" when the variant
+ * has no such dependency. */
+static const char *lookup_dep(struct lookup_ctx *lc, const char *name)
+{
+	struct buf *s = &lc->scratch;
+	const char *dot = strrchr(name, '.');
+	char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
+	const char *version = dep_version(lc, dep);
+	free(dep);
+	if (!version)
+		return "";
+	if (!strcmp(dot + 1, "version"))
+		return version;
+	/* version_short: major and minor without the dot, "2.9.1" -> "29" */
+	int dots = 0;
+	for (const char *c = version; *c && isdigit((unsigned char)*c) | (*c == '.'); c++) {
+		if (*c == '.' && ++dots == 2)
+			break;
+		if (*c != '.')
+			buf_addch(s, *c);
+	}
+	return s->data;
+}
+
 static const char *lookup(const char *name, void *ctx)
 {
 	struct lookup_ctx *lc = ctx;
@@ -220,25 +244,8 @@ static const char *lookup(const char *name, void *ctx)
 		 * differs between machines, so it stays symbolic until the build. */
 		return env_get(&lc->v->env, name + 4);
 	}
-	if (starts_with(name, "dep.")) {
-		const char *dot = strrchr(name, '.');
-		char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
-		const char *version = dep_version(lc, dep);
-		free(dep);
-		if (!version)
-			return "";
-		if (!strcmp(dot + 1, "version"))
-			return version;
-		/* version_short: major and minor without the dot, "2.9.1" -> "29" */
-		int dots = 0;
-		for (const char *c = version; *c && isdigit((unsigned char)*c) | (*c == '.'); c++) {
-			if (*c == '.' && ++dots == 2)
-				break;
-			if (*c != '.')
-				buf_addch(s, *c);
-		}
-		return s->data;
-	}
+	if (starts_with(name, "dep."))
+		return lookup_dep(lc, name);
 	return NULL; /* build-time names stay symbolic */
 }
 
@@ -376,11 +383,61 @@ static struct key_context key_context_of(const struct plan *plan)
 
 /* ---- the request ------------------------------------------------------------------------- */
 
+/* The toolchains of the plan's axis, each once (into pl->tcs). Returns the errors. */
+static int resolve_toolchains(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	const struct project *p = pl->p;
+	int errors = 0;
+	pl->tcs = xcalloc(plan->ntoolchains, sizeof(*pl->tcs));
+	for (size_t i = 0; i < plan->ntoolchains; i++) {
+		pl->tcs[i] = project_toolchain(p, plan->toolchains[i]);
+		if (!pl->tcs[i]) {
+			diag_error(pl->d, NULL, "no toolchain \"%s\" in toolchains/", plan->toolchains[i]);
+			struct buf list = BUF_INIT;
+			for (size_t k = 0; k < p->ntoolchains; k++)
+				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
+			diag_hint(pl->d, "toolchains: %s", list.data);
+			buf_release(&list);
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->toolchains[k], plan->toolchains[i])) {
+				diag_error(pl->d, NULL, "toolchain \"%s\" is named twice", plan->toolchains[i]);
+				errors++;
+			}
+	}
+	return errors;
+}
+
+/* The Pythons of the plan's axis are known ones, each once. Returns the errors. */
+static int check_pythons(struct planner *pl)
+{
+	const struct plan *plan = pl->plan;
+	int errors = 0;
+	for (size_t i = 0; i < plan->npythons; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < known_pythons_count && !ok; k++)
+			ok = !strcmp(plan->pythons[i], known_pythons[k]);
+		if (!ok) {
+			diag_error(pl->d, NULL, "Python \"%s\" is not one ptbuild knows", plan->pythons[i]);
+			diag_hint(pl->d, "use one of 3.9, 3.10, 3.11, 3.12, 3.13, 3.14 (major.minor only)");
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->pythons[k], plan->pythons[i])) {
+				diag_error(pl->d, NULL, "Python \"%s\" is named twice", plan->pythons[i]);
+				errors++;
+			}
+	}
+	return errors;
+}
+
+/* The toolchain and Python axes: the request's, else the set's; each checked. */
 static int pick_axes(struct planner *pl, const struct plan_request *req)
 {
 	const struct buildset *set = req->set;
 	struct plan *plan = pl->plan;
-	const struct project *p = pl->p;
 	if (req->ntoolchains) {
 		plan->toolchains = xcalloc(req->ntoolchains, sizeof(char *));
 		for (size_t i = 0; i < req->ntoolchains; i++)
@@ -409,40 +466,8 @@ static int pick_axes(struct planner *pl, const struct plan_request *req)
 		diag_hint(pl->d, "pass --python 3.X or --set NAME");
 		return -1;
 	}
-	int errors = 0;
-	pl->tcs = xcalloc(plan->ntoolchains, sizeof(*pl->tcs));
-	for (size_t i = 0; i < plan->ntoolchains; i++) {
-		pl->tcs[i] = project_toolchain(p, plan->toolchains[i]);
-		if (!pl->tcs[i]) {
-			diag_error(pl->d, NULL, "no toolchain \"%s\" in toolchains/", plan->toolchains[i]);
-			struct buf list = BUF_INIT;
-			for (size_t k = 0; k < p->ntoolchains; k++)
-				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
-			diag_hint(pl->d, "toolchains: %s", list.data);
-			buf_release(&list);
-			errors++;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(plan->toolchains[k], plan->toolchains[i])) {
-				diag_error(pl->d, NULL, "toolchain \"%s\" is named twice", plan->toolchains[i]);
-				errors++;
-			}
-	}
-	for (size_t i = 0; i < plan->npythons; i++) {
-		bool ok = false;
-		for (size_t k = 0; k < known_pythons_count && !ok; k++)
-			ok = !strcmp(plan->pythons[i], known_pythons[k]);
-		if (!ok) {
-			diag_error(pl->d, NULL, "Python \"%s\" is not one ptbuild knows", plan->pythons[i]);
-			diag_hint(pl->d, "use one of 3.9, 3.10, 3.11, 3.12, 3.13, 3.14 (major.minor only)");
-			errors++;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(plan->pythons[k], plan->pythons[i])) {
-				diag_error(pl->d, NULL, "Python \"%s\" is named twice", plan->pythons[i]);
-				errors++;
-			}
-	}
+	int errors = resolve_toolchains(pl);
+	errors += check_pythons(pl);
 	return errors ? -1 : 0;
 }
 
