@@ -8,7 +8,7 @@
 #include "util/url.h"
 #include "util/xalloc.h"
 
-/* ---- the key input ------------------------------------------------------------------------ */
+/* ---- the key input ---------------------------------------------------------------------- */
 
 /* The source as declared (credentials redacted: they do not change what is built) and its
  * pinned identity (commit, submodule commits, file digests), null until resolved. */
@@ -221,7 +221,7 @@ void key_compute(struct variant *v, const struct key_context *ctx)
 	v->key_input = buf_detach(&text);
 }
 
-/* ---- the source part and the flag part ----------------------------------------------- */
+/* ---- the source part and the flag part -------------------------------------------------- */
 
 void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA256_HEX_SIZE])
 {
@@ -266,7 +266,7 @@ void key_split(const char *inputs, char flags[SHA256_HEX_SIZE], char source[SHA2
 	diags_release(&d);
 }
 
-/* ---- what changed between two key inputs -------------------------------------------- */
+/* ---- what changed between two key inputs ------------------------------------------------ */
 
 static const struct jnode *at_path(const struct jnode *root, const char *path)
 {
