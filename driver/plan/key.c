@@ -360,12 +360,26 @@ static void changes_of(const struct jnode *old, const struct jnode *now, struct 
 	buf_release(&lines);
 }
 
+/* Parses one side of a diff; an error goes into `d` without a position (the documents
+ * do not outlive key_diff, and positions would point into them). */
+static int parse_side(struct jdoc *doc, const char *which, const char *text, struct diags *d)
+{
+	struct diags pd;
+	diags_init(&pd);
+	int rc = jdoc_parse(doc, which, text, strlen(text), &pd);
+	if (rc < 0)
+		diag_error(d, NULL, "the %s key input is not JSON: %s", which,
+			   pd.n ? pd.v[0].msg : "?");
+	diags_release(&pd);
+	return rc;
+}
+
 int key_diff(const char *old, const char *now, struct key_changes *out, struct diags *d)
 {
 	struct jdoc a, b;
 	int rc = -1;
-	if (jdoc_parse(&a, "(old key input)", old, strlen(old), d) == 0) {
-		if (jdoc_parse(&b, "(new key input)", now, strlen(now), d) == 0) {
+	if (parse_side(&a, "old", old, d) == 0) {
+		if (parse_side(&b, "new", now, d) == 0) {
 			changes_of(&a.root, &b.root, out);
 			rc = 0;
 		}

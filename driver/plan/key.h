@@ -71,7 +71,8 @@ struct key_changes {
 
 /* The inputs that differ between the key inputs `old` and `now` (texts), one change per
  * differing leaf (arrays count as leaves), appended to `out`. Returns -1 with the error
- * in `d` when one is not JSON; nothing is appended then. */
+ * in `d` (no position: nothing of the texts outlives the call) when one is not JSON;
+ * nothing is appended then. */
 int key_diff(const char *old, const char *now, struct key_changes *out, struct diags *d);
 void key_changes_release(struct key_changes *c);
 
