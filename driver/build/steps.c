@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "build/buildenv.h"
-#include "util/json.h"
+#include "plan/key.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -65,54 +65,6 @@ static void log_argv(struct build_item *it, char *const *argv, const char *cwd)
 	}
 	log_line(it, "$ %s%s%s", b.data, cwd ? "    # in " : "", cwd ? cwd : "");
 	buf_release(&b);
-}
-
-/* ---- keys of the venv and of the work tree ---------------------------------------------- */
-
-/* The key input split in two: what invalidates a build directory (flags, toolchain,
- * Python, dependencies) and what a build directory survives (the source and patches). */
-static void split_inputs(const char *inputs, char flags[SHA256_HEX_SIZE],
-			 char source[SHA256_HEX_SIZE])
-{
-	struct jdoc doc;
-	struct diags d;
-	diags_init(&d);
-	struct buf f = BUF_INIT, s = BUF_INIT;
-	if (jdoc_parse(&doc, "(inputs)", inputs, strlen(inputs), &d) == 0) {
-		struct jw wf, ws;
-		jw_init(&wf, &f, false);
-		jw_init(&ws, &s, false);
-		jw_object_begin(&wf);
-		jw_object_begin(&ws);
-		for (size_t i = 0; i < doc.root.n; i++) {
-			const struct jnode *m = &doc.root.child[i];
-			bool is_source = !strcmp(m->key, "patch_files") || !strcmp(m->key, "patches") ||
-					 !strcmp(m->key, "source_deps");
-			if (!strcmp(m->key, "recipe") && m->type == JSON_OBJECT) {
-				jw_key(&wf, "recipe");
-				jw_object_begin(&wf);
-				for (size_t k = 0; k < m->n; k++) {
-					const struct jnode *r = &m->child[k];
-					bool src = !strcmp(r->key, "source") ||
-						   !strcmp(r->key, "submodule_overrides");
-					jw_key(src ? &ws : &wf, r->key);
-					jw_node(src ? &ws : &wf, r);
-				}
-				jw_object_end(&wf);
-				continue;
-			}
-			jw_key(is_source ? &ws : &wf, m->key);
-			jw_node(is_source ? &ws : &wf, m);
-		}
-		jw_object_end(&wf);
-		jw_object_end(&ws);
-		jdoc_release(&doc);
-	}
-	sha256_hex(f.data ? f.data : "", f.len, flags);
-	sha256_hex(s.data ? s.data : "", s.len, source);
-	buf_release(&f);
-	buf_release(&s);
-	diags_release(&d);
 }
 
 static char *item_path(const char *work_dir, const char *kind, const struct variant *v,
@@ -257,7 +209,7 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	diags_release(&d);
 	if (rc < 0)
 		return false;
-	split_inputs(v->key_input, it->flags_key, it->source_key);
+	key_split(v->key_input, it->flags_key, it->source_key);
 	read_work_marker(it);
 	it->epoch = buildenv_source_epoch(b->s->cache_dir, b->pins, v);
 	it->envp = buildenv_compose(b, it, share);

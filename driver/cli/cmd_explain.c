@@ -8,9 +8,9 @@
 #include "cli/options.h"
 #include "util/json.h"
 #include "build/outcache.h"
+#include "plan/key.h"
 #include "session/session.h"
 #include "util/strutil.h"
-#include "util/xalloc.h"
 
 static const char explain_help[] =
 	"usage: ptbuild explain TARGET... [--set F] [--toolchain T] [--python V]\n"
@@ -40,96 +40,59 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	return plan_args_option(ctx, opt, arg) ? 0 : -1;
 }
 
-/* ---- turning a JSON diff into reasons ------------------------------------------------------ */
+/* ---- turning the key's changes into reasons ------------------------------------------------ */
 
-static const struct jnode *at_path(const struct jnode *root, const char *path)
+static const char *value_or(const char *s, const char *none)
 {
-	const struct jnode *n = root;
-	char *copy = xstrdup(path);
-	for (char *part = copy, *dot; n && part; part = dot ? dot + 1 : NULL) {
-		dot = strchr(part, '.');
-		if (dot)
-			*dot = '\0';
-		n = n->type == JSON_OBJECT ? jnode_get(n, part) : NULL;
-	}
-	free(copy);
-	return n;
+	return s ? s : none;
 }
 
-static char *shown_value(const struct jnode *n)
+/* One line per changed input. */
+static void reason(const struct key_change *c, struct buf *out)
 {
-	if (!n)
-		return NULL;
-	if (n->type == JSON_STRING) {
-		struct buf b = BUF_INIT;
-		buf_addf(&b, "'%s'", n->str);
-		return buf_detach(&b);
+	const char *x = c->old_value, *y = c->new_value;
+	switch (c->kind) {
+	case KEY_CHANGE_ENV:
+		if (!x)
+			buf_addf(out, "rebuild: env %s set to %s\n", c->name, y);
+		else if (!y)
+			buf_addf(out, "rebuild: env %s removed (was %s)\n", c->name, x);
+		else
+			buf_addf(out, "rebuild: env %s changed %s -> %s\n", c->name, x, y);
+		break;
+	case KEY_CHANGE_DEPENDENCY:
+		if (!x)
+			buf_addf(out, "rebuild: new dependency %s\n", c->name);
+		else if (!y)
+			buf_addf(out, "rebuild: dependency %s dropped\n", c->name);
+		else
+			buf_addf(out, "rebuild: dependency %s rebuilt\n", c->name);
+		break;
+	case KEY_CHANGE_SOURCE_REF:
+		buf_addf(out, "rebuild: source ref %s -> %s\n", value_or(c->old_text, "?"),
+			 value_or(c->new_text, "?"));
+		break;
+	case KEY_CHANGE_SOURCE_PIN:
+		buf_addf(out, "rebuild: source %s changed %s -> %s\n", c->name, value_or(x, "(none)"),
+			 value_or(y, "(none)"));
+		break;
+	case KEY_CHANGE_PATCHES:
+		buf_addf(out, "rebuild: patches changed (%zu file%s before, %zu now)\n", c->old_count,
+			 c->old_count == 1 ? "" : "s", c->new_count);
+		break;
+	case KEY_CHANGE_FINGERPRINT:
+		buf_addf(out, "rebuild: %s changed %s -> %s\n", c->name, value_or(x, "(none)"),
+			 value_or(y, "(none)"));
+		break;
+	case KEY_CHANGE_PYTHON:
+		buf_addf(out, "rebuild: Python changed %s -> %s\n", value_or(x, "(none)"),
+			 value_or(y, "(none)"));
+		break;
+	case KEY_CHANGE_OTHER:
+		buf_addf(out, "rebuild: %s changed %s -> %s\n", c->path, value_or(x, "(absent)"),
+			 value_or(y, "(absent)"));
+		break;
 	}
-	return jnode_compact(n);
-}
-
-#define PINNED "recipe.source.pinned"
-
-/* One reason per changed input, from the JSON diff of the two key inputs. */
-static void reasons(const struct jnode *old, const struct jnode *now, struct buf *out,
-		    size_t *count)
-{
-	struct buf lines = BUF_INIT;
-	jnode_diff(old, now, &lines);
-	const char *cur = lines.data ? lines.data : "";
-	char *line;
-	while ((line = next_line(&cur))) {
-		char *colon = strstr(line, ": ");
-		if (!colon) {
-			free(line);
-			continue;
-		}
-		*colon = '\0';
-		const char *path = line;
-		const struct jnode *a = at_path(old, path), *b = at_path(now, path);
-		char *x = shown_value(a), *y = shown_value(b);
-		(*count)++;
-		if (starts_with(path, "env.")) {
-			if (!a)
-				buf_addf(out, "rebuild: env %s set to %s\n", path + 4, y);
-			else if (!b)
-				buf_addf(out, "rebuild: env %s removed (was %s)\n", path + 4, x);
-			else
-				buf_addf(out, "rebuild: env %s changed %s -> %s\n", path + 4, x, y);
-		} else if (starts_with(path, "deps.")) {
-			if (!a)
-				buf_addf(out, "rebuild: new dependency %s\n", path + 5);
-			else if (!b)
-				buf_addf(out, "rebuild: dependency %s dropped\n", path + 5);
-			else
-				buf_addf(out, "rebuild: dependency %s rebuilt\n", path + 5);
-		} else if (!strcmp(path, "recipe.source.ref")) {
-			buf_addf(out, "rebuild: source ref %s -> %s\n", a && a->str ? a->str : "?",
-				 b && b->str ? b->str : "?");
-		} else if (starts_with(path, PINNED)) {
-			buf_addf(out, "rebuild: source %s changed %s -> %s\n",
-				 path + strlen(PINNED) + (path[strlen(PINNED)] == '.'),
-				 x ? x : "(none)", y ? y : "(none)");
-		} else if (!strcmp(path, "patch_files")) {
-			size_t na = a && a->type == JSON_ARRAY ? a->n : 0;
-			size_t nb = b && b->type == JSON_ARRAY ? b->n : 0;
-			buf_addf(out, "rebuild: patches changed (%zu file%s before, %zu now)\n", na,
-				 na == 1 ? "" : "s", nb);
-		} else if (starts_with(path, "toolchain.fingerprint.")) {
-			buf_addf(out, "rebuild: %s changed %s -> %s\n", path + 22, x ? x : "(none)",
-				 y ? y : "(none)");
-		} else if (starts_with(path, "python.")) {
-			buf_addf(out, "rebuild: Python changed %s -> %s\n", x ? x : "(none)",
-				 y ? y : "(none)");
-		} else {
-			buf_addf(out, "rebuild: %s changed %s -> %s\n", path, x ? x : "(absent)",
-				 y ? y : "(absent)");
-		}
-		free(x);
-		free(y);
-		free(line);
-	}
-	buf_release(&lines);
 }
 
 static int explain_variant(struct session *s, struct cli *cli, const struct variant *v,
@@ -141,7 +104,6 @@ static int explain_variant(struct session *s, struct cli *cli, const struct vari
 	diags_init(&d);
 	struct buf text = BUF_INIT;
 	const char *status;
-	size_t changes = 0;
 	if (v->recipe->source.kind == SOURCE_WHEEL) {
 		status = "prebuilt";
 		buf_addf(&text, "prebuilt: a wheel source, nothing is built\n");
@@ -164,13 +126,11 @@ static int explain_variant(struct session *s, struct cli *cli, const struct vari
 						"(removed by hand or by `cache gc`)\n", v->key);
 		} else {
 			status = "rebuild";
-			struct jdoc old, now;
-			if (jdoc_parse(&old, "(last build)", rec.inputs, strlen(rec.inputs), &d) == 0 &&
-			    jdoc_parse(&now, "(now)", v->key_input, strlen(v->key_input), &d) == 0) {
-				reasons(&old.root, &now.root, &text, &changes);
-				jdoc_release(&now);
-			}
-			jdoc_release(&old);
+			struct key_changes changes = { 0 };
+			if (key_diff(rec.inputs, v->key_input, &changes, &d) == 0)
+				for (size_t i = 0; i < changes.n; i++)
+					reason(&changes.v[i], &text);
+			key_changes_release(&changes);
 			if (cached)
 				buf_addf(&text, "(an output for the new key is cached already: "
 						"`ptbuild build` reuses it)\n");

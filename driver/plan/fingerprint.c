@@ -182,14 +182,9 @@ static struct probe *find_probe(struct probe *probes, size_t n, const char *exe)
 	return NULL;
 }
 
-void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const *tcs, size_t ntc,
-			  const char *const *pythons, size_t npy, struct diags *d)
+/* "x86_64-linux": the machine and the system, lowercase. Caller frees. */
+static char *platform_name(void)
 {
-	memset(fp, 0, sizeof(*fp));
-	fp->tc = xcalloc(ntc, sizeof(*fp->tc));
-	fp->ntc = ntc;
-	fp->py = xcalloc(npy, sizeof(*fp->py));
-	fp->npy = npy;
 	struct utsname u;
 	struct buf plat = BUF_INIT;
 	if (uname(&u) == 0)
@@ -197,103 +192,142 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 	for (char *c = plat.data; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	fp->platform = buf_detach(&plat);
+	return buf_detach(&plat);
+}
 
-	size_t cap = 3 * ntc + npy;
-	struct probe *probes = xcalloc(cap ? cap : 1, sizeof(*probes));
-	size_t np = 0;
-	for (size_t i = 0; i < ntc; i++) {
+/* The commands of one collection and, once they ran, their answers. */
+struct probes {
+	struct probe *v;      /* owned */
+	size_t n;
+	struct capture *caps; /* owned, one per probe: filled by probes_run */
+};
+
+static void probes_add(struct probes *ps, enum probe_kind kind, size_t index, const char *exe)
+{
+	struct probe *pr = &ps->v[ps->n++];
+	*pr = (struct probe){ .kind = kind, .index = index, .exe = xstrdup(exe) };
+	pr->argv[0] = pr->exe;
+	pr->argv[1] = "--version";
+}
+
+/* `--version` of each toolchain's compilers (once for those several share), and of each
+ * Python that has an interpreter here (found now, into fp->py). */
+static void probes_list(struct probes *ps, struct fingerprints *fp,
+			const struct toolchain *const *tcs, const char *const *pythons)
+{
+	size_t cap = 3 * fp->ntc + fp->npy;
+	ps->v = xcalloc(cap ? cap : 1, sizeof(*ps->v));
+	for (size_t i = 0; i < fp->ntc; i++) {
 		fp->tc[i].tc = tcs[i];
 		char *accel = accelerator_compiler(tcs[i]);
 		const char *exes[3] = { tcs[i]->cc, tcs[i]->cxx, accel };
-		for (int k = 0; k < 3; k++) {
-			if (!exes[k] || find_probe(probes, np, exes[k]))
-				continue;
-			probes[np] = (struct probe){ .kind = (enum probe_kind)k, .index = i,
-						     .exe = xstrdup(exes[k]) };
-			probes[np].argv[0] = probes[np].exe;
-			probes[np].argv[1] = "--version";
-			np++;
-		}
+		for (int k = 0; k < 3; k++)
+			if (exes[k] && !find_probe(ps->v, ps->n, exes[k]))
+				probes_add(ps, (enum probe_kind)k, i, exes[k]);
 		free(accel);
 	}
-	for (size_t i = 0; i < npy; i++) {
+	for (size_t i = 0; i < fp->npy; i++) {
 		fp->py[i].version = xstrdup(pythons[i]);
 		fp->py[i].interpreter = python_find(pythons[i]);
-		if (!fp->py[i].interpreter)
-			continue;
-		probes[np] = (struct probe){ .kind = PROBE_PYTHON, .index = i,
-					     .exe = xstrdup(fp->py[i].interpreter) };
-		probes[np].argv[0] = probes[np].exe;
-		probes[np].argv[1] = "--version";
-		np++;
+		if (fp->py[i].interpreter)
+			probes_add(ps, PROBE_PYTHON, i, fp->py[i].interpreter);
 	}
+}
 
-	struct capture *caps = xcalloc(np ? np : 1, sizeof(*caps));
-	for (size_t i = 0; i < np; i++)
-		caps[i].argv = probes[i].argv;
-	run_capture_all(caps, np, FINGERPRINT_TIMEOUT_MS);
+static void probes_run(struct probes *ps)
+{
+	ps->caps = xcalloc(ps->n ? ps->n : 1, sizeof(*ps->caps));
+	for (size_t i = 0; i < ps->n; i++)
+		ps->caps[i].argv = ps->v[i].argv;
+	run_capture_all(ps->caps, ps->n, FINGERPRINT_TIMEOUT_MS);
+}
 
-	/* Each toolchain reads its tools' answers, shared ones included. */
-	for (size_t i = 0; i < ntc; i++) {
-		struct toolchain_fp *t = &fp->tc[i];
-		const struct toolchain *tc = tcs[i];
-		t->complete = true;
-		char *accel = accelerator_compiler(tc);
-		const char *exes[3] = { tc->cc, tc->cxx, accel };
-		const char *accel_name = tc->cuda.enabled ? "nvcc" : "mcc";
-		char **slots[3] = { &t->cc, &t->cxx, tc->cuda.enabled ? &t->nvcc : &t->mcc };
-		for (int k = 0; k < 3; k++) {
-			if (!exes[k])
-				continue;
-			struct probe *pr = find_probe(probes, np, exes[k]);
-			struct capture *c = &caps[pr - probes];
-			struct buf v = BUF_INIT;
-			if (c->status == 0) {
-				bool nvcc = k == 2 && tc->cuda.enabled;
-				char *id = nvcc ? nvcc_identity(c->out.data) : first_line(c->out.data);
-				buf_adds(&v, id);
-				free(id);
-				if (nvcc)
-					t->nvcc_release = nvcc_release(c->out.data);
-			} else {
-				buf_addf(&v, "not found: %s", exes[k]);
-				t->complete = false;
-				diag_warn(d, &tc->pos, "toolchain \"%s\": %s \"%s\" %s", tc->name,
-					  k == 2 ? accel_name : "compiler", exes[k],
-					  c->status < 0 ? "was not found" : "did not answer --version");
-				diag_hint(d, "the plan's keys will change once it is installed; "
-					     "`ptbuild doctor` shows what this machine has");
-			}
-			*slots[k] = buf_detach(&v);
-		}
-		free(accel);
-		if (tc->nccl_system || tc->cuda.enabled) {
-			char *header = path_join(tc->nccl_root ? tc->nccl_root : "/usr",
-						 "include/nccl.h");
-			char *version = nccl_version_from_header(header);
-			if (!version && tc->nccl_system) {
-				diag_warn(d, &tc->pos, "toolchain \"%s\": no NCCL version in %s", tc->name,
-					  header);
-				diag_hint(d, "install NCCL there or set \"nccl\": {\"root\": ...}");
-				t->complete = false;
-			}
-			if (!version) {
-				struct buf v = BUF_INIT;
-				buf_addf(&v, "not found: %s", header);
-				version = buf_detach(&v);
-			}
-			t->nccl = version;
-			free(header);
-		}
+static void probes_release(struct probes *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->v[i].exe);
+		buf_release(&ps->caps[i].out);
 	}
-	for (size_t i = 0; i < np; i++) {
-		if (probes[i].kind != PROBE_PYTHON)
+	free(ps->v);
+	free(ps->caps);
+}
+
+/* The identity of tool `k` (0 cc, 1 cxx, 2 nvcc or mcc) of `tc` from its answer `c`, or
+ * "not found: EXE" with a warning. */
+static char *tool_identity(struct toolchain_fp *t, const struct toolchain *tc, int k,
+			   const char *exe, const struct capture *c, struct diags *d)
+{
+	struct buf v = BUF_INIT;
+	if (c->status == 0) {
+		bool nvcc = k == 2 && tc->cuda.enabled;
+		char *id = nvcc ? nvcc_identity(c->out.data) : first_line(c->out.data);
+		buf_adds(&v, id);
+		free(id);
+		if (nvcc)
+			t->nvcc_release = nvcc_release(c->out.data);
+	} else {
+		buf_addf(&v, "not found: %s", exe);
+		t->complete = false;
+		diag_warn(d, &tc->pos, "toolchain \"%s\": %s \"%s\" %s", tc->name,
+			  k == 2 ? (tc->cuda.enabled ? "nvcc" : "mcc") : "compiler", exe,
+			  c->status < 0 ? "was not found" : "did not answer --version");
+		diag_hint(d, "the plan's keys will change once it is installed; "
+			     "`ptbuild doctor` shows what this machine has");
+	}
+	return buf_detach(&v);
+}
+
+/* NCCL's version from nccl.h, where the toolchain uses NCCL: "not found: PATH" (a warning
+ * when the toolchain asks for the system's) when the header has none. */
+static void read_nccl(struct toolchain_fp *t, const struct toolchain *tc, struct diags *d)
+{
+	if (!tc->nccl_system && !tc->cuda.enabled)
+		return;
+	char *header = path_join(tc->nccl_root ? tc->nccl_root : "/usr", "include/nccl.h");
+	char *version = nccl_version_from_header(header);
+	if (!version && tc->nccl_system) {
+		diag_warn(d, &tc->pos, "toolchain \"%s\": no NCCL version in %s", tc->name, header);
+		diag_hint(d, "install NCCL there or set \"nccl\": {\"root\": ...}");
+		t->complete = false;
+	}
+	if (!version) {
+		struct buf v = BUF_INIT;
+		buf_addf(&v, "not found: %s", header);
+		version = buf_detach(&v);
+	}
+	t->nccl = version;
+	free(header);
+}
+
+/* Each toolchain reads its tools' answers, shared ones included. */
+static void read_toolchain(struct toolchain_fp *t, const struct probes *ps, struct diags *d)
+{
+	const struct toolchain *tc = t->tc;
+	t->complete = true;
+	char *accel = accelerator_compiler(tc);
+	const char *exes[3] = { tc->cc, tc->cxx, accel };
+	char **slots[3] = { &t->cc, &t->cxx, tc->cuda.enabled ? &t->nvcc : &t->mcc };
+	for (int k = 0; k < 3; k++) {
+		if (!exes[k])
 			continue;
-		struct python_fp *py = &fp->py[probes[i].index];
-		if (caps[i].status == 0) {
+		const struct probe *pr = find_probe(ps->v, ps->n, exes[k]);
+		*slots[k] = tool_identity(t, tc, k, exes[k], &ps->caps[pr - ps->v], d);
+	}
+	free(accel);
+	read_nccl(t, tc, d);
+}
+
+/* "Python 3.11.7" from each interpreter that answered; "not found: pythonX.Y" with a
+ * warning for the others. */
+static void read_pythons(struct fingerprints *fp, const struct probes *ps, struct diags *d)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		if (ps->v[i].kind != PROBE_PYTHON)
+			continue;
+		struct python_fp *py = &fp->py[ps->v[i].index];
+		if (ps->caps[i].status == 0) {
 			struct buf v = BUF_INIT;
-			buf_adds(&v, caps[i].out.data);
+			buf_adds(&v, ps->caps[i].out.data);
 			buf_rtrim(&v);
 			py->full = buf_detach(&v);
 		} else {
@@ -301,7 +335,7 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 			py->interpreter = NULL;
 		}
 	}
-	for (size_t i = 0; i < npy; i++) {
+	for (size_t i = 0; i < fp->npy; i++) {
 		struct python_fp *py = &fp->py[i];
 		if (py->full)
 			continue;
@@ -313,12 +347,24 @@ void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const
 			     "will change once it is found", py->version, py->version[0],
 			  py->version + 2);
 	}
-	for (size_t i = 0; i < np; i++) {
-		free(probes[i].exe);
-		buf_release(&caps[i].out);
-	}
-	free(probes);
-	free(caps);
+}
+
+void fingerprints_collect(struct fingerprints *fp, const struct toolchain *const *tcs, size_t ntc,
+			  const char *const *pythons, size_t npy, struct diags *d)
+{
+	memset(fp, 0, sizeof(*fp));
+	fp->tc = xcalloc(ntc, sizeof(*fp->tc));
+	fp->ntc = ntc;
+	fp->py = xcalloc(npy, sizeof(*fp->py));
+	fp->npy = npy;
+	fp->platform = platform_name();
+	struct probes ps = { 0 };
+	probes_list(&ps, fp, tcs, pythons);
+	probes_run(&ps);
+	for (size_t i = 0; i < ntc; i++)
+		read_toolchain(&fp->tc[i], &ps, d);
+	read_pythons(fp, &ps, d);
+	probes_release(&ps);
 }
 
 void fingerprints_release(struct fingerprints *fp)

@@ -6,13 +6,10 @@
 #include <string.h>
 
 #include "model/interp.h"
-#include "util/json.h"
-#include "util/url.h"
-#include "util/os.h"
+#include "plan/key.h"
+#include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-extern char **environ;
 
 #define VISITING SIZE_MAX
 
@@ -172,6 +169,30 @@ static const char *dep_version(const struct lookup_ctx *lc, const char *name)
 	return NULL;
 }
 
+/* ${dep.NAME.version} and ${dep.NAME.version_short} ("2.9.1" -> "29"): "" when the variant
+ * has no such dependency. */
+static const char *lookup_dep(struct lookup_ctx *lc, const char *name)
+{
+	struct buf *s = &lc->scratch;
+	const char *dot = strrchr(name, '.');
+	char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
+	const char *version = dep_version(lc, dep);
+	free(dep);
+	if (!version)
+		return "";
+	if (!strcmp(dot + 1, "version"))
+		return version;
+	/* version_short: major and minor without the dot, "2.9.1" -> "29" */
+	int dots = 0;
+	for (const char *c = version; *c && isdigit((unsigned char)*c) | (*c == '.'); c++) {
+		if (*c == '.' && ++dots == 2)
+			break;
+		if (*c != '.')
+			buf_addch(s, *c);
+	}
+	return s->data;
+}
+
 static const char *lookup(const char *name, void *ctx)
 {
 	struct lookup_ctx *lc = ctx;
@@ -223,25 +244,8 @@ static const char *lookup(const char *name, void *ctx)
 		 * differs between machines, so it stays symbolic until the build. */
 		return env_get(&lc->v->env, name + 4);
 	}
-	if (starts_with(name, "dep.")) {
-		const char *dot = strrchr(name, '.');
-		char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
-		const char *version = dep_version(lc, dep);
-		free(dep);
-		if (!version)
-			return "";
-		if (!strcmp(dot + 1, "version"))
-			return version;
-		/* version_short: major and minor without the dot, "2.9.1" -> "29" */
-		int dots = 0;
-		for (const char *c = version; *c && isdigit((unsigned char)*c) | (*c == '.'); c++) {
-			if (*c == '.' && ++dots == 2)
-				break;
-			if (*c != '.')
-				buf_addch(s, *c);
-		}
-		return s->data;
-	}
+	if (starts_with(name, "dep."))
+		return lookup_dep(lc, name);
 	return NULL; /* build-time names stay symbolic */
 }
 
@@ -341,226 +345,7 @@ static void list_patches(struct planner *pl, struct variant *v)
 	}
 }
 
-/* ---- keys -------------------------------------------------------------------------------- */
-
-/* The source as declared (credentials redacted: they do not change what is built) and its
- * pinned identity (commit, submodule commits, file digests), null until resolved. */
-static void write_source(struct jw *w, const struct planner *pl, const struct recipe *r,
-			 const char *python)
-{
-	const struct source *s = &r->source;
-	jw_object_begin(w);
-	jw_kstring(w, "kind", source_kind_name(s->kind));
-	char *location = url_redact(s->location);
-	jw_kstring(w, "location", location);
-	free(location);
-	jw_key(w, "pinned");
-	pin_write_identity(w, pins_find(pl->plan->pins, r->name), python);
-	if (s->kind == SOURCE_GIT) {
-		jw_kstring(w, "ref", s->ref);
-		jw_kbool(w, "submodules", s->submodules);
-	}
-	if (s->sha256)
-		jw_kstring(w, "sha256", s->sha256);
-	if (s->kind == SOURCE_ARCHIVE)
-		jw_kint(w, "strip", s->strip);
-	jw_object_end(w);
-}
-
-static void write_strings(struct jw *w, const char *key, const struct strpos_list *l,
-			  struct lookup_ctx *lc)
-{
-	jw_key(w, key);
-	jw_array_begin(w);
-	for (size_t i = 0; i < l->n; i++) {
-		if (lc) {
-			char *x = expand_partial(lc, l->v[i].s);
-			jw_string(w, x);
-			free(x);
-		} else {
-			jw_string(w, l->v[i].s);
-		}
-	}
-	jw_array_end(w);
-}
-
-static int cmp_override(const void *a, const void *b)
-{
-	return strcmp((*(const struct submodule_override *const *)a)->path,
-		      (*(const struct submodule_override *const *)b)->path);
-}
-
-static void write_recipe(struct jw *w, struct lookup_ctx *lc)
-{
-	const struct recipe *r = lc->v->recipe;
-	jw_object_begin(w);
-	jw_key(w, "build");
-	jw_array_begin(w);
-	for (size_t i = 0; i < lc->v->build_argc; i++)
-		jw_string(w, lc->v->build_argv[i]);
-	jw_array_end(w);
-	write_strings(w, "build_requires", &r->build_requires, NULL);
-	jw_kstring(w, "builder", builder_names[r->builder]);
-	jw_kstring(w, "local_version", lc->v->local_version);
-	jw_kstring(w, "name", r->name);
-	jw_key(w, "source");
-	write_source(w, lc->pl, r, lc->v->python);
-	jw_key(w, "submodule_overrides");
-	jw_object_begin(w);
-	const struct submodule_override **sorted = xcalloc(r->noverrides + 1, sizeof(*sorted));
-	for (size_t i = 0; i < r->noverrides; i++)
-		sorted[i] = &r->overrides[i];
-	qsort(sorted, r->noverrides, sizeof(*sorted), cmp_override);
-	for (size_t i = 0; i < r->noverrides; i++) {
-		jw_key(w, sorted[i]->path);
-		jw_object_begin(w);
-		char *git = url_redact(sorted[i]->git);
-		jw_kstring(w, "git", git);
-		free(git);
-		jw_kstring(w, "ref", sorted[i]->ref);
-		jw_object_end(w);
-	}
-	free(sorted);
-	jw_object_end(w);
-	jw_kstring(w, "version", r->version);
-	jw_object_end(w);
-}
-
-static void write_toolchain(struct jw *w, const struct variant *v, const struct toolchain_fp *fp)
-{
-	const struct toolchain *tc = v->tc;
-	jw_object_begin(w);
-	jw_kstring(w, "cc", tc->cc);
-	jw_key(w, "cuda");
-	if (tc->cuda.enabled) {
-		jw_object_begin(w);
-		jw_kstring(w, "arch_list", tc->cuda.arch_list);
-		jw_kstring(w, "home", tc->cuda.home);
-		jw_kstring(w, "version", tc->cuda.version);
-		jw_object_end(w);
-	} else {
-		jw_null(w);
-	}
-	jw_kstring(w, "cxx", tc->cxx);
-	jw_key(w, "fingerprint");
-	jw_object_begin(w);
-	jw_kstring(w, "cc", fp->cc);
-	jw_kstring(w, "cxx", fp->cxx);
-	jw_kstring(w, "mcc", fp->mcc);
-	jw_kstring(w, "nccl", fp->nccl);
-	jw_kstring(w, "nvcc", fp->nvcc);
-	jw_object_end(w);
-	jw_key(w, "musa");
-	if (tc->musa.enabled) {
-		jw_object_begin(w);
-		jw_kstring(w, "arch_list", tc->musa.arch_list);
-		jw_kstring(w, "home", tc->musa.home);
-		jw_kstring(w, "version", tc->musa.version);
-		jw_object_end(w);
-	} else {
-		jw_null(w);
-	}
-	jw_kstring(w, "name", tc->name);
-	jw_key(w, "nccl");
-	jw_object_begin(w);
-	jw_kstring(w, "root", tc->nccl_root);
-	jw_kbool(w, "system", tc->nccl_system);
-	jw_object_end(w);
-	jw_kstring(w, "tag", tc->tag);
-	jw_object_end(w);
-}
-
-struct named_key {
-	const char *name;
-	const char *key;
-};
-
-static int cmp_named(const void *a, const void *b)
-{
-	return strcmp(((const struct named_key *)a)->name, ((const struct named_key *)b)->name);
-}
-
-static void write_patches(struct jw *w, const struct planner *pl, const struct variant *v)
-{
-	const struct recipe *r = v->recipe;
-	jw_key(w, "patches");
-	jw_array_begin(w);
-	for (size_t i = 0; i < v->nseries; i++) {
-		const struct patch_series *ps = &r->patches[v->series[i]];
-		jw_object_begin(w);
-		jw_key(w, "exclude");
-		jw_array_begin(w);
-		for (size_t k = 0; k < ps->exclude.n; k++)
-			jw_string(w, ps->exclude.v[k].s);
-		jw_array_end(w);
-		if (ps->series)
-			jw_kstring(w, "series", ps->series);
-		jw_object_end(w);
-	}
-	jw_array_end(w);
-	/* The files that apply, in order: names and contents. */
-	jw_key(w, "patch_files");
-	jw_array_begin(w);
-	for (size_t i = 0; i < v->patches.n; i++) {
-		jw_object_begin(w);
-		jw_kstring(w, "path", v->patches.v[i].name);
-		jw_kstring(w, "sha256", v->patches.v[i].sha256);
-		jw_object_end(w);
-	}
-	jw_array_end(w);
-	/* Recipes whose sources this one reads (${src:NAME}): their identity is an input. */
-	jw_key(w, "source_deps");
-	jw_object_begin(w);
-	for (size_t i = 0; i < v->nsource_deps; i++) {
-		const struct recipe *sr = &pl->p->recipes[v->source_deps[i]];
-		jw_key(w, sr->name);
-		write_source(w, pl, sr, NULL);
-	}
-	jw_object_end(w);
-}
-
-static void compute_key(struct planner *pl, struct variant *v)
-{
-	struct lookup_ctx lc = { pl, v, BUF_INIT };
-	struct buf text = BUF_INIT;
-	struct jw w;
-	jw_init(&w, &text, false);
-	jw_object_begin(&w);
-	jw_key(&w, "deps");
-	jw_object_begin(&w);
-	struct named_key *deps = xcalloc(v->ndeps + 1, sizeof(*deps));
-	for (size_t i = 0; i < v->ndeps; i++) {
-		const struct variant *dv = &pl->plan->v[v->deps[i]];
-		deps[i] = (struct named_key){ dv->recipe->name, dv->key };
-	}
-	qsort(deps, v->ndeps, sizeof(*deps), cmp_named);
-	for (size_t i = 0; i < v->ndeps; i++)
-		jw_kstring(&w, deps[i].name, deps[i].key);
-	free(deps);
-	jw_object_end(&w);
-	jw_key(&w, "env");
-	jw_object_begin(&w);
-	for (size_t i = 0; i < v->env.n; i++) /* struct env is sorted by name */
-		jw_kstring(&w, v->env.v[i].name, v->env.v[i].value);
-	jw_object_end(&w);
-	jw_kint(&w, "format", 1);
-	write_patches(&w, pl, v);
-	jw_kstring(&w, "platform", pl->plan->fp.platform);
-	const struct python_fp *py = fingerprints_python(&pl->plan->fp, v->python);
-	jw_key(&w, "python");
-	jw_object_begin(&w);
-	jw_kstring(&w, "fingerprint", py ? py->full : NULL);
-	jw_kstring(&w, "version", v->python);
-	jw_object_end(&w);
-	jw_key(&w, "recipe");
-	write_recipe(&w, &lc);
-	jw_key(&w, "toolchain");
-	write_toolchain(&w, v, fingerprints_toolchain(&pl->plan->fp, v->tc));
-	jw_object_end(&w);
-	buf_release(&lc.scratch);
-	sha256_hex(text.data, text.len, v->key);
-	v->key_input = buf_detach(&text);
-}
+/* ---- sources read through ${src:NAME} ---------------------------------------------------- */
 
 static void collect_source_deps(struct planner *pl, struct variant *v)
 {
@@ -589,13 +374,70 @@ static void collect_source_deps(struct planner *pl, struct variant *v)
 		}
 }
 
+/* What the keys of `plan` read besides each variant. */
+static struct key_context key_context_of(const struct plan *plan)
+{
+	return (struct key_context){ .project = plan->project, .variants = plan->v,
+				     .pins = plan->pins, .fp = &plan->fp };
+}
+
 /* ---- the request ------------------------------------------------------------------------- */
 
+/* The toolchains of the plan's axis, each once (into pl->tcs). Returns the errors. */
+static int resolve_toolchains(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	const struct project *p = pl->p;
+	int errors = 0;
+	pl->tcs = xcalloc(plan->ntoolchains, sizeof(*pl->tcs));
+	for (size_t i = 0; i < plan->ntoolchains; i++) {
+		pl->tcs[i] = project_toolchain(p, plan->toolchains[i]);
+		if (!pl->tcs[i]) {
+			diag_error(pl->d, NULL, "no toolchain \"%s\" in toolchains/", plan->toolchains[i]);
+			struct buf list = BUF_INIT;
+			for (size_t k = 0; k < p->ntoolchains; k++)
+				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
+			diag_hint(pl->d, "toolchains: %s", list.data);
+			buf_release(&list);
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->toolchains[k], plan->toolchains[i])) {
+				diag_error(pl->d, NULL, "toolchain \"%s\" is named twice", plan->toolchains[i]);
+				errors++;
+			}
+	}
+	return errors;
+}
+
+/* The Pythons of the plan's axis are known ones, each once. Returns the errors. */
+static int check_pythons(struct planner *pl)
+{
+	const struct plan *plan = pl->plan;
+	int errors = 0;
+	for (size_t i = 0; i < plan->npythons; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < known_pythons_count && !ok; k++)
+			ok = !strcmp(plan->pythons[i], known_pythons[k]);
+		if (!ok) {
+			diag_error(pl->d, NULL, "Python \"%s\" is not one ptbuild knows", plan->pythons[i]);
+			diag_hint(pl->d, "use one of 3.9, 3.10, 3.11, 3.12, 3.13, 3.14 (major.minor only)");
+			errors++;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(plan->pythons[k], plan->pythons[i])) {
+				diag_error(pl->d, NULL, "Python \"%s\" is named twice", plan->pythons[i]);
+				errors++;
+			}
+	}
+	return errors;
+}
+
+/* The toolchain and Python axes: the request's, else the set's; each checked. */
 static int pick_axes(struct planner *pl, const struct plan_request *req)
 {
 	const struct buildset *set = req->set;
 	struct plan *plan = pl->plan;
-	const struct project *p = pl->p;
 	if (req->ntoolchains) {
 		plan->toolchains = xcalloc(req->ntoolchains, sizeof(char *));
 		for (size_t i = 0; i < req->ntoolchains; i++)
@@ -624,40 +466,8 @@ static int pick_axes(struct planner *pl, const struct plan_request *req)
 		diag_hint(pl->d, "pass --python 3.X or --set NAME");
 		return -1;
 	}
-	int errors = 0;
-	pl->tcs = xcalloc(plan->ntoolchains, sizeof(*pl->tcs));
-	for (size_t i = 0; i < plan->ntoolchains; i++) {
-		pl->tcs[i] = project_toolchain(p, plan->toolchains[i]);
-		if (!pl->tcs[i]) {
-			diag_error(pl->d, NULL, "no toolchain \"%s\" in toolchains/", plan->toolchains[i]);
-			struct buf list = BUF_INIT;
-			for (size_t k = 0; k < p->ntoolchains; k++)
-				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
-			diag_hint(pl->d, "toolchains: %s", list.data);
-			buf_release(&list);
-			errors++;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(plan->toolchains[k], plan->toolchains[i])) {
-				diag_error(pl->d, NULL, "toolchain \"%s\" is named twice", plan->toolchains[i]);
-				errors++;
-			}
-	}
-	for (size_t i = 0; i < plan->npythons; i++) {
-		bool ok = false;
-		for (size_t k = 0; k < known_pythons_count && !ok; k++)
-			ok = !strcmp(plan->pythons[i], known_pythons[k]);
-		if (!ok) {
-			diag_error(pl->d, NULL, "Python \"%s\" is not one ptbuild knows", plan->pythons[i]);
-			diag_hint(pl->d, "use one of 3.9, 3.10, 3.11, 3.12, 3.13, 3.14 (major.minor only)");
-			errors++;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(plan->pythons[k], plan->pythons[i])) {
-				diag_error(pl->d, NULL, "Python \"%s\" is named twice", plan->pythons[i]);
-				errors++;
-			}
-	}
+	int errors = resolve_toolchains(pl);
+	errors += check_pythons(pl);
 	return errors ? -1 : 0;
 }
 
@@ -735,9 +545,10 @@ int plan_make(struct plan *plan, const struct plan_request *req, struct diags *d
 	}
 	if (pl.errors)
 		goto done;
+	struct key_context kc = key_context_of(plan);
 	for (size_t i = 0; i < plan->n; i++) { /* dependencies come first: their keys exist */
 		list_patches(&pl, &plan->v[i]);
-		compute_key(&pl, &plan->v[i]);
+		key_compute(&plan->v[i], &kc);
 	}
 	rc = 0;
 done:
@@ -750,10 +561,10 @@ void plan_rekey(struct plan *plan, const struct pins *pins)
 {
 	struct planner pl = { .plan = plan, .p = plan->project };
 	plan->pins = pins;
+	struct key_context kc = key_context_of(plan);
 	for (size_t i = 0; i < plan->n; i++) {
-		free(plan->v[i].key_input);
 		list_patches(&pl, &plan->v[i]);
-		compute_key(&pl, &plan->v[i]);
+		key_compute(&plan->v[i], &kc);
 	}
 }
 

@@ -421,6 +421,95 @@ static void test_series_from_another_tree(void **state)
 	free(dir);
 }
 
+/* Fingerprints as a machine would have them, so that keys do not depend on this one. */
+static void fake_fingerprints(struct plan *plan)
+{
+	struct fingerprints *fp = &plan->fp;
+	free(fp->platform);
+	fp->platform = xstrdup("x86_64-linux");
+	for (size_t i = 0; i < fp->ntc; i++) {
+		struct toolchain_fp *t = &fp->tc[i];
+		bool cuda = t->tc->cuda.enabled;
+		free(t->cc);
+		free(t->cxx);
+		free(t->nvcc);
+		free(t->nccl);
+		t->cc = xstrdup("gcc (GCC) 13.2.0");
+		t->cxx = xstrdup("g++ (GCC) 13.2.0");
+		t->nvcc = cuda ? xstrdup("Cuda compilation tools, release 13.0, V13.0.88") : NULL;
+		t->nccl = cuda ? xstrdup("2.28.9") : NULL;
+	}
+	for (size_t i = 0; i < fp->npy; i++) {
+		free(fp->py[i].full);
+		fp->py[i].full = xstrdup("Python 3.11.7");
+	}
+}
+
+/* The keys of a fixture plan, pinned: the lock files and the recorded builds depend on
+ * every byte of the key input, so a refactoring must leave them as they are. */
+static void test_keys_are_pinned(void **state)
+{
+	(void)state;
+	char *dir = make_project();
+	struct project p;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(project_load(&p, dir, &d), 0);
+	struct buildset set;
+	assert_int_equal(project_load_set(&p, "default", &set, &d), 0);
+	const char *tcs[] = { "cpu", "cuda" };
+	struct plan plan;
+	struct plan_request req = { .project = &p, .set = &set, .toolchains = tcs, .ntoolchains = 2 };
+	assert_int_equal(plan_make(&plan, &req, &d), 0);
+	fake_fingerprints(&plan);
+	struct pins pins = { 0 };
+	struct pin *torch = pins_add(&pins, "torch");
+	torch->kind = SOURCE_GIT;
+	memcpy(torch->commit, "0123456789abcdef0123456789abcdef01234567", 41);
+	pin_add_sub(torch, "third_party/fmt", "https://github.com/fmtlib/fmt.git",
+		    "89abcdef0123456789abcdef0123456789abcdef", false);
+	struct pin *scatter = pins_add(&pins, "torch_scatter");
+	scatter->kind = SOURCE_PYPI;
+	pin_add_file(scatter, NULL, "torch_scatter-2.1.2.tar.gz",
+		     "2222222222222222222222222222222222222222222222222222222222222222");
+	plan_rekey(&plan, &pins);
+	static const struct {
+		const char *variant, *key;
+	} want[] = {
+		{ "torch@cpu-py3.11",
+		  "846e2e5431c55f351b068b049e04a199436f0324d906cde288ae7dd607c67842" },
+		{ "torchvision@cpu-py3.11",
+		  "373639150542e925e05139d673bfa384d62bd509f00562cc8e7363b60011346f" },
+		{ "torch_scatter@cpu-py3.11",
+		  "be6e81287d37fab8de587cd21f0179635d87daa3def2efda4fd56c5d1fc60fc6" },
+		{ "torch_geometric@cpu-py3.11",
+		  "7fa98c10ee97265c83af474b7d1f0969746d569e5e4e3aa05e53f04b8d8be7d7" },
+		{ "torch@cuda-py3.11",
+		  "8f0de5b0d79cbbe981deb7bc77db3a8233af4ff5cf918052f179ba7ee579a583" },
+		{ "torchvision@cuda-py3.11",
+		  "cf15813d2f079a2477dca32efa9b0085dcb40c360ff6e2ee56ad2c2d6e0b0277" },
+		{ "torch_scatter@cuda-py3.11",
+		  "1cdfe007d0366e4c1fd6714f8b7eaeadacdc2daecff4416c68ae9b436e0af53d" },
+		{ "torch_geometric@cuda-py3.11",
+		  "70bd5c914f51580bd6c547814a86d333a0b0d6bfcc4b605a36e7a7e0f4a24ac7" },
+	};
+	assert_int_equal(plan.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < plan.n; i++) {
+		struct buf variant = BUF_INIT;
+		buf_addf(&variant, "%s@%s", plan.v[i].recipe->name, plan.v[i].label);
+		assert_string_equal(variant.data, want[i].variant);
+		assert_string_equal(plan.v[i].key, want[i].key);
+		buf_release(&variant);
+	}
+	pins_release(&pins);
+	plan_release(&plan);
+	buildset_release(&set);
+	project_release(&p);
+	diags_release(&d);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_ambiguous_provider),
 		cmocka_unit_test(test_inherited_env_is_not_an_input),
 		cmocka_unit_test(test_series_from_another_tree),
+		cmocka_unit_test(test_keys_are_pinned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
