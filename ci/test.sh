@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # README's second command: the whole test suite.
+#  0. the layer rules of driver/ (ci/check-layers.sh: include directions, no cycles);
 #  1. -Werror build, every test (unit and CLI) with ctest;
 #  2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #  3. the unit tests under valgrind (integration tests, it_*, run under ASan only);
@@ -15,6 +16,9 @@ echo "== Python tools for the tests (dockerfile-parse reads the generated Docker
 [ -x build/pytools/bin/python ] || python3 -m venv build/pytools
 build/pytools/bin/python -c 'import dockerfile_parse' 2>/dev/null ||
 	build/pytools/bin/pip install -q dockerfile-parse
+
+echo "== layers"
+ci/check-layers.sh
 
 echo "== -Werror build"
 cmake -S . -B build/test -DPTBUILD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
