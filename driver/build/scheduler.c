@@ -370,6 +370,11 @@ static void signal_all(struct runner *r, int sig)
 			kill(-r->jobs[j].pid, sig);
 }
 
+int sched_stop_signal(void)
+{
+	return stop_signal;
+}
+
 enum sched_result sched_run(struct sched_job *jobs, size_t n, const struct sched_ops *ops,
 			    const struct sched_opts *o)
 {

@@ -91,8 +91,10 @@ struct sched_opts {
 	double grace_seconds;    /* SIGTERM to SIGKILL on interrupt */
 };
 
-enum sched_result { SCHED_OK = 0, SCHED_FAILED = 1, SCHED_INTERRUPTED = 130 };
+enum sched_result { SCHED_OK, SCHED_FAILED, SCHED_INTERRUPTED };
 
+/* The signal (SIGINT or SIGTERM) that stopped the last sched_run(), 0 when none did. */
+int sched_stop_signal(void);
 /* Runs the graph. Every job ends OK, FAILED, SKIPPED or CANCELLED. */
 enum sched_result sched_run(struct sched_job *jobs, size_t n, const struct sched_ops *ops,
 			    const struct sched_opts *o);

@@ -3,7 +3,7 @@
 # built by tests/integration/fixtures/ext_build.py): parallel builds overlap, dependencies
 # build first and are installed in the dependent's venv, the output cache skips, explain
 # names each kind of change, a changed flag empties the build directory while a changed
-# source keeps it, --keep-going, failure output, SIGINT.
+# source keeps it, --keep-going, failure output, SIGINT (exit 130) and SIGTERM (re-raised).
 # usage: build.sh PTBUILD SOURCE_DIR
 set -uo pipefail
 PTBUILD=$1
@@ -147,6 +147,27 @@ slow_key=$(pt plan --set slow --json | python3 -c 'import json,sys; print(json.l
 [ -e "$work/cache/out/$slow_key" ] && fail "an interrupted build entered the output cache"
 [ -z "$(ls -d "$work/cache/out/"*.tmp-* 2>/dev/null)" ] || fail "interrupted: temporary output dir left"
 grep -q "cancelled" "$work/slow.out" || fail "the summary does not say cancelled: $(cat "$work/slow.out")"
+# SIGTERM: ptbuild cleans up, then dies of the signal, so a parent sees what stopped it.
+rm -f "$work/block.pid"
+python3 - "$PTBUILD" "$p" "$work" <<'PY' || fail "SIGTERM: $(cat "$work/term.out")"
+import os, signal, subprocess, sys, time
+ptbuild, project, work = sys.argv[1:]
+with open(work + "/term.out", "w") as out:
+    child = subprocess.Popen([ptbuild, "-C", project, "build", "--set", "slow"], stdout=out,
+                             stderr=subprocess.STDOUT)
+    for _ in range(300):
+        if os.path.exists(work + "/block.pid") and os.path.getsize(work + "/block.pid"):
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit("the slow build never started")
+    child.send_signal(signal.SIGTERM)
+    rc = child.wait(timeout=60)
+if rc != -signal.SIGTERM:
+    sys.exit(f"exit status {rc}, expected death by SIGTERM ({-signal.SIGTERM})")
+PY
+grep -q "cancelled" "$work/term.out" || fail "SIGTERM: the summary does not say cancelled"
+[ -e "$work/cache/out/$slow_key" ] && fail "a build stopped by SIGTERM entered the output cache"
 rm -f "$work/block"
 expect 0 "resume after interrupt" -- pt build --set slow
 contains "resumed" "1 built"
