@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "wheels/elfinfo.h"
-#include "sources/git_source.h"
+#include "sources/sources.h"
 #include "model/interp.h"
 #include "model/pins.h"
 #include "wheels/wheel.h"
@@ -221,9 +221,7 @@ long long buildenv_source_epoch(const char *cache_dir, const struct pins *pins,
 		return strtoll(e->value, NULL, 10);
 	const struct pin *pin = pins ? pins_find(pins, v->recipe->name) : NULL;
 	long long when = 0;
-	if (v->recipe->source.kind == SOURCE_GIT && pin && pin->commit[0] &&
-	    git_source_commit_time(cache_dir, v->recipe->source.location, pin->commit,
-				   &when) == 0 && when > WHEEL_EPOCH_MIN)
+	if (source_commit_time(cache_dir, v->recipe, pin, &when) == 0 && when > WHEEL_EPOCH_MIN)
 		return when;
 	return WHEEL_EPOCH_MIN;
 }

@@ -13,9 +13,6 @@
 #include "model/model.h"
 #include "util/buf.h"
 
-/* Transitional: tests/unit/test_wheel.c still finds arch_list_targets() here. */
-#include "model/archlist.h"
-
 /* Whether `name` is an option (USE_*, BUILD_*, ...) that the builder's project reads. */
 bool catalog_option_known(enum builder builder, const char *name);
 /* The known option closest to `name`, or NULL when none is a plausible typo. Static string. */

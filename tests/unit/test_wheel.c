@@ -9,7 +9,7 @@
 #include <time.h>
 #include <utime.h>
 
-#include "model/envflags_catalog.h"
+#include "model/archlist.h"
 #include "wheels/finish.h"
 #include "util/buf.h"
 #include "util/os.h"
