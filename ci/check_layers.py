@@ -6,7 +6,8 @@
 A file may include headers of its own layer and of the layers its layer lists below;
 plan, sources and wheels never include each other; nothing includes cli/. Between files
 (a module is NAME.c with NAME.h) there is no include cycle. Only cli/ and main.c know exit
-codes (EXIT_*). Each third-party library is included by the modules named for it.
+codes (EXIT_*). Each third-party library is included by the modules named for it. The
+environment is read in util/settings.c only (getenv).
 
 usage: check_layers.py [DRIVER_DIR]    exit 0 clean, 1 with one line per broken rule.
 """
@@ -36,6 +37,8 @@ THIRD_PARTY = {
     "zlib.h": {"sources/patch_parse.c"},
 }
 
+GETENV = re.compile(r"(?<![.\w])getenv\s*\(")
+COMMENT = re.compile(r"^\s*(/\*|\*|//)")
 EXIT_CODE = re.compile(r"\bEXIT_(OK|BUILD_FAILED|USAGE|ENVIRONMENT|INTERRUPTED)\b")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 
@@ -137,6 +140,16 @@ def check_exit_codes(root, files, problems):
                                 "codes; return -1 and classify the diagnostic")
 
 
+def check_getenv(root, files, problems):
+    for rel in sorted(files):
+        if rel == "util/settings.c":
+            continue
+        for n, text in enumerate(files[rel], 1):
+            if GETENV.search(text) and not COMMENT.match(text):
+                problems.append(f"{root}/{rel}:{n}: reads the environment: only "
+                                "util/settings.c calls getenv (add a setting_* there)")
+
+
 def main(argv):
     root = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "driver")
     root = os.path.normpath(root)
@@ -152,6 +165,7 @@ def main(argv):
     graph = check_includes(root, files, problems)
     check_cycles(graph, problems)
     check_exit_codes(root, files, problems)
+    check_getenv(root, files, problems)
     for p in problems:
         print(f"check-layers: {p}", file=sys.stderr)
     if problems:

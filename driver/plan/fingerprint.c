@@ -9,6 +9,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 #define FINGERPRINT_TIMEOUT_MS 20000
 
@@ -79,7 +80,7 @@ static bool is_pyenv_shims(const char *dir)
 
 static char *find_skipping_shims(const char *name)
 {
-	const char *path = getenv("PATH");
+	const char *path = setting_path();
 	if (!path)
 		return NULL;
 	struct buf kept = BUF_INIT;
@@ -101,13 +102,8 @@ static char *find_skipping_shims(const char *name)
 
 char *python_find(const char *version)
 {
-	struct buf var = BUF_INIT;
-	buf_adds(&var, "PTBUILD_PYTHON_");
-	for (const char *c = version; *c; c++)
-		buf_addch(&var, *c == '.' ? '_' : *c);
-	const char *forced = getenv(var.data);
-	buf_release(&var);
-	if (forced && *forced)
+	const char *forced = setting_python_override(version);
+	if (forced)
 		return is_executable_file(forced) ? xstrdup(forced) : NULL;
 
 	struct buf exe = BUF_INIT;
@@ -117,10 +113,10 @@ char *python_find(const char *version)
 		buf_release(&exe);
 		return found;
 	}
-	const char *root = getenv("PYENV_ROOT");
+	const char *root = setting_pyenv_root();
 	char *home_root = NULL;
-	if (!root && getenv("HOME")) {
-		home_root = path_join(getenv("HOME"), ".pyenv");
+	if (!root && setting_home()) {
+		home_root = path_join(setting_home(), ".pyenv");
 		root = home_root;
 	}
 	if (root) {

@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "util/os.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 static void add_rule(struct mirrors *m, const char *prefix, const char *replacement)
 {
@@ -64,8 +65,8 @@ int mirrors_load(struct mirrors *m, const char *project_dir, struct diags *d)
 	if (path_exists(local) && mirrors_load_file(m, local, d) < 0)
 		rc = -1;
 	free(local);
-	const char *env = getenv("PTBUILD_MIRRORS");
-	if (env && *env) {
+	const char *env = setting_ptbuild_mirrors();
+	if (env) {
 		if (!path_exists(env)) {
 			diag_error(d, NULL, "PTBUILD_MIRRORS names \"%s\", which does not exist", env);
 			diag_hint(d, "point it at a JSON file of URL prefix -> replacement, or unset it");

@@ -13,6 +13,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 
 void pypi_file_release(struct pypi_file *f)
 {
@@ -107,7 +108,7 @@ static char *index_url(const struct pypi_opts *o)
 {
 	const char *base = o->index_url;
 	if (!base || !*base)
-		base = getenv("PIP_INDEX_URL");
+		base = setting_pip_index_url();
 	if (!base || !*base)
 		base = "https://pypi.org/simple/";
 	struct buf b = BUF_INIT;

@@ -12,6 +12,7 @@
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
+#include "util/settings.h"
 #include "wheels/wheel.h"
 
 const char *verify_host_machine(void)
@@ -460,7 +461,7 @@ static void check_shared_objects(struct ctx *c)
 				  x->arch_list);
 		} else {
 			tool = x->cuobjdump ? xstrdup(x->cuobjdump)
-					    : find_in_path("cuobjdump", getenv("PATH"));
+					    : find_in_path("cuobjdump", setting_path());
 			if (!tool || !is_executable_file(tool))
 				diag_warn(c->d, NULL, "%s: no cuobjdump (%s): the CUDA arches are not "
 						      "checked", c->file, tool ? tool : "not in PATH");

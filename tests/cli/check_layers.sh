@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ci/check-layers.sh itself: a small clean tree passes; a planted wrong-way include, a
 # planted cycle, an include of cli/ from below, an exit code outside cli/, a third-party
-# header outside its module and a file outside the layers each fail it, naming the file,
-# the line and the rule.
+# header outside its module, getenv outside util/settings.c and a file outside the layers
+# each fail it, naming the file, the line and the rule.
 # usage: check_layers.sh PTBUILD SOURCE_DIR
 set -euo pipefail
 src=$2
@@ -74,10 +74,14 @@ printf '#include "util/nothere.h"\n' >"$work/driver/util/buf.c"
 expect_failure "unknown header" 'util/buf.c:1: includes "util/nothere.h", which is not a file'
 
 make_tree
+printf '#include <stdlib.h>\n/* getenv() in a comment is fine */\nconst char *h(void) { return getenv("HOME"); }\n' >"$work/driver/model/recipe.c"
+expect_failure "getenv outside settings" 'model/recipe.c:3: reads the environment: only util/settings.c calls getenv'
+
+make_tree
 mkdir -p "$work/driver/misc"
 printf 'int x;\n' >"$work/driver/misc/x.c"
 expect_failure "file in no layer" 'misc/x.c: in no layer'
 
 # and the real tree
 "$check" "$src/driver" >"$work/out" 2>&1 || fail "driver/ breaks the layer rules: $(cat "$work/out")"
-echo "check_layers: 10 passed, 0 failed"
+echo "check_layers: 11 passed, 0 failed"
