@@ -37,7 +37,8 @@ void json_result_end(struct cli *cli, struct jw *w, struct buf *out)
 	cli->answered = true;
 }
 
-void print_failure_json(struct cli *cli)
+/* With --json a failed command still answers in JSON: {"ok": false, "diagnostics": [...]}. */
+static void print_failure_json(struct cli *cli)
 {
 	struct buf out = BUF_INIT;
 	struct jw w;

@@ -19,7 +19,5 @@ void json_result_end(struct cli *cli, struct jw *w, struct buf *out);
 /* Ends a command with `code`: with --json a failure that has not answered yet answers
  * {"ok": false, "diagnostics": [...]}; then the diagnostics (cli_finish). Returns `code`. */
 int cli_end(struct cli *cli, int code);
-/* With --json a failed command still answers in JSON: {"ok": false, "diagnostics": [...]}. */
-void print_failure_json(struct cli *cli);
 
 #endif

@@ -307,9 +307,7 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 	code = collect_into(&c, &a, &json);
 	buf_release(&json);
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	for (size_t i = 0; i < c.n; i++) {
 		free(c.v[i].src);
 		free(c.v[i].file);

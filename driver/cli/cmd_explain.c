@@ -222,9 +222,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 		json_result_end(cli, &w, &out);
 	}
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a);

@@ -184,12 +184,9 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	report_load(&r, &s, &pins, targets, ntargets, &cli->diags);
 	code = emit(cli, &r, &a);
 	if (cli->json && !a.out)
-		goto finish; /* the result carried the diagnostics */
+		cli->answered = true; /* the result carried the diagnostics */
 done:
-	if (cli->json && code != EXIT_OK && first != -2)
-		print_failure_json(cli);
-finish:
-	code = cli_finish(cli, code);
+	code = cli_end(cli, code);
 	report_release(&r);
 	pins_release(&pins);
 	session_release(&s);

@@ -12,7 +12,6 @@
 int session_plan(struct session *s, const char *dir, const char *cache_dir,
 		 const struct plan_choice *c, struct diags *d)
 {
-	s->have_project = true;
 	if (project_load(&s->project, dir, d) < 0)
 		return -1;
 	s->cache_dir = xstrdup(cache_dir);
@@ -43,7 +42,6 @@ int session_plan(struct session *s, const char *dir, const char *cache_dir,
 	};
 	if (plan_make(&s->plan, &req, d) < 0)
 		return -1;
-	s->planned = true;
 	return 0;
 }
 
@@ -72,10 +70,8 @@ struct source_opts session_source_opts(const struct session *s, bool offline)
 void session_release(struct session *s)
 {
 	plan_release(&s->plan);
-	if (s->have_set)
-		buildset_release(&s->set);
-	if (s->have_project)
-		project_release(&s->project);
+	buildset_release(&s->set);
+	project_release(&s->project);
 	mirrors_release(&s->mirrors);
 	lockfile_release(&s->lock);
 	free(s->lock_path);

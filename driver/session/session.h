@@ -35,7 +35,8 @@ struct session {
 	char *lock_path;       /* owned: <project>/ptbuild.lock */
 	char *cache_dir;       /* owned */
 	char *work_dir;        /* owned: <project>/build */
-	bool have_project, have_set, planned, have_lock;
+	bool have_set;         /* a set was named or the default set exists */
+	bool have_lock;        /* ptbuild.lock exists */
 };
 
 /* Loads the project in `dir` and the set (the default set when none is named and it
