@@ -15,16 +15,6 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static bool in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
 /* ---- named arches and supported lists ---------------------------------------------------- */
 
 /*
@@ -95,7 +85,7 @@ static bool torch_at_least(const char *version, long major, long minor)
 
 static const struct arch_name *find_arch_name(const char *name, bool ignore_case)
 {
-	for (size_t i = 0; i < COUNT(arch_names); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(arch_names); i++) {
 		bool same = ignore_case ? strcasecmp(name, arch_names[i].name) == 0
 					: strcmp(name, arch_names[i].name) == 0;
 		if (same)
@@ -113,12 +103,12 @@ static const char *arch_expansion(const struct arch_name *a, bool since_2_9)
 
 static bool cpp_extension_supports(const char *arch, bool since_2_9)
 {
-	if (in_list(arch, cpp_extension_arches, COUNT(cpp_extension_arches)))
+	if (str_in_list(arch, cpp_extension_arches, ARRAY_SIZE(cpp_extension_arches)))
 		return true;
 	if (since_2_9)
-		return in_list(arch, cpp_extension_arches_since_2_9,
-			       COUNT(cpp_extension_arches_since_2_9));
-	return in_list(arch, cpp_extension_arches_before_2_9, COUNT(cpp_extension_arches_before_2_9));
+		return str_in_list(arch, cpp_extension_arches_since_2_9,
+			       ARRAY_SIZE(cpp_extension_arches_since_2_9));
+	return str_in_list(arch, cpp_extension_arches_before_2_9, ARRAY_SIZE(cpp_extension_arches_before_2_9));
 }
 
 /* Reads digits; returns how many. */
@@ -224,13 +214,13 @@ static void hint_names(struct buf *hint, const char *tok)
 {
 	if (!hint)
 		return;
-	const char *near = closest_match(tok, arch_name_list, COUNT(arch_name_list));
+	const char *near = closest_match(tok, arch_name_list, ARRAY_SIZE(arch_name_list));
 	if (near) {
 		buf_addf(hint, "did you mean \"%s\"?", near);
 		return;
 	}
 	buf_adds(hint, "arch names are");
-	for (size_t i = 0; i < COUNT(arch_name_list); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(arch_name_list); i++)
 		buf_addf(hint, " %s", arch_name_list[i]);
 }
 
@@ -239,7 +229,7 @@ static void hint_supported(struct buf *hint, bool since_2_9)
 	if (!hint)
 		return;
 	buf_adds(hint, "supported:");
-	for (size_t i = 0; i < COUNT(cpp_extension_arches); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cpp_extension_arches); i++) {
 		buf_addf(hint, " %s", cpp_extension_arches[i]);
 		if (strcmp(cpp_extension_arches[i], "10.3a") == 0) {
 			const char *const *extra = since_2_9 ? cpp_extension_arches_since_2_9
@@ -311,7 +301,7 @@ static int check_cmake_entry(const char *value, const char *tok, const char *tor
 		if (hint)
 			buf_addf(hint, "write \"%s\" or \"%sa\"", fixed.data, fixed.data);
 		buf_release(&fixed);
-	} else if (in_list(base.data, cmake_keywords, COUNT(cmake_keywords))) {
+	} else if (str_in_list(base.data, cmake_keywords, ARRAY_SIZE(cmake_keywords))) {
 		buf_addf(why,
 			 "\"%s\" is a keyword only as the whole value; in a list CMake reads it as "
 			 "an unknown arch name",
@@ -334,7 +324,7 @@ static int check_cmake_entry(const char *value, const char *tok, const char *tor
 static int check_cmake(const char *value, const char *torch_version, struct buf *why,
 		       struct buf *hint)
 {
-	if (in_list(value, cmake_keywords, COUNT(cmake_keywords)))
+	if (str_in_list(value, cmake_keywords, ARRAY_SIZE(cmake_keywords)))
 		return 0;
 	/* string(REGEX REPLACE "[ \t]+" ";"), then foreach() skips empty entries. */
 	struct buf tok = BUF_INIT;
@@ -394,7 +384,7 @@ static int check_cpp_extension_entry(const char *value, const char *tok, bool si
 				buf_addf(hint, "write \"%s\": its last arch already has +PTX",
 					 named->name);
 		}
-	} else if (in_list(base.data, cmake_keywords, COUNT(cmake_keywords))) {
+	} else if (str_in_list(base.data, cmake_keywords, ARRAY_SIZE(cmake_keywords))) {
 		buf_addf(why, "\"%s\" is a keyword of PyTorch's CMake", base.data);
 		hint_adds(hint, "that is PyTorch CMake syntax; give this recipe its own "
 				"TORCH_CUDA_ARCH_LIST with explicit arches");

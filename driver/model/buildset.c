@@ -10,8 +10,6 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- build sets ---------------------------------------------------------------------- */
 
 char *project_set_path(const struct project *p, const char *name_or_path)
@@ -102,7 +100,7 @@ static void load_set_lists(struct fields *f, struct buildset *s, const char *wha
 {
 	static const char *const lists[] = { "targets", "toolchains", "python" };
 	struct strpos_list *dest[] = { &s->targets, &s->toolchains, &s->python };
-	for (size_t i = 0; i < COUNT(lists); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 		const struct jnode *m = fields_get(f, lists[i], JSON_ARRAY, true);
 		if (m)
 			node_string_list(f, m, lists[i], true, dest[i]);
@@ -127,7 +125,7 @@ static void load_set_exclude(struct project *p, const struct jdoc *doc, const st
 	struct fields xf;
 	fields_init(&xf, doc, e, ew.data, d);
 	static const char *const xkeys[] = { "target", "toolchain", "python" };
-	fields_known(&xf, xkeys, COUNT(xkeys));
+	fields_known(&xf, xkeys, ARRAY_SIZE(xkeys));
 	struct set_exclude *x = &s->excludes[s->nexcludes++];
 	x->pos = e->pos;
 	struct pos tp, cp, pyp;
@@ -161,7 +159,7 @@ static void load_set_members(struct project *p, const struct jdoc *doc, struct b
 	struct fields f;
 	fields_init(&f, doc, &doc->root, what, d);
 	static const char *const keys[] = { "targets", "toolchains", "python", "exclude", "use" };
-	fields_known(&f, keys, COUNT(keys));
+	fields_known(&f, keys, ARRAY_SIZE(keys));
 	load_set_lists(&f, s, what);
 	fields_string_map(&f, "use", &s->use);
 	const struct jnode *ex = fields_get(&f, "exclude", JSON_ARRAY, false);

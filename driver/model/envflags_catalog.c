@@ -8,8 +8,6 @@
 
 #include "util/strutil.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /*
  * USE_* / BUILD_* names PyTorch reads, over the releases ptbuild builds (1.12 to main).
  * setup.py forwards every USE_*, BUILD_* and CMAKE_* variable to CMake as -DVAR=value without
@@ -70,29 +68,21 @@ static const char *const pytorch_value_options[] = { "USE_CUSTOM_DEBINFO", "USE_
 /* torch_musa's CMake options on top of PyTorch's [V, M1 CMakeLists.txt / build.sh]. */
 static const char *const musa_options[] = { "USE_MCCL", "USE_MUSA", "ENABLE_COMPILE_FP64" };
 
-static bool in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
 bool catalog_option_known(enum builder builder, const char *name)
 {
 	if (builder != BUILDER_PYTORCH && builder != BUILDER_TORCH_MUSA)
 		return false;
-	if (in_list(name, pytorch_options, COUNT(pytorch_options)))
+	if (str_in_list(name, pytorch_options, ARRAY_SIZE(pytorch_options)))
 		return true;
-	return builder == BUILDER_TORCH_MUSA && in_list(name, musa_options, COUNT(musa_options));
+	return builder == BUILDER_TORCH_MUSA && str_in_list(name, musa_options, ARRAY_SIZE(musa_options));
 }
 
 const char *catalog_option_suggest(enum builder builder, const char *name)
 {
-	const char *best = closest_match(name, pytorch_options, COUNT(pytorch_options));
+	const char *best = closest_match(name, pytorch_options, ARRAY_SIZE(pytorch_options));
 	if (builder != BUILDER_TORCH_MUSA)
 		return best;
-	const char *musa = closest_match(name, musa_options, COUNT(musa_options));
+	const char *musa = closest_match(name, musa_options, ARRAY_SIZE(musa_options));
 	if (!best || (musa && edit_distance(name, musa) < edit_distance(name, best)))
 		return musa;
 	return best;
@@ -120,9 +110,9 @@ bool catalog_legacy_spelling(const char *name, struct buf *target, bool *inverte
 	} else {
 		return false;
 	}
-	if (in_list(x, legacy_use_suffixes, COUNT(legacy_use_suffixes)))
+	if (str_in_list(x, legacy_use_suffixes, ARRAY_SIZE(legacy_use_suffixes)))
 		buf_addf(target, "USE_%s", x);
-	else if (in_list(x, legacy_build_suffixes, COUNT(legacy_build_suffixes)))
+	else if (str_in_list(x, legacy_build_suffixes, ARRAY_SIZE(legacy_build_suffixes)))
 		buf_addf(target, "BUILD_%s", x);
 	else
 		return false;
@@ -200,15 +190,15 @@ enum switch_reader catalog_switch_reader(enum builder builder, const char *name)
 	case BUILDER_PYTORCH:
 	case BUILDER_TORCH_MUSA:
 		if (!catalog_option_known(builder, name) ||
-		    in_list(name, pytorch_value_options, COUNT(pytorch_value_options)))
+		    str_in_list(name, pytorch_value_options, ARRAY_SIZE(pytorch_value_options)))
 			return READ_NOT_A_SWITCH;
 		return READ_PYTORCH;
 	case BUILDER_CPP_EXTENSION:
-		return lookup_switch(name, cpp_extension_switches, COUNT(cpp_extension_switches));
+		return lookup_switch(name, cpp_extension_switches, ARRAY_SIZE(cpp_extension_switches));
 	case BUILDER_PYG_LIB:
-		return lookup_switch(name, pyg_lib_switches, COUNT(pyg_lib_switches));
+		return lookup_switch(name, pyg_lib_switches, ARRAY_SIZE(pyg_lib_switches));
 	case BUILDER_TORCHAUDIO:
-		return lookup_switch(name, torchaudio_switches, COUNT(torchaudio_switches));
+		return lookup_switch(name, torchaudio_switches, ARRAY_SIZE(torchaudio_switches));
 	case BUILDER_GENERIC:
 	case BUILDER_PYTHON:
 	case BUILDER_WHEEL:

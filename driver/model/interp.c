@@ -17,16 +17,6 @@ static const char *const build_names[] = { "python", "out", "jobs", "src" };
 
 static const char *const dep_fields[] = { "version", "version_short" };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static bool in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
 static bool valid_ident(const char *s, size_t n)
 {
 	if (!n)
@@ -43,11 +33,11 @@ static bool valid_ident(const char *s, size_t n)
 /* Classifies `name`; returns -1 if it is outside the vocabulary. */
 static int classify(const char *name, struct interp_ref *ref, const char **suggest)
 {
-	if (in_list(name, plan_names, COUNT(plan_names))) {
+	if (str_in_list(name, plan_names, ARRAY_SIZE(plan_names))) {
 		ref->cls = INTERP_PLAN;
 		return 0;
 	}
-	if (in_list(name, build_names, COUNT(build_names))) {
+	if (str_in_list(name, build_names, ARRAY_SIZE(build_names))) {
 		ref->cls = INTERP_BUILD;
 		return 0;
 	}
@@ -64,7 +54,7 @@ static int classify(const char *name, struct interp_ref *ref, const char **sugge
 		const char *rest = name + 4;
 		const char *dot = strrchr(rest, '.');
 		if (dot && valid_ident(rest, (size_t)(dot - rest)) &&
-		    in_list(dot + 1, dep_fields, COUNT(dep_fields))) {
+		    str_in_list(dot + 1, dep_fields, ARRAY_SIZE(dep_fields))) {
 			ref->cls = INTERP_PLAN;
 			ref->recipe = xstrndup(rest, (size_t)(dot - rest));
 			return 0;
@@ -72,11 +62,11 @@ static int classify(const char *name, struct interp_ref *ref, const char **sugge
 		*suggest = "dep.NAME.version or dep.NAME.version_short";
 		return -1;
 	}
-	const char *all[COUNT(plan_names) + COUNT(build_names)];
+	const char *all[ARRAY_SIZE(plan_names) + ARRAY_SIZE(build_names)];
 	size_t n = 0;
-	for (size_t i = 0; i < COUNT(plan_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(plan_names); i++)
 		all[n++] = plan_names[i];
-	for (size_t i = 0; i < COUNT(build_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(build_names); i++)
 		all[n++] = build_names[i];
 	*suggest = closest_match(name, all, n);
 	return -1;

@@ -11,10 +11,8 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 const char *const known_pythons[] = { "3.9", "3.10", "3.11", "3.12", "3.13", "3.14" };
-const size_t known_pythons_count = COUNT(known_pythons);
+const size_t known_pythons_count = ARRAY_SIZE(known_pythons);
 
 /* ---- loading a directory ------------------------------------------------------------- */
 

@@ -11,8 +11,6 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- recipes ------------------------------------------------------------------------- */
 
 static const char *const recipe_keys[] = {
@@ -38,7 +36,7 @@ static int source_kind_of(struct fields *f, const struct jnode *s, const char *w
 {
 	int kind = -1;
 	bool several = false;
-	for (size_t k = 0; k < COUNT(source_kinds); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(source_kinds); k++) {
 		const struct jnode *m = jnode_get(s, source_kinds[k]);
 		if (!m)
 			continue;
@@ -55,7 +53,7 @@ static int source_kind_of(struct fields *f, const struct jnode *s, const char *w
 	if (several)
 		return -1;
 	if (kind < 0) {
-		fields_known(f, source_kinds, COUNT(source_kinds));
+		fields_known(f, source_kinds, ARRAY_SIZE(source_kinds));
 		diag_error(f->d, &s->pos, "%s names no source", what);
 		diag_hint(f->d, "use one of \"git\", \"archive\", \"pypi\", \"wheel\" or \"path\"");
 		f->errors++;
@@ -66,7 +64,7 @@ static int source_kind_of(struct fields *f, const struct jnode *s, const char *w
 static void load_git_source(struct fields *f, struct source *src, const char *what)
 {
 	static const char *const keys[] = { "git", "ref", "submodules" };
-	fields_known(f, keys, COUNT(keys));
+	fields_known(f, keys, ARRAY_SIZE(keys));
 	src->ref = fields_string(f, "ref", true, NULL);
 	struct pos sp;
 	char *sub = fields_string(f, "submodules", false, &sp);
@@ -84,7 +82,7 @@ static void load_git_source(struct fields *f, struct source *src, const char *wh
 static void load_archive_source(struct fields *f, struct source *src, const char *what)
 {
 	static const char *const keys[] = { "archive", "sha256", "strip" };
-	fields_known(f, keys, COUNT(keys));
+	fields_known(f, keys, ARRAY_SIZE(keys));
 	struct pos hp;
 	src->sha256 = fields_string(f, "sha256", true, &hp);
 	if (src->sha256 && !is_hex64(src->sha256)) {
@@ -104,7 +102,7 @@ static void load_pypi_source(struct fields *f, struct source *src, const char *w
 			     const struct pos *loc_pos)
 {
 	static const char *const keys[] = { "pypi", "kind" };
-	fields_known(f, keys, COUNT(keys));
+	fields_known(f, keys, ARRAY_SIZE(keys));
 	struct pos kp;
 	char *k = fields_string(f, "kind", false, &kp);
 	if (k && strcmp(k, "sdist")) {
@@ -125,7 +123,7 @@ static void load_wheel_source(struct fields *f, struct source *src, const char *
 			      const struct pos *loc_pos)
 {
 	static const char *const keys[] = { "wheel", "sha256" };
-	fields_known(f, keys, COUNT(keys));
+	fields_known(f, keys, ARRAY_SIZE(keys));
 	struct pos hp;
 	src->sha256 = fields_string(f, "sha256", false, &hp);
 	const char *loc = src->location;
@@ -174,7 +172,7 @@ static void load_source(struct fields *rf, struct recipe *r)
 			break;
 		case SOURCE_PATH: {
 			static const char *const keys[] = { "path" };
-			fields_known(&f, keys, COUNT(keys));
+			fields_known(&f, keys, ARRAY_SIZE(keys));
 			break;
 		}
 		}
@@ -203,7 +201,7 @@ static void load_patches(struct fields *rf, struct recipe *r, struct refs *refs)
 		struct fields f;
 		fields_init(&f, rf->doc, e, what.data, rf->d);
 		static const char *const keys[] = { "series", "files", "exclude", "when" };
-		fields_known(&f, keys, COUNT(keys));
+		fields_known(&f, keys, ARRAY_SIZE(keys));
 		struct patch_series *ps = &r->patches[r->npatches++];
 		ps->pos = e->pos;
 		ps->series = fields_string(&f, "series", false, NULL);
@@ -257,7 +255,7 @@ static void load_overrides(struct fields *rf, struct recipe *r)
 		struct fields f;
 		fields_init(&f, rf->doc, m, what.data, rf->d);
 		static const char *const keys[] = { "git", "ref" };
-		fields_known(&f, keys, COUNT(keys));
+		fields_known(&f, keys, ARRAY_SIZE(keys));
 		struct submodule_override *o = &r->overrides[r->noverrides++];
 		o->path = xstrdup(m->key);
 		o->pos = m->key_pos;
@@ -367,7 +365,7 @@ int recipe_load(struct recipe *r, const struct jdoc *doc, struct diags *d)
 			     "(torch_scatter, not torch-scatter)");
 		f.errors++;
 	}
-	fields_known(&f, recipe_keys, COUNT(recipe_keys));
+	fields_known(&f, recipe_keys, ARRAY_SIZE(recipe_keys));
 	load_version(&f, r, what);
 	load_source(&f, r);
 	load_builder(&f, r, what);

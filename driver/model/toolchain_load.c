@@ -11,8 +11,6 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- toolchains ---------------------------------------------------------------------- */
 
 static void load_accel(struct fields *tf, const char *key, bool *enabled, char **version,
@@ -27,7 +25,7 @@ static void load_accel(struct fields *tf, const char *key, bool *enabled, char *
 	struct fields f;
 	fields_init(&f, tf->doc, obj, what.data, tf->d);
 	static const char *const keys[] = { "version", "home", "arch_list" };
-	fields_known(&f, keys, COUNT(keys));
+	fields_known(&f, keys, ARRAY_SIZE(keys));
 	*enabled = true;
 	*pos = obj->pos;
 	struct pos vp;
@@ -65,7 +63,7 @@ static void load_nccl(struct fields *tf, struct toolchain *t, const char *what)
 	struct fields nf;
 	fields_init(&nf, tf->doc, nccl, nw.data, tf->d);
 	static const char *const nkeys[] = { "system", "root" };
-	fields_known(&nf, nkeys, COUNT(nkeys));
+	fields_known(&nf, nkeys, ARRAY_SIZE(nkeys));
 	t->nccl_system = fields_bool(&nf, "system", false);
 	t->nccl_root = fields_string(&nf, "root", false, NULL);
 	tf->errors += nf.errors;
@@ -98,7 +96,7 @@ int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
 	}
 	static const char *const keys[] = { "name", "tag", "cc", "cxx", "cuda", "musa", "nccl", "env",
 					     "image" };
-	fields_known(&f, keys, COUNT(keys));
+	fields_known(&f, keys, ARRAY_SIZE(keys));
 	t->tag = fields_string(&f, "tag", true, NULL);
 	t->cc = fields_string(&f, "cc", false, NULL);
 	t->cxx = fields_string(&f, "cxx", false, NULL);

@@ -6,8 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The number of elements of an array (not a pointer). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
+/* Whether `s` is one of the `n` strings of `list`. */
+bool str_in_list(const char *s, const char *const *list, size_t n);
 /* The next line of a "\n"-separated list at *cursor (a copy, caller frees), advancing the
  * cursor; NULL at the end. */
 char *next_line(const char **cursor);
