@@ -41,28 +41,26 @@ static const char *source_tree_of(struct build_lookup *lc, const char *name)
 	return r ? trees_pristine(&lc->b->trees, r) : NULL;
 }
 
-static const char *build_lookup(const char *name, void *ctx)
+static const char *build_lookup(const struct interp_ref *ref, void *ctx)
 {
 	struct build_lookup *lc = ctx;
 	struct build_item *it = lc->it;
-	if (!strcmp(name, "python")) {
+	switch (ref->id) {
+	case INTERP_PYTHON:
 		buf_reset(&lc->scratch);
 		buf_addf(&lc->scratch, "%s/bin/python", it->venv);
 		return lc->scratch.data;
-	}
-	if (!strcmp(name, "out"))
-		return it->out.tmp;
-	if (!strcmp(name, "jobs"))
-		return lc->jobs;
-	if (!strcmp(name, "src"))
-		return it->work;
-	if (starts_with(name, "src:"))
-		return source_tree_of(lc, name + 4);
-	if (starts_with(name, "env.")) {
-		const char *v = env_get(lc->env, name + 4);
+	case INTERP_OUT: return it->out.tmp;
+	case INTERP_JOBS: return lc->jobs;
+	case INTERP_SRC: return it->work;
+	case INTERP_SRC_OF: return source_tree_of(lc, ref->recipe);
+	case INTERP_ENV: {
+		const char *v = env_get(lc->env, ref->var);
 		return v ? v : "";
 	}
-	return NULL;
+	default:
+		return NULL; /* plan-time names were expanded when planning */
+	}
 }
 
 static char *expand_build(struct build_lookup *lc, const char *s)

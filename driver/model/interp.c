@@ -6,6 +6,7 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
+/* Indexed by enum interp_name, up to INTERP_RECIPE_VERSION. */
 static const char *const plan_names[] = {
 	"toolchain.name", "toolchain.tag", "toolchain.cc", "toolchain.cxx",
 	"cuda.enabled", "cuda.version", "cuda.home", "cuda.arch_list",
@@ -13,9 +14,19 @@ static const char *const plan_names[] = {
 	"nccl.root", "python.version", "python.tag", "recipe.name", "recipe.version",
 };
 
+/* Indexed by enum interp_name - INTERP_PYTHON. */
 static const char *const build_names[] = { "python", "out", "jobs", "src" };
 
+/* Indexed by enum interp_name - INTERP_DEP_VERSION. */
 static const char *const dep_fields[] = { "version", "version_short" };
+
+static int index_in(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 static bool valid_ident(const char *s, size_t n)
 {
@@ -33,29 +44,36 @@ static bool valid_ident(const char *s, size_t n)
 /* Classifies `name`; returns -1 if it is outside the vocabulary. */
 static int classify(const char *name, struct interp_ref *ref, const char **suggest)
 {
-	if (str_in_list(name, plan_names, ARRAY_SIZE(plan_names))) {
+	int k;
+	if ((k = index_in(name, plan_names, ARRAY_SIZE(plan_names))) >= 0) {
 		ref->cls = INTERP_PLAN;
+		ref->id = (enum interp_name)k;
 		return 0;
 	}
-	if (str_in_list(name, build_names, ARRAY_SIZE(build_names))) {
+	if ((k = index_in(name, build_names, ARRAY_SIZE(build_names))) >= 0) {
 		ref->cls = INTERP_BUILD;
+		ref->id = (enum interp_name)(INTERP_PYTHON + k);
 		return 0;
 	}
 	if (starts_with(name, "src:") && valid_ident(name + 4, strlen(name + 4))) {
 		ref->cls = INTERP_BUILD;
+		ref->id = INTERP_SRC_OF;
 		ref->recipe = xstrdup(name + 4);
 		return 0;
 	}
 	if (starts_with(name, "env.") && valid_ident(name + 4, strlen(name + 4))) {
 		ref->cls = INTERP_PLAN;
+		ref->id = INTERP_ENV;
+		ref->var = xstrdup(name + 4);
 		return 0;
 	}
 	if (starts_with(name, "dep.")) {
 		const char *rest = name + 4;
 		const char *dot = strrchr(rest, '.');
 		if (dot && valid_ident(rest, (size_t)(dot - rest)) &&
-		    str_in_list(dot + 1, dep_fields, ARRAY_SIZE(dep_fields))) {
+		    (k = index_in(dot + 1, dep_fields, ARRAY_SIZE(dep_fields))) >= 0) {
 			ref->cls = INTERP_PLAN;
+			ref->id = (enum interp_name)(INTERP_DEP_VERSION + k);
 			ref->recipe = xstrndup(rest, (size_t)(dot - rest));
 			return 0;
 		}
@@ -72,12 +90,17 @@ static int classify(const char *name, struct interp_ref *ref, const char **sugge
 	return -1;
 }
 
+static void interp_refs_free_one(struct interp_ref *ref)
+{
+	free(ref->name);
+	free(ref->recipe);
+	free(ref->var);
+}
+
 void interp_refs_free(struct interp_ref *refs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(refs[i].name);
-		free(refs[i].recipe);
-	}
+	for (size_t i = 0; i < n; i++)
+		interp_refs_free_one(&refs[i]);
 	free(refs);
 }
 
@@ -113,8 +136,7 @@ int interp_scan(const char *s, struct interp_ref **refs, size_t *nrefs, size_t *
 		if (classify(ref.name, &ref, suggest) < 0) {
 			*bad_index = i;
 			*why = "unknown name";
-			free(ref.name);
-			free(ref.recipe);
+			interp_refs_free_one(&ref);
 			goto fail;
 		}
 		GROW(*refs, cap, *nrefs + 1);
@@ -141,13 +163,15 @@ static void expand(struct buf *out, const char *s, interp_lookup_fn lookup, void
 		const char *close;
 		if (s[i] == '$' && s[i + 1] == '{' && (close = strchr(s + i + 2, '}'))) {
 			size_t len = (size_t)(close - (s + i + 2));
-			char *name = xstrndup(s + i + 2, len);
-			const char *value = lookup(name, ctx);
+			struct interp_ref ref = { .start = i, .name = xstrndup(s + i + 2, len) };
+			const char *suggest;
+			const char *value = classify(ref.name, &ref, &suggest) == 0 ? lookup(&ref, ctx)
+										    : NULL;
 			if (value)
 				buf_adds(out, value);
 			else
 				buf_add(out, s + i, len + 3);
-			free(name);
+			interp_refs_free_one(&ref);
 			i += len + 2;
 			continue;
 		}

@@ -171,16 +171,13 @@ static const char *dep_version(const struct lookup_ctx *lc, const char *name)
 
 /* ${dep.NAME.version} and ${dep.NAME.version_short} ("2.9.1" -> "29"): "" when the variant
  * has no such dependency. */
-static const char *lookup_dep(struct lookup_ctx *lc, const char *name)
+static const char *lookup_dep(struct lookup_ctx *lc, const struct interp_ref *ref)
 {
 	struct buf *s = &lc->scratch;
-	const char *dot = strrchr(name, '.');
-	char *dep = xstrndup(name + 4, (size_t)(dot - name - 4));
-	const char *version = dep_version(lc, dep);
-	free(dep);
+	const char *version = dep_version(lc, ref->recipe);
 	if (!version)
 		return "";
-	if (!strcmp(dot + 1, "version"))
+	if (ref->id == INTERP_DEP_VERSION)
 		return version;
 	/* version_short: major and minor without the dot, "2.9.1" -> "29" */
 	int dots = 0;
@@ -193,59 +190,56 @@ static const char *lookup_dep(struct lookup_ctx *lc, const char *name)
 	return s->data;
 }
 
-static const char *lookup(const char *name, void *ctx)
+/* An accelerator's value, "" when the toolchain does not enable it. */
+static const char *if_enabled(bool enabled, const char *value)
+{
+	return enabled ? value : "";
+}
+
+static const char *lookup(const struct interp_ref *ref, void *ctx)
 {
 	struct lookup_ctx *lc = ctx;
 	const struct toolchain *tc = lc->v->tc;
 	const struct recipe *r = lc->v->recipe;
 	struct buf *s = &lc->scratch;
 	buf_reset(s);
-	if (!strcmp(name, "toolchain.name"))
-		return tc->name;
-	if (!strcmp(name, "toolchain.tag"))
-		return tc->tag;
-	if (!strcmp(name, "toolchain.cc"))
-		return tc->cc;
-	if (!strcmp(name, "toolchain.cxx"))
-		return tc->cxx;
-	if (!strcmp(name, "cuda.enabled"))
-		return tc->cuda.enabled ? "1" : "0";
-	if (!strcmp(name, "musa.enabled"))
-		return tc->musa.enabled ? "1" : "0";
-	if (!strcmp(name, "cuda.version"))
-		return tc->cuda.enabled ? tc->cuda.version : "";
-	if (!strcmp(name, "cuda.home"))
-		return tc->cuda.enabled ? tc->cuda.home : "";
-	if (!strcmp(name, "cuda.arch_list"))
-		return tc->cuda.enabled ? tc->cuda.arch_list : "";
-	if (!strcmp(name, "musa.version"))
-		return tc->musa.enabled ? tc->musa.version : "";
-	if (!strcmp(name, "musa.home"))
-		return tc->musa.enabled ? tc->musa.home : "";
-	if (!strcmp(name, "musa.arch_list"))
-		return tc->musa.enabled ? tc->musa.arch_list : "";
-	if (!strcmp(name, "nccl.root"))
-		return tc->nccl_root ? tc->nccl_root : "";
-	if (!strcmp(name, "python.version"))
-		return lc->v->python;
-	if (!strcmp(name, "python.tag")) {
+	switch (ref->id) {
+	case INTERP_TOOLCHAIN_NAME: return tc->name;
+	case INTERP_TOOLCHAIN_TAG: return tc->tag;
+	case INTERP_TOOLCHAIN_CC: return tc->cc;
+	case INTERP_TOOLCHAIN_CXX: return tc->cxx;
+	case INTERP_CUDA_ENABLED: return tc->cuda.enabled ? "1" : "0";
+	case INTERP_CUDA_VERSION: return if_enabled(tc->cuda.enabled, tc->cuda.version);
+	case INTERP_CUDA_HOME: return if_enabled(tc->cuda.enabled, tc->cuda.home);
+	case INTERP_CUDA_ARCH_LIST: return if_enabled(tc->cuda.enabled, tc->cuda.arch_list);
+	case INTERP_MUSA_ENABLED: return tc->musa.enabled ? "1" : "0";
+	case INTERP_MUSA_VERSION: return if_enabled(tc->musa.enabled, tc->musa.version);
+	case INTERP_MUSA_HOME: return if_enabled(tc->musa.enabled, tc->musa.home);
+	case INTERP_MUSA_ARCH_LIST: return if_enabled(tc->musa.enabled, tc->musa.arch_list);
+	case INTERP_NCCL_ROOT: return tc->nccl_root ? tc->nccl_root : "";
+	case INTERP_PYTHON_VERSION: return lc->v->python;
+	case INTERP_PYTHON_TAG:
 		buf_adds(s, "cp");
 		for (const char *c = lc->v->python; *c; c++)
 			if (*c != '.')
 				buf_addch(s, *c);
 		return s->data;
-	}
-	if (!strcmp(name, "recipe.name"))
-		return r->name;
-	if (!strcmp(name, "recipe.version"))
-		return r->version;
-	if (starts_with(name, "env.")) {
+	case INTERP_RECIPE_NAME: return r->name;
+	case INTERP_RECIPE_VERSION: return r->version;
+	case INTERP_ENV:
 		/* A variable the toolchain or recipe set is an input; an inherited one (PATH)
 		 * differs between machines, so it stays symbolic until the build. */
-		return env_get(&lc->v->env, name + 4);
+		return env_get(&lc->v->env, ref->var);
+	case INTERP_DEP_VERSION:
+	case INTERP_DEP_VERSION_SHORT:
+		return lookup_dep(lc, ref);
+	case INTERP_PYTHON:
+	case INTERP_OUT:
+	case INTERP_JOBS:
+	case INTERP_SRC:
+	case INTERP_SRC_OF:
+		break;
 	}
-	if (starts_with(name, "dep."))
-		return lookup_dep(lc, name);
 	return NULL; /* build-time names stay symbolic */
 }
 

@@ -51,11 +51,15 @@ static void test_closest_match(void **state)
 	assert_int_equal(edit_distance("ab", "ba"), 1);
 }
 
-static const char *lookup(const char *name, void *ctx)
+static const char *lookup(const struct interp_ref *ref, void *ctx)
 {
 	(void)ctx;
-	if (!strcmp(name, "python.version"))
+	if (ref->id == INTERP_PYTHON_VERSION)
 		return "3.11";
+	if (ref->id == INTERP_ENV)
+		return ref->var;
+	if (ref->id == INTERP_DEP_VERSION_SHORT)
+		return ref->recipe;
 	return NULL;
 }
 
@@ -72,6 +76,8 @@ static void test_interp(void **state)
 	assert_int_equal(refs[0].cls, INTERP_PLAN);
 	assert_int_equal(refs[1].cls, INTERP_BUILD);
 	assert_string_equal(refs[1].recipe, "torch_musa");
+	assert_int_equal(refs[0].id, INTERP_PYTHON_VERSION);
+	assert_int_equal(refs[1].id, INTERP_SRC_OF);
 	interp_refs_free(refs, n);
 	assert_int_equal(interp_scan("x${pyhton.version}", &refs, &n, &bad, &why, &suggest), -1);
 	assert_int_equal(bad, 1);
@@ -82,6 +88,10 @@ static void test_interp(void **state)
 	struct buf out = BUF_INIT;
 	interp_expand(&out, "py${python.version} ${out} $$5", lookup, NULL);
 	assert_string_equal(out.data, "py3.11 ${out} $5");
+	buf_release(&out);
+	/* the lookup gets the parts of a name, not its spelling */
+	interp_expand(&out, "${env.CC}/${dep.torch.version_short}/${no.such}", lookup, NULL);
+	assert_string_equal(out.data, "CC/torch/${no.such}");
 	buf_release(&out);
 }
 
