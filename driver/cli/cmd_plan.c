@@ -13,6 +13,7 @@
 #include "session/session.h"
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/url.h"
 #include "util/xalloc.h"
 
 static const char plan_help[] =
@@ -152,7 +153,9 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 					: shares[i] ? "build" : "cached");
 		jw_kint(&w, "jobs", shares[i]);
 		jw_kstring(&w, "source", source_kind_name(v->recipe->source.kind));
-		jw_kstring(&w, "location", v->recipe->source.location);
+		char *location = url_redact(v->recipe->source.location);
+		jw_kstring(&w, "location", location); /* never a password */
+		free(location);
 		if (v->recipe->source.ref)
 			jw_kstring(&w, "ref", v->recipe->source.ref);
 		jw_key(&w, "pinned");
