@@ -290,6 +290,13 @@ int project_load(struct project *p, const char *dir, struct diags *d)
 	memset(p, 0, sizeof(*p));
 	p->dir = xstrdup(dir);
 	size_t before = d->nerrors;
+	if (!is_directory(p->dir)) {
+		diag_error(d, NULL, "the project directory \"%s\" %s", p->dir,
+			   path_exists(p->dir) ? "is not a directory" : "does not exist");
+		diag_hint(d, "check the path given to -C (a directory holding recipes/ and "
+			     "toolchains/)");
+		return -1;
+	}
 	char *recipes = project_path(p, "recipes");
 	if (!is_directory(recipes)) {
 		struct pos where = { p->dir, 0, 0 };

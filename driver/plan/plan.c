@@ -391,7 +391,12 @@ static int resolve_toolchains(struct planner *pl)
 			struct buf list = BUF_INIT;
 			for (size_t k = 0; k < p->ntoolchains; k++)
 				buf_addf(&list, "%s%s", k ? ", " : "", p->toolchains[k].name);
-			diag_hint(pl->d, "toolchains: %s", list.data);
+			if (p->ntoolchains)
+				diag_hint(pl->d, "toolchains: %s", list.data);
+			else
+				diag_hint(pl->d, "%s/toolchains/ has no toolchain file: add one such as "
+					  "toolchains/cpu.json ({ \"name\": \"cpu\", \"tag\": \"cpu\" })",
+					  p->dir);
 			buf_release(&list);
 			errors++;
 		}
@@ -451,8 +456,15 @@ static int pick_axes(struct planner *pl, const struct plan_request *req)
 			plan->pythons[plan->npythons++] = set->python.v[i].s;
 	}
 	if (!plan->ntoolchains) {
-		diag_error(pl->d, NULL, "no toolchain to plan for");
-		diag_hint(pl->d, "pass --toolchain NAME or --set NAME");
+		if (!set) {
+			diag_error(pl->d, NULL, "no build set and no --toolchain: there is no "
+				   "%s/recipes/sets/default.json", pl->p->dir);
+			diag_hint(pl->d, "add recipes/sets/default.json (targets, toolchains, python), "
+				     "or pass --set NAME, or --toolchain NAME and --python X.Y");
+		} else {
+			diag_error(pl->d, NULL, "no toolchain to plan for");
+			diag_hint(pl->d, "pass --toolchain NAME or --set NAME");
+		}
 		return -1;
 	}
 	if (!plan->npythons) {

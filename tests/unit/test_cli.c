@@ -100,7 +100,9 @@ static const struct cli_case cases[] = {
 	{ "-C @ plan --set", 2, NULL, "error: option \"--set\" needs a value" },
 	{ "--color=sometimes plan", 2, NULL, "--color takes auto, always or never" },
 	{ "--bogus plan", 2, NULL, "error: unknown option \"--bogus\"" },
-	{ "-C /nonexistent/ptbuild plan", 2, NULL, "error: no recipes/ directory here" },
+	{ "-C /nonexistent/ptbuild plan", 2, NULL,
+	  "error: the project directory \"/nonexistent/ptbuild\" does not exist" },
+	{ "-C /tmp plan", 2, NULL, "error: no recipes/ directory here" },
 	{ "-C @ plan", 0, "4 variants", NULL },
 	{ "-C @ plan ext --python 3.12", 0, "2 variants; toolchains cpu; Python 3.12", NULL },
 	{ "-C @ plan --python 3.99", 2, NULL, "error: Python \"3.99\" is not one ptbuild knows" },
@@ -175,6 +177,68 @@ static void test_plan_json_failure(void **state)
 	run_free(&r);
 }
 
+/* A project of its own for one test: recipes/ with `recipe` (a file's text), toolchains/cpu.json
+ * unless `no_toolchains`, and no set. Caller removes it. */
+static char *small_project(const char *recipe, bool no_toolchains)
+{
+	char *dir = tmpdir_make("cli-small");
+	write_text(dir, "recipes/x.json", recipe);
+	if (!no_toolchains)
+		write_text(dir, "toolchains/cpu.json", "{ \"name\": \"cpu\", \"tag\": \"cpu\" }");
+	return dir;
+}
+
+/* What is missing is named: the default set, the toolchains/ directory. */
+static void test_missing_parts_named(void **state)
+{
+	(void)state;
+	static const char x[] = "{ \"name\": \"x\", \"version\": \"1.0\", "
+				"\"source\": { \"pypi\": \"x==1.0\" } }";
+	char *saved = project_dir;
+	project_dir = small_project(x, false);
+	struct run r = run("-C @ plan");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "error: no build set and no --toolchain: there is no ");
+	assert_contains(r.err, "/recipes/sets/default.json");
+	assert_contains(r.err, "hint: add recipes/sets/default.json");
+	run_free(&r);
+	tmpdir_remove(project_dir);
+	free(project_dir);
+	project_dir = small_project(x, true);
+	r = run("-C @ plan --toolchain cpu --python 3.11");
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "error: no toolchain \"cpu\" in toolchains/");
+	assert_contains(r.err, "/toolchains/ has no toolchain file");
+	run_free(&r);
+	tmpdir_remove(project_dir);
+	free(project_dir);
+	project_dir = saved;
+}
+
+/* A password in a source URL never reaches the output, --json included. */
+static void test_plan_json_redacts(void **state)
+{
+	(void)state;
+	char *saved = project_dir;
+	project_dir = small_project("{ \"name\": \"x\", \"version\": \"1.0\", \"source\": "
+				    "{ \"archive\": \"http://user:s3cret@127.0.0.1:9/x.tar.gz\", "
+				    "\"sha256\": \"" "0123456789abcdef0123456789abcdef"
+				    "0123456789abcdef0123456789abcdef\" } }", false);
+	struct run r = run("-C @ --json plan x --toolchain cpu --python 3.11");
+	assert_int_equal(r.code, 0);
+	assert_not_contains(r.out, "s3cret");
+	assert_not_contains(r.err, "s3cret");
+	assert_contains(r.out, "http://***@127.0.0.1:9/x.tar.gz");
+	run_free(&r);
+	r = run("-C @ plan -v x --toolchain cpu --python 3.11");
+	assert_not_contains(r.out, "s3cret");
+	assert_not_contains(r.err, "s3cret");
+	run_free(&r);
+	tmpdir_remove(project_dir);
+	free(project_dir);
+	project_dir = saved;
+}
+
 static void test_doctor_json(void **state)
 {
 	(void)state;
@@ -206,6 +270,8 @@ int main(void)
 		cmocka_unit_test(test_plan_json),
 		cmocka_unit_test(test_plan_json_failure),
 		cmocka_unit_test(test_doctor_json),
+		cmocka_unit_test(test_missing_parts_named),
+		cmocka_unit_test(test_plan_json_redacts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
