@@ -96,7 +96,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first));
+	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first), false);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {

@@ -290,7 +290,7 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first));
+	code = cli_session_open(cli, &s, &a.plan, argv + first, (size_t)(argc - first), false);
 	if (code != EXIT_OK)
 		goto done;
 	/* as `build` pins: the lock where it matches the recipes, else resolved (without a lock

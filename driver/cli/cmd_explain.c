@@ -185,7 +185,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	/* The whole set is planned (dependencies' keys are inputs); targets filter after. */
-	code = cli_session_open(cli, &s, &a, NULL, 0);
+	code = cli_session_open(cli, &s, &a, NULL, 0, false);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = { .no_resolve = true };

@@ -177,7 +177,7 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first));
+	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first), false);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {

@@ -118,7 +118,8 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = cli_session_open(cli, &s, &o.plan, NULL, 0);
+	/* lock --update writes the whole lock anew: one that cannot be read is replaced */
+	code = cli_session_open(cli, &s, &o.plan, NULL, 0, o.update && first == argc);
 	if (code != EXIT_OK)
 		goto done;
 	struct pin_request rq = {

@@ -305,7 +305,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		code = EXIT_USAGE;
 		goto done;
 	}
-	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first));
+	code = cli_session_open(cli, &s, &o.plan, argv + first, (size_t)(argc - first), false);
 	if (code != EXIT_OK)
 		goto done;
 	/* Keys as a build would compute them: with the lock's pins where they still apply. */

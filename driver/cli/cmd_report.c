@@ -170,7 +170,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	if (a.format == FORMAT_JSON)
 		cli->json = true; /* failures answer in JSON too */
 	/* The whole set is planned (dependencies' keys are inputs); targets filter after. */
-	code = cli_session_open(cli, &s, &a.plan, NULL, 0);
+	code = cli_session_open(cli, &s, &a.plan, NULL, 0, false);
 	if (code != EXIT_OK)
 		goto done;
 	code = cli_session_pin(cli, &s, &(struct pin_request){ .no_resolve = true }, &pins);

@@ -94,7 +94,7 @@ static int code_of(struct cli *cli, int rc)
 }
 
 int cli_session_open(struct cli *cli, struct session *s, const struct plan_args *a,
-		     char *const *targets, size_t ntargets)
+		     char *const *targets, size_t ntargets, bool replace_unreadable_lock)
 {
 	struct plan_choice c = {
 		.set = a->set,
@@ -109,7 +109,7 @@ int cli_session_open(struct cli *cli, struct session *s, const struct plan_args 
 	int rc = session_plan(s, cli->dir, cache_dir, &c, &cli->diags);
 	free(cache_dir);
 	if (rc == 0)
-		rc = session_load_sources(s, &cli->diags);
+		rc = session_load_sources(s, replace_unreadable_lock, &cli->diags);
 	return code_of(cli, rc);
 }
 

@@ -53,9 +53,10 @@ int budget_option(struct cli *cli, struct build_opts *o, int opt, const char *ar
 int cli_exit_code(const struct cli *cli);
 
 /* Plans `a` with `targets` for the project of -C and the cache in effect, then loads
- * mirrors.json and the lock. Returns an exit code. */
+ * mirrors.json and the lock (replaced when it cannot be read and `replace_unreadable_lock`:
+ * session_load_sources). Returns an exit code. */
 int cli_session_open(struct cli *cli, struct session *s, const struct plan_args *a,
-		     char *const *targets, size_t ntargets);
+		     char *const *targets, size_t ntargets, bool replace_unreadable_lock);
 /* session_pin_sources(), returning an exit code. */
 int cli_session_pin(struct cli *cli, struct session *s, const struct pin_request *rq,
 		    struct pins *out);

@@ -45,13 +45,32 @@ int session_plan(struct session *s, const char *dir, const char *cache_dir,
 	return 0;
 }
 
-int session_load_sources(struct session *s, struct diags *d)
+int session_load_sources(struct session *s, bool replace_unreadable_lock, struct diags *d)
 {
 	if (mirrors_load(&s->mirrors, s->project.dir, d) < 0)
 		return -1;
-	int rc = lockfile_load(&s->lock, s->lock_path, d);
-	if (rc < 0)
+	struct diags lock_d;
+	diags_init(&lock_d);
+	int rc = lockfile_load(&s->lock, s->lock_path, &lock_d);
+	if (rc < 0 && replace_unreadable_lock) {
+		/* rendered now: the messages point into the lock's document */
+		struct buf why = BUF_INIT;
+		diags_render(&lock_d, &why, false);
+		buf_rtrim(&why);
+		diags_release(&lock_d);
+		lockfile_release(&s->lock);
+		diag_warn(d, NULL, "%s cannot be read and is replaced by a new lock:\n%s",
+			  s->lock_path, why.data);
+		buf_release(&why);
+		s->have_lock = false;
+		return 0;
+	}
+	diags_take(d, &lock_d);
+	if (rc < 0) {
+		diag_hint(d, "`ptbuild lock --update` writes a new lock in its place (every source "
+			     "resolved again), or move %s away", s->lock_path);
 		return -1;
+	}
 	s->have_lock = rc == 1;
 	return 0;
 }

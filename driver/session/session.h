@@ -43,8 +43,10 @@ struct session {
  * exists) and plans, with the cache in `cache_dir` (copied). 0, or -1 with errors in `d`. */
 int session_plan(struct session *s, const char *dir, const char *cache_dir,
 		 const struct plan_choice *c, struct diags *d);
-/* Loads mirrors.json and ptbuild.lock (absent is fine: have_lock false). 0 or -1. */
-int session_load_sources(struct session *s, struct diags *d);
+/* Loads mirrors.json and ptbuild.lock (absent is fine: have_lock false). 0 or -1; a lock
+ * that cannot be read is an error with a hint, or, with `replace_unreadable_lock` (the
+ * whole lock is written anew), a warning, and the session goes on as if there were none. */
+int session_load_sources(struct session *s, bool replace_unreadable_lock, struct diags *d);
 /* The set's name for messages ("default"), or NULL. */
 const char *session_set_name(const struct session *s);
 /* Options for the sources module. */

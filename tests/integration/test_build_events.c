@@ -105,7 +105,7 @@ static int build_set(const char *set, struct seen *seen, struct diags *d, size_t
 	struct plan_choice c = { .set = set };
 	int rc = session_plan(&s, project, cache, &c, d);
 	if (rc == 0)
-		rc = session_load_sources(&s, d);
+		rc = session_load_sources(&s, false, d);
 	if (rc == 0)
 		rc = session_pin_sources(&s, &(struct pin_request){ 0 }, &pins, d);
 	if (rc == 0) {

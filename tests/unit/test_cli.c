@@ -102,7 +102,7 @@ static const struct cli_case cases[] = {
 	{ "--bogus plan", 2, NULL, "error: unknown option \"--bogus\"" },
 	{ "-C /nonexistent/ptbuild plan", 2, NULL,
 	  "error: the project directory \"/nonexistent/ptbuild\" does not exist" },
-	{ "-C /tmp plan", 2, NULL, "error: no recipes/ directory here" },
+	{ "-C /proc plan", 2, NULL, "error: no recipes/ directory here" },
 	{ "-C @ plan", 0, "4 variants", NULL },
 	{ "-C @ plan ext --python 3.12", 0, "2 variants; toolchains cpu; Python 3.12", NULL },
 	{ "-C @ plan --python 3.99", 2, NULL, "error: Python \"3.99\" is not one ptbuild knows" },
@@ -239,6 +239,39 @@ static void test_plan_json_redacts(void **state)
 	project_dir = saved;
 }
 
+/* A lock that is not JSON stops every command with a way out, and `lock --update` replaces
+ * it (issue 14, item 10). */
+static void test_unreadable_lock(void **state)
+{
+	(void)state;
+	char *saved = project_dir;
+	project_dir = small_project("{ \"name\": \"x\", \"version\": \"1.0\", "
+				    "\"source\": { \"path\": \"src\" } }", false);
+	write_text(project_dir, "src/setup.py", "");
+	write_text(project_dir, "recipes/sets/default.json",
+		   "{ \"targets\": [\"x\"], \"toolchains\": [\"cpu\"], \"python\": [\"3.11\"] }");
+	write_text(project_dir, "ptbuild.lock", "{ \"format\": 1,\n");
+	static const char *const stopped[] = { "-C @ plan", "-C @ lock", "-C @ fetch" };
+	for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
+		struct run r = run(stopped[i]);
+		assert_int_equal(r.code, 2);
+		assert_contains(r.err, "ptbuild.lock:2:2: error: invalid JSON");
+		assert_contains(r.err, "hint: `ptbuild lock --update` writes a new lock in its place");
+		run_free(&r);
+	}
+	struct run r = run("-C @ lock --update");
+	assert_int_equal(r.code, 0);
+	assert_contains(r.err, "ptbuild.lock cannot be read and is replaced by a new lock");
+	run_free(&r);
+	r = run("-C @ plan");
+	assert_int_equal(r.code, 0);
+	assert_not_contains(r.err, "error:");
+	run_free(&r);
+	tmpdir_remove(project_dir);
+	free(project_dir);
+	project_dir = saved;
+}
+
 static void test_doctor_json(void **state)
 {
 	(void)state;
@@ -272,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_doctor_json),
 		cmocka_unit_test(test_missing_parts_named),
 		cmocka_unit_test(test_plan_json_redacts),
+		cmocka_unit_test(test_unreadable_lock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
