@@ -85,21 +85,29 @@ static void write_recipe(struct jw *w, const struct variant *v, const struct pin
 	jw_object_end(w);
 }
 
+/* "cuda" or "musa": its arch list, home and version, or null when not enabled. */
+static void write_accelerator(struct jw *w, const char *key, bool enabled, const char *arch_list,
+			      const char *home, const char *version)
+{
+	jw_key(w, key);
+	if (!enabled) {
+		jw_null(w);
+		return;
+	}
+	jw_object_begin(w);
+	jw_kstring(w, "arch_list", arch_list);
+	jw_kstring(w, "home", home);
+	jw_kstring(w, "version", version);
+	jw_object_end(w);
+}
+
 static void write_toolchain(struct jw *w, const struct variant *v, const struct toolchain_fp *fp)
 {
 	const struct toolchain *tc = v->tc;
 	jw_object_begin(w);
 	jw_kstring(w, "cc", tc->cc);
-	jw_key(w, "cuda");
-	if (tc->cuda.enabled) {
-		jw_object_begin(w);
-		jw_kstring(w, "arch_list", tc->cuda.arch_list);
-		jw_kstring(w, "home", tc->cuda.home);
-		jw_kstring(w, "version", tc->cuda.version);
-		jw_object_end(w);
-	} else {
-		jw_null(w);
-	}
+	write_accelerator(w, "cuda", tc->cuda.enabled, tc->cuda.arch_list, tc->cuda.home,
+			  tc->cuda.version);
 	jw_kstring(w, "cxx", tc->cxx);
 	jw_key(w, "fingerprint");
 	jw_object_begin(w);
@@ -109,16 +117,8 @@ static void write_toolchain(struct jw *w, const struct variant *v, const struct 
 	jw_kstring(w, "nccl", fp->nccl);
 	jw_kstring(w, "nvcc", fp->nvcc);
 	jw_object_end(w);
-	jw_key(w, "musa");
-	if (tc->musa.enabled) {
-		jw_object_begin(w);
-		jw_kstring(w, "arch_list", tc->musa.arch_list);
-		jw_kstring(w, "home", tc->musa.home);
-		jw_kstring(w, "version", tc->musa.version);
-		jw_object_end(w);
-	} else {
-		jw_null(w);
-	}
+	write_accelerator(w, "musa", tc->musa.enabled, tc->musa.arch_list, tc->musa.home,
+			  tc->musa.version);
 	jw_kstring(w, "name", tc->name);
 	jw_key(w, "nccl");
 	jw_object_begin(w);
