@@ -51,34 +51,20 @@ static void on_tick(void *ctx, const struct build *b)
 	((struct seen *)ctx)->ticks++;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	struct buf cmd = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&cmd, fmt, ap);
-	va_end(ap);
-	const char *argv[] = { "bash", "-c", cmd.data, NULL };
-	struct buf out = BUF_INIT;
-	int status = run_capture(argv, &out, 120000);
-	if (status != 0)
-		fprintf(stderr, "`%s` exited %d:\n%s", cmd.data, status, out.data);
-	buf_release(&out);
-	buf_release(&cmd);
-	return status;
-}
-
 static int setup(void **state)
 {
 	(void)state;
 	work = tmpdir_make("events");
-	int rc = sh("work=%s SRC=%s; . \"$SRC/tests/integration/fixtures/ext_project.sh\"; "
+	struct buf out = BUF_INIT;
+	int rc = shell_run(&out, "work=%s SRC=%s; . \"$SRC/tests/integration/fixtures/ext_project.sh\"; "
 		    "make_repo good; make_repo broken; "
 		    "recipe good v1 '{ \"EXT_NAME\": \"good\" }'; "
 		    "recipe broken v1 '{ \"EXT_NAME\": \"broken\", \"EXT_FAIL\": \"1\" }'; "
 		    "set_file default '[\"good\"]'; set_file fail '[\"broken\"]'",
 		    work, PTBUILD_SOURCE_DIR);
+	if (rc != 0)
+		fprintf(stderr, "the fixture project was not made (exit %d):\n%s", rc, out.data);
+	buf_release(&out);
 	/* the build's children find git's identity and no user config here */
 	char *home = path_join(work, "home");
 	setenv("HOME", home, 1);

@@ -25,7 +25,7 @@ static char *http_fixtures; /* the same repositories, made for and served over s
 static char *http_url;      /* http://127.0.0.1:PORT/git */
 static long server_pid;
 
-/* Runs `cmd` with sh; returns its stdout (trimmed); fails the test on a non-zero exit. */
+/* Runs the command line; returns its stdout (trimmed); fails the test on a non-zero exit. */
 static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *sh(const char *fmt, ...)
 {
@@ -34,9 +34,8 @@ static char *sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&cmd, fmt, ap);
 	va_end(ap);
-	const char *argv[] = { "sh", "-c", cmd.data, NULL };
 	struct buf out = BUF_INIT;
-	int status = run_capture(argv, &out, 120000);
+	int status = shell_run(&out, "%s", cmd.data);
 	if (status != 0)
 		fail_msg("`%s` exited %d:\n%s", cmd.data, status, out.data);
 	buf_rtrim(&out);

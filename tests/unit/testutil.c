@@ -58,6 +58,21 @@ void write_text(const char *dir, const char *rel, const char *text)
 	free(path);
 }
 
+int shell_run(struct buf *out, const char *fmt, ...)
+{
+	struct buf cmd = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	const char *argv[] = { "bash", "-c", cmd.data, NULL };
+	struct buf scratch = BUF_INIT;
+	int status = run_capture(argv, out ? out : &scratch, 120000);
+	buf_release(&scratch);
+	buf_release(&cmd);
+	return status;
+}
+
 long loopback_server_start(const char *dir, const char *args, char **base_url)
 {
 	struct buf cmd = BUF_INIT;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "util/buf.h"
 #include "util/diag.h"
 
 /* A fresh directory under $TMPDIR (or /tmp); removed by tmpdir_remove. Caller frees. */
@@ -21,6 +22,10 @@ void write_text(const char *dir, const char *rel, const char *text);
  * "http://127.0.0.1:PORT" (caller frees). Stop it with kill(pid, SIGTERM).
  */
 long loopback_server_start(const char *dir, const char *args, char **base_url);
+
+/* Runs the command line (printf-style) with bash, stdout and stderr into `out` (may be
+ * NULL), two minutes at most; returns its exit status. */
+int shell_run(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* All diagnostics (notes included) rendered as text. Caller frees. */
 char *diags_text(const struct diags *d);
