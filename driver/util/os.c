@@ -49,6 +49,56 @@ int read_file(const char *path, struct buf *out)
 	return 0;
 }
 
+/* fsync(2) of a directory: what makes a rename in it survive a crash of the machine. */
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return fsync_dir(".");
+	if (slash == path)
+		return fsync_dir("/");
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	int rc = fsync_dir(dir);
+	free(dir);
+	return rc;
+}
+
+int flush_filesystem(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = syncfs(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int fsync_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
 	struct buf tmp = BUF_INIT;
@@ -77,7 +127,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 	if (rename(tmp.data, path) < 0)
 		goto fail;
 	buf_release(&tmp);
-	return 0;
+	return fsync_parent(path);
 fail:;
 	int saved = errno;
 	if (fd >= 0)
@@ -208,8 +258,8 @@ void remove_stale_temps(const char *path)
 				continue;
 			char *end;
 			long pid = strtol(names[i] + prefix.len, &end, 10);
-			if (*end || pid <= 0)
-				continue;
+			if ((*end && *end != '.') || pid <= 0)
+				continue; /* "<base>.tmp-PID" and what was staged in it ("….tmp-PID.tmp-PID") */
 			bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
 			if (alive && pid != (long)getpid())
 				continue; /* another run is still writing it */

@@ -11,8 +11,16 @@
 
 /* Reads a whole file; returns -1 with errno set. */
 int read_file(const char *path, struct buf *out);
-/* Writes `path` through a temporary file in the same directory and rename(2). */
+/* Writes `path` through a temporary file in the same directory, fsync(2) and rename(2), then
+ * fsyncs the directory: once it returns 0 the file is whole and stays whole. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* fsync(2) of the directory holding `path` (after a rename into it). */
+int fsync_parent(const char *path);
+/* fsync(2) of one file. */
+int fsync_file(const char *path);
+/* syncfs(2) of the filesystem holding `path`: everything written there is on disk after. One
+ * call instead of one fsync per file of a tree of thousands. */
+int flush_filesystem(const char *path);
 bool path_exists(const char *path);
 bool is_directory(const char *path);
 bool is_executable_file(const char *path);

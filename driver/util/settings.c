@@ -71,3 +71,8 @@ bool setting_no_color(void)
 {
 	return getenv("NO_COLOR") != NULL;
 }
+
+const char *setting_fault(void)
+{
+	return nonempty("PTBUILD_FAULT");
+}

@@ -30,5 +30,7 @@ const char *setting_cuda_home(void);
 const char *setting_tmpdir(void);
 /* $NO_COLOR set (even empty): no colour on a terminal. */
 bool setting_no_color(void);
+/* $PTBUILD_FAULT: for the fault-injection tests only (util/fault.h). */
+const char *setting_fault(void);
 
 #endif

@@ -25,11 +25,17 @@ int staged_dir_begin(struct staged_dir *s, const char *dest, const char *what, s
 
 int staged_dir_commit(struct staged_dir *s, const char *what, struct diags *d)
 {
-	int rc = 0;
-	if (rename(s->tmp, s->final) < 0)
+	int rc = 0, saved = 0;
+	if (rename(s->tmp, s->final) < 0) {
+		saved = errno;
 		rc = diag_error(d, NULL, "cannot move the %s into %s: %s", what, s->final,
-				strerror(errno));
+				strerror(saved));
+	} else if (fsync_parent(s->final) < 0) {
+		saved = errno; /* in place, but a crash of the machine could still lose it */
+		rc = diag_error(d, NULL, "cannot flush %s to disk: %s", s->final, strerror(saved));
+	}
 	staged_dir_abort(s);
+	errno = saved;
 	return rc;
 }
 

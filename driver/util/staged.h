@@ -15,7 +15,8 @@ struct staged_dir {
 /* Refuses an existing destination, clears leftovers of dead runs, creates the temporary
  * directory. `what` names the content in messages ("checkout", "extracted tree"). */
 int staged_dir_begin(struct staged_dir *s, const char *dest, const char *what, struct diags *d);
-/* Renames the temporary directory into place and releases `s`. */
+/* Renames the temporary directory into place (and fsyncs its parent) and releases `s`; on
+ * failure errno says why (ENOTEMPTY: another process put its own there first). */
 int staged_dir_commit(struct staged_dir *s, const char *what, struct diags *d);
 /* Removes the temporary directory and releases `s`. Safe after a commit or a failed begin. */
 void staged_dir_abort(struct staged_dir *s);
