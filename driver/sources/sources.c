@@ -295,7 +295,17 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 	if (fetch_file(o, r, NULL, NULL, pin_file(pin, NULL), &f, NULL, NULL, d) < 0)
 		return -1;
 	int strip = r->source.kind == SOURCE_ARCHIVE ? r->source.strip : 1; /* sdists: name-ver/ */
-	int rc = archive_extract(f.path, dest, strip, d);
+	struct buf from = BUF_INIT;
+	if (r->source.kind == SOURCE_ARCHIVE) {
+		char *shown = url_redact(r->source.location);
+		buf_adds(&from, shown);
+		free(shown);
+	} else {
+		buf_addf(&from, "PyPI sdist %s", f.name ? f.name : r->source.location);
+	}
+	struct archive_origin origin = { r->name, from.data, &r->source.pos };
+	int rc = archive_extract(f.path, &origin, dest, strip, d);
+	buf_release(&from);
 	pypi_file_release(&f);
 	return rc;
 }

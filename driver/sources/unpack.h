@@ -9,8 +9,17 @@
 
 #include "util/diag.h"
 
+/* Where an archive came from, named in every message with the cached file. */
+struct archive_origin {
+	const char *recipe;    /* the recipe's name */
+	const char *url;       /* the URL (credentials redacted) or "PyPI sdist FILE" */
+	const struct pos *pos; /* the recipe's source, or NULL */
+};
+
 /* Extracts `archive_path` (any format and compression libarchive reads) into `dest`, which
- * must not exist, dropping `strip` leading path components of every entry. */
-int archive_extract(const char *archive_path, const char *dest, int strip, struct diags *d);
+ * must not exist, dropping `strip` leading path components of every entry. The tree is
+ * flushed to disk before it appears at `dest`. `from` may be NULL. */
+int archive_extract(const char *archive_path, const struct archive_origin *from,
+		    const char *dest, int strip, struct diags *d);
 
 #endif

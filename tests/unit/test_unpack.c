@@ -65,7 +65,7 @@ static void test_extract_with_strip(void **state)
 	char *dest = path_join(dir, "ok");
 	struct diags d;
 	diags_init(&d);
-	assert_int_equal(archive_extract(tar, dest, 1, &d), 0);
+	assert_int_equal(archive_extract(tar, NULL, dest, 1, &d), 0);
 	char *setup_py = path_join(dest, "setup.py");
 	struct buf text = BUF_INIT;
 	assert_int_equal(read_file(setup_py, &text), 0);
@@ -76,7 +76,7 @@ static void test_extract_with_strip(void **state)
 	assert_string_equal(text.data, "int a;\n");
 	buf_release(&text);
 	/* extracting again into an existing tree is refused, not merged */
-	assert_int_equal(archive_extract(tar, dest, 1, &d), -1);
+	assert_int_equal(archive_extract(tar, NULL, dest, 1, &d), -1);
 	free(a);
 	free(setup_py);
 	free(dest);
@@ -106,7 +106,7 @@ static void test_unsafe_archives(void **state)
 		char *dest = path_join(dir, "bad");
 		struct diags d;
 		diags_init(&d);
-		assert_int_equal(archive_extract(tar, dest, 0, &d), -1);
+		assert_int_equal(archive_extract(tar, NULL, dest, 0, &d), -1);
 		char *t = diags_text(&d);
 		assert_contains(t, rows[i].expect);
 		assert_contains(t, "nothing was extracted");
@@ -136,7 +136,7 @@ static void test_truncated_archive(void **state)
 	char *dest = path_join(dir, "half");
 	struct diags d;
 	diags_init(&d);
-	assert_int_equal(archive_extract(half, dest, 0, &d), -1);
+	assert_int_equal(archive_extract(half, NULL, dest, 0, &d), -1);
 	char *t = diags_text(&d);
 	assert_contains(t, "is damaged or truncated");
 	assert_false(path_exists(dest));
@@ -148,12 +148,49 @@ static void test_truncated_archive(void **state)
 	free(tar);
 }
 
+/* With its origin, every message names the recipe, the URL and the recipe's source line as
+ * well as the cached file (issue 14, item 9). */
+static void test_messages_name_the_origin(void **state)
+{
+	(void)state;
+	char *evil = make_tar("evil.tar.gz", "[('../evil', 'file', 'x')]");
+	char *good = make_tar("good.tar.gz", "[('pkg/f%d' % i, 'file', str(i) * 5000) for i in range(50)]");
+	struct buf cut = BUF_INIT;
+	assert_int_equal(read_file(good, &cut), 0);
+	char *half = path_join(dir, "cut.tar.gz");
+	assert_int_equal(write_file_atomic(half, cut.data, cut.len / 2), 0);
+	struct pos pos = { "recipes/foo.json", 3, 14 };
+	struct archive_origin from = { "foo", "http://127.0.0.1:9/foo-1.0.tar.gz", &pos };
+	const char *archives[] = { evil, half };
+	for (size_t i = 0; i < 2; i++) {
+		char *dest = path_join(dir, "from");
+		struct diags d;
+		diags_init(&d);
+		assert_int_equal(archive_extract(archives[i], &from, dest, 0, &d), -1);
+		char *t = diags_text(&d);
+		assert_contains(t, "recipes/foo.json:3:14: error: recipe \"foo\": archive "
+				   "http://127.0.0.1:9/foo-1.0.tar.gz (cached as ");
+		assert_contains(t, archives[i]);
+		assert_contains(t, i == 0 ? "contains \"..\"" : "is damaged or truncated");
+		assert_contains(t, "hint: ");
+		assert_false(path_exists(dest));
+		free(t);
+		diags_release(&d);
+		free(dest);
+	}
+	buf_release(&cut);
+	free(half);
+	free(good);
+	free(evil);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_extract_with_strip),
 		cmocka_unit_test(test_unsafe_archives),
 		cmocka_unit_test(test_truncated_archive),
+		cmocka_unit_test(test_messages_name_the_origin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
