@@ -10,6 +10,7 @@
 
 #include "util/url.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/hash.h"
 #include "util/os.h"
 #include "util/xalloc.h"
@@ -19,6 +20,8 @@ struct sink {
 	FILE *f;
 	struct buf *mem;
 	struct sha256 h;
+	int write_errno; /* why the file could not be written (ENOSPC), 0 when it could */
+	size_t written;
 };
 
 static size_t write_cb(char *data, size_t size, size_t n, void *user)
@@ -30,7 +33,16 @@ static size_t write_cb(char *data, size_t size, size_t n, void *user)
 		return len;
 	}
 	sha256_update(&s->h, data, len);
-	return fwrite(data, 1, len, s->f);
+	size_t put = fwrite(data, 1, len, s->f);
+	/* stdio buffers: a full disk may show only at the flush, so flush each block */
+	if (put < len || fflush(s->f) != 0) {
+		s->write_errno = errno ? errno : EIO;
+		return 0;
+	}
+	if (!s->written)
+		fault_point("download");
+	s->written += len;
+	return len;
 }
 
 /* The last path component of the URL, without query: the file name pip and tools expect. */
@@ -56,15 +68,19 @@ static bool transient(CURLcode rc, long status)
 
 /* One attempt into `tmp` (or into `mem` when it is not NULL); fills *status and `hex`. */
 static CURLcode attempt(const struct download_opts *o, const char *url, const char *tmp,
-			struct buf *mem, long *status, char hex[SHA256_HEX_SIZE], char *errbuf)
+			struct buf *mem, long *status, char hex[SHA256_HEX_SIZE], char *errbuf,
+			int *write_errno)
 {
-	struct sink s = { NULL, mem, { 0 } };
+	struct sink s = { NULL, mem, { 0 }, 0, 0 };
+	*write_errno = 0;
 	if (mem) {
 		buf_reset(mem);
 	} else {
 		s.f = fopen(tmp, "wb");
-		if (!s.f)
+		if (!s.f) {
+			*write_errno = errno;
 			return CURLE_WRITE_ERROR;
+		}
 		sha256_init(&s.h);
 	}
 	CURL *c = curl_easy_init();
@@ -86,10 +102,16 @@ static CURLcode attempt(const struct download_opts *o, const char *url, const ch
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
 	if (s.f) {
-		if (fclose(s.f) != 0 && rc == CURLE_OK)
+		/* kept only when whole: on disk before the rename that makes it the cache's */
+		if (rc == CURLE_OK && (fflush(s.f) != 0 || fsync(fileno(s.f)) != 0))
+			s.write_errno = errno;
+		if (fclose(s.f) != 0 && !s.write_errno)
+			s.write_errno = errno;
+		if (s.write_errno && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR))
 			rc = CURLE_WRITE_ERROR;
 		sha256_final_hex(&s.h, hex);
 	}
+	*write_errno = s.write_errno;
 	return rc;
 }
 
@@ -111,6 +133,7 @@ static int transfer(const struct download_opts *o, const char *fetch_url, const 
 	char errbuf[CURL_ERROR_SIZE];
 	CURLcode cc = CURLE_OK;
 	long status = 0;
+	int write_errno = 0;
 	for (int i = 0; i < tries; i++) {
 		if (i) {
 			struct timespec wait = { 0, 200000000L << (i - 1) }; /* 0.2 s, 0.4 s, 0.8 s */
@@ -120,9 +143,20 @@ static int transfer(const struct download_opts *o, const char *fetch_url, const 
 			}
 			nanosleep(&wait, NULL);
 		}
-		cc = attempt(o, fetch_url, tmp, mem, &status, hex, errbuf);
+		cc = attempt(o, fetch_url, tmp, mem, &status, hex, errbuf, &write_errno);
 		if (!transient(cc, status))
 			break;
+	}
+	if (cc == CURLE_WRITE_ERROR && write_errno) {
+		diag_error(d, NULL, "cannot download \"%s\": cannot write %s: %s", shown, tmp,
+			   strerror(write_errno));
+		if (write_errno == ENOSPC || write_errno == EDQUOT)
+			diag_hint(d, "the disk is full: free space on the filesystem of the cache "
+				     "(or point PTBUILD_CACHE elsewhere) and run again; nothing was "
+				     "kept");
+		else
+			diag_hint(d, "nothing was kept; fix the cause and run again");
+		return -1;
 	}
 	if (cc != CURLE_OK) {
 		char *why = text_redact(errbuf[0] ? errbuf : curl_easy_strerror(cc));
