@@ -101,8 +101,17 @@ void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 		if (!o->force && v->recipe->source.kind != SOURCE_PATH) {
 			char *dir = out_entry_dir(s->cache_dir, v->key);
 			char *manifest = path_join(dir, "manifest.json");
-			if (build_record_load(manifest, &it->rec, d) == 0)
+			char *why = NULL;
+			if (build_record_load(manifest, &it->rec, d) == 0 &&
+			    out_entry_whole(dir, &it->rec, &why)) {
 				it->outcome = OUTCOME_CACHED;
+			} else if (why) {
+				diag_warn(d, NULL, "the output-cache entry %s is damaged (%s); %s (%s) is "
+					  "built again", dir, why, v->recipe->name, v->label);
+				build_record_release(&it->rec);
+				remove_tree(dir);
+			}
+			free(why);
 			free(manifest);
 			free(dir);
 			if (it->outcome == OUTCOME_CACHED)

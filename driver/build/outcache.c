@@ -160,6 +160,33 @@ bool out_entry_exists(const char *cache_dir, const char *key)
 	return ok;
 }
 
+bool out_entry_whole(const char *dir, const struct build_record *r, char **why)
+{
+	*why = NULL;
+	if (!r->nwheels) {
+		*why = xstrdup("its manifest lists no wheel");
+		return false;
+	}
+	for (size_t i = 0; i < r->nwheels && !*why; i++) {
+		const struct out_wheel *w = &r->wheels[i];
+		char *path = w->file && !strchr(w->file, '/') ? path_join(dir, w->file) : NULL;
+		struct stat st;
+		struct buf b = BUF_INIT;
+		if (!path)
+			buf_addf(&b, "its manifest names a wheel that is not a file name");
+		else if (stat(path, &st) < 0)
+			buf_addf(&b, "%s: %s", path, strerror(errno));
+		else if ((uint64_t)st.st_size != w->size)
+			buf_addf(&b, "%s has %lld bytes, its manifest says %llu", path,
+				 (long long)st.st_size, (unsigned long long)w->size);
+		if (b.len)
+			*why = buf_detach(&b);
+		buf_release(&b);
+		free(path);
+	}
+	return !*why;
+}
+
 int out_list_wheels(const char *dir, struct build_record *r, struct diags *d)
 {
 	char **names = NULL;

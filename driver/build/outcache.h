@@ -46,6 +46,10 @@ int build_record_load(const char *path, struct build_record *r, struct diags *d)
 char *out_entry_dir(const char *cache_dir, const char *key);
 /* Whether the entry of `key` is complete. */
 bool out_entry_exists(const char *cache_dir, const char *key);
+/* Whether every wheel `r` lists is in `dir` with its recorded size: the check at reuse (a
+ * digest of each would cost seconds for a torch wheel; `ptbuild verify` does that). With a
+ * reason in `why` (caller frees) when it is not. */
+bool out_entry_whole(const char *dir, const struct build_record *r, char **why);
 /* Lists the wheels in `dir` with digests and sizes into `r` (sorted by name); -1 on I/O. */
 int out_list_wheels(const char *dir, struct build_record *r, struct diags *d);
 

@@ -15,6 +15,7 @@
 
 #include "build/buildenv.h"
 #include "plan/key.h"
+#include "util/fault.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -173,6 +174,84 @@ static void read_work_marker(struct build_item *it)
 	free(path);
 }
 
+/* Every wheel of the staged entry on disk: the manifest, written after them, vouches for them. */
+static int flush_wheels(const struct build_item *it)
+{
+	for (size_t i = 0; i < it->rec.nwheels; i++) {
+		char *path = path_join(it->out.tmp, it->rec.wheels[i].file);
+		int rc = fsync_file(path);
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Another build (another project on this cache, or another runner) entered the same key
+ * while this one ran: its entry is complete (its manifest was written last), so this build
+ * takes it instead of failing. 0 when it did, with the record now the entry's.
+ */
+static int take_entry_of_same_key(struct build *b, struct build_item *it)
+{
+	char *dir = out_entry_dir(b->s->cache_dir, it->v->key);
+	char *manifest = path_join(dir, "manifest.json");
+	struct build_record theirs;
+	struct diags d;
+	diags_init(&d);
+	int rc = build_record_load(manifest, &theirs, &d);
+	diags_release(&d);
+	if (rc == 0 && strcmp(theirs.key, it->v->key)) {
+		build_record_release(&theirs);
+		rc = -1;
+	}
+	if (rc == 0) {
+		log_line(it, "# ptbuild: another build entered key %s first; its entry %s is used",
+			 it->v->key, dir);
+		theirs.seconds = it->rec.seconds; /* this build's time, for the summary */
+		build_record_release(&it->rec);
+		it->rec = theirs;
+	}
+	free(manifest);
+	free(dir);
+	return rc;
+}
+
+/* The record `text` of the entry into build/state/, where report and explain read it. */
+static int write_state_record(struct build *b, const struct build_item *it,
+			      const struct buf *text, struct diags *d)
+{
+	char *state = state_record_path(b->work_dir, it->v->recipe->name, it->v->label);
+	make_parents(state);
+	int rc = write_file_atomic(state, text->data, text->len);
+	if (rc < 0)
+		diag_error(d, NULL, "cannot write %s: %s", state, strerror(errno));
+	free(state);
+	return rc;
+}
+
+/* The first message of `d`, without "error:": it goes after "cannot enter the output cache". */
+static const char *first_message(const struct diags *d)
+{
+	return d->n ? d->v[0].msg : strerror(errno);
+}
+
+/* At the start of a job: the entry of its key, when another build has entered it since the
+ * plan was made, is taken as this job's outcome (with its state record); true if it was. */
+static bool take_finished_entry(struct build *b, struct build_item *it)
+{
+	if (take_entry_of_same_key(b, it) < 0)
+		return false;
+	struct buf text = BUF_INIT;
+	build_record_write(&it->rec, &text);
+	struct diags d;
+	diags_init(&d);
+	int rc = write_state_record(b, it, &text, &d);
+	diags_release(&d);
+	buf_release(&text);
+	return rc == 0;
+}
+
 /* Paths, log, output staging dir, environment and venv inputs; then the venv or the copy. */
 static bool step_start(struct build *b, struct build_item *it, int share)
 {
@@ -193,8 +272,16 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	if (!it->tree)
 		return fail(it, "the source tree of \"%s\" is not ready", v->recipe->name), false;
 	char *out_dir = out_entry_dir(b->s->cache_dir, v->key);
-	if (v->recipe->source.kind == SOURCE_PATH || b->opts.force)
+	bool rebuild = v->recipe->source.kind == SOURCE_PATH || b->opts.force;
+	if (rebuild)
 		remove_tree(out_dir); /* rebuilt on purpose: the new entry replaces the old */
+	else if (path_exists(out_dir) && take_finished_entry(b, it)) {
+		free(out_dir); /* another build entered it since the plan was made */
+		log_mark(it, "finished");
+		build_item_cleanup(it);
+		it->phase = PHASE_END;
+		return true;
+	}
 	make_parents(out_dir);
 	struct diags d;
 	diags_init(&d);
@@ -484,31 +571,41 @@ static void fill_record(struct build_item *it, const struct sched_job *jb)
 	r->finished = (long long)time(NULL);
 }
 
-/* The record into the staged entry, the entry into the cache, the record into build/state/. */
+/* The record into the staged entry, the entry into the cache, the record into build/state/.
+ * The manifest is the entry's marker: written (and fsync'd) after the wheels are on disk, so
+ * an entry with a manifest is whole; an entry a kill or a full disk cut short never appears. */
 static int commit_outputs(struct build *b, struct build_item *it)
 {
-	const struct build_record *r = &it->rec;
 	struct buf text = BUF_INIT;
-	build_record_write(r, &text);
+	build_record_write(&it->rec, &text);
 	char *manifest = path_join(it->out.tmp, "manifest.json");
-	int rc = write_file_atomic(manifest, text.data, text.len);
-	free(manifest);
-	char *state = state_record_path(b->work_dir, r->recipe, r->variant);
-	make_parents(state);
 	struct diags d;
 	diags_init(&d);
-	if (rc == 0)
-		rc = staged_dir_commit(&it->out, "build outputs", &d);
-	if (rc == 0)
-		rc = write_file_atomic(state, text.data, text.len);
-	struct buf msg = BUF_INIT;
-	diags_render(&d, &msg, false);
-	diags_release(&d);
-	free(state);
-	buf_release(&text);
+	int rc = flush_wheels(it);
 	if (rc < 0)
-		fail(it, "cannot enter the output cache: %s", msg.len ? msg.data : strerror(errno));
-	buf_release(&msg);
+		diag_error(&d, NULL, "cannot flush the wheels of %s to disk: %s", it->out.tmp,
+			   strerror(errno));
+	if (rc == 0 && (rc = write_file_atomic(manifest, text.data, text.len)) < 0)
+		diag_error(&d, NULL, "cannot write %s: %s", manifest, strerror(errno));
+	free(manifest);
+	if (rc == 0) {
+		fault_point("outcache");
+		rc = staged_dir_commit(&it->out, "build outputs", &d);
+		if (rc < 0 && (errno == ENOTEMPTY || errno == EEXIST) &&
+		    take_entry_of_same_key(b, it) == 0) {
+			diags_release(&d);
+			diags_init(&d);
+			buf_reset(&text);
+			build_record_write(&it->rec, &text);
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = write_state_record(b, it, &text, &d);
+	if (rc < 0)
+		fail(it, "cannot enter the output cache: %s", first_message(&d));
+	diags_release(&d);
+	buf_release(&text);
 	return rc;
 }
 
