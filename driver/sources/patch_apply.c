@@ -10,6 +10,7 @@
 #include "sources/patch_parse.h"
 #include "util/buf.h"
 #include "util/hash.h"
+#include "util/fault.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -605,6 +606,8 @@ static int write_tree(struct applier *a)
 		*slash = '/';
 		if (rc == 0)
 			rc = write_file_atomic(full, f->data.data, f->data.len);
+		if (rc == 0)
+			fault_point("patch"); /* the tree half patched */
 		if (rc == 0)
 			rc = chmod(full, f->mode == MODE_EXEC ? 0755 : 0644);
 		if (rc < 0)

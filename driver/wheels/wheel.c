@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fault.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -397,6 +398,17 @@ static int write_entry_header(struct archive *a, const char *name, uint64_t size
 	return rc == ARCHIVE_OK ? 0 : -1;
 }
 
+/* Writing the wheel failed: what and why, with what to do when the disk is full. */
+static void write_failed(struct diags *d, struct archive *a, const char *what)
+{
+	int err = archive_errno(a);
+	diag_error(d, NULL, "cannot add %s to the wheel: %s", what,
+		   err > 0 ? strerror(err) : archive_error_string(a));
+	if (err == ENOSPC || err == EDQUOT)
+		diag_hint(d, "the disk is full: free space on the filesystem of the cache and run "
+			     "again; nothing was kept");
+}
+
 /* Streams one file into the archive, hashing it for RECORD. */
 static int pack_one(struct archive *a, const char *root, const struct pack_file *f,
 		    long long epoch, struct buf *record, struct diags *d)
@@ -436,8 +448,7 @@ static int pack_one(struct archive *a, const char *root, const struct pack_file 
 		sha256_update(&h, chunk, (size_t)n);
 		size += (uint64_t)n;
 		if (archive_write_data(a, chunk, (size_t)n) != n) {
-			diag_error(d, NULL, "cannot add %s to the wheel: %s", f->name,
-				   archive_error_string(a));
+			write_failed(d, a, f->name);
 			break;
 		}
 	}
@@ -491,9 +502,12 @@ int wheel_pack(const char *dir, const char *path, long long epoch, struct diags 
 		diag_error(d, NULL, "cannot write %s: %s", tmp.data, archive_error_string(a));
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++)
+	for (size_t i = 0; i < l.n; i++) {
 		if (pack_one(a, dir, &l.v[i], epoch, &record, d) < 0)
 			goto out;
+		if (i == 0)
+			fault_point("repack");
+	}
 	record_line(&record, record_name.data, NULL, 0);
 	if (write_entry_header(a, record_name.data, record.len, false, epoch) < 0 ||
 	    archive_write_data(a, record.data, record.len) != (la_ssize_t)record.len) {
@@ -502,7 +516,7 @@ int wheel_pack(const char *dir, const char *path, long long epoch, struct diags 
 		goto out;
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		diag_error(d, NULL, "cannot write %s: %s", tmp.data, archive_error_string(a));
+		write_failed(d, a, tmp.data);
 		goto out;
 	}
 	/* libarchive wrote the DOS times in local time; the wheel has them in UTC */
