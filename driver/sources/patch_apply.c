@@ -605,7 +605,7 @@ static int write_tree(struct applier *a)
 		int rc = make_dirs(full, 0755);
 		*slash = '/';
 		if (rc == 0)
-			rc = write_file_atomic(full, f->data.data, f->data.len);
+			rc = write_file_replace(full, f->data.data, f->data.len);
 		if (rc == 0)
 			fault_point("patch"); /* the tree half patched */
 		if (rc == 0)

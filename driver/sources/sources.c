@@ -425,6 +425,12 @@ int source_checkout(const struct source_opts *o, const struct recipe *r, const s
 	buf_addf(&fresh, ".tmp-%ld", (long)getpid());
 	buf_addf(&old, ".tmp-%ld", (long)getpid());
 	rc = write_tree(o, r, pin, mirrors_fresh, patches, fresh.data, d);
+	/* the whole tree on disk (one syncfs, not an fsync per file) before it is renamed into
+	 * place and its marker written: a tree with a marker is whole even after a crash */
+	if (rc == 0 && flush_filesystem(fresh.data) < 0) {
+		rc = diag_error(d, NULL, "cannot flush %s to disk: %s", fresh.data, strerror(errno));
+		remove_tree(fresh.data);
+	}
 	if (rc == 0)
 		rc = replace_tree(fresh.data, dest, old.data, exists, marker.data, &had, d);
 	if (rc < 0)

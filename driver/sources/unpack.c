@@ -263,13 +263,6 @@ int archive_extract(const char *archive_path, const struct archive_origin *from,
 			diag_hint(d, "lower \"strip\" in the recipe's source");
 		goto out;
 	}
-	/* on disk before it is renamed into place: a tree is whole or absent, even after a
-	 * crash of the machine */
-	if (flush_filesystem(tree.tmp) < 0) {
-		diag_error(d, x.pos, "%s: cannot flush %s to disk: %s", x.what, tree.tmp,
-			   strerror(errno));
-		goto out;
-	}
 	rc = staged_dir_commit(&tree, "extracted tree", d);
 out:
 	archive_read_free(in);

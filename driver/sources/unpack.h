@@ -17,8 +17,8 @@ struct archive_origin {
 };
 
 /* Extracts `archive_path` (any format and compression libarchive reads) into `dest`, which
- * must not exist, dropping `strip` leading path components of every entry. The tree is
- * flushed to disk before it appears at `dest`. `from` may be NULL. */
+ * must not exist, dropping `strip` leading path components of every entry. `from` may be
+ * NULL. */
 int archive_extract(const char *archive_path, const struct archive_origin *from,
 		    const char *dest, int strip, struct diags *d);
 

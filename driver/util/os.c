@@ -99,7 +99,8 @@ int fsync_file(const char *path)
 	return rc;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len)
+/* The file through "<path>.tmp.<pid>" and rename(2); fsync'd (file and directory) if `durable`. */
+static int write_via_temp(const char *path, const void *data, size_t len, bool durable)
 {
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -119,7 +120,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		p += n;
 		left -= (size_t)n;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	if ((durable && fsync(fd) < 0) || close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
@@ -127,7 +128,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 	if (rename(tmp.data, path) < 0)
 		goto fail;
 	buf_release(&tmp);
-	return fsync_parent(path);
+	return durable ? fsync_parent(path) : 0;
 fail:;
 	int saved = errno;
 	if (fd >= 0)
@@ -136,6 +137,16 @@ fail:;
 	buf_release(&tmp);
 	errno = saved;
 	return -1;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	return write_via_temp(path, data, len, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len)
+{
+	return write_via_temp(path, data, len, false);
 }
 
 bool path_exists(const char *path)

@@ -14,6 +14,9 @@ int read_file(const char *path, struct buf *out);
 /* Writes `path` through a temporary file in the same directory, fsync(2) and rename(2), then
  * fsyncs the directory: once it returns 0 the file is whole and stays whole. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Writes `path` through a temporary file and rename(2), without fsync: for files of a tree
+ * that is flushed as a whole (flush_filesystem) before its marker is written. */
+int write_file_replace(const char *path, const void *data, size_t len);
 /* fsync(2) of the directory holding `path` (after a rename into it). */
 int fsync_parent(const char *path);
 /* fsync(2) of one file. */
