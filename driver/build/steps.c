@@ -386,7 +386,9 @@ static bool finish_wheels(struct build *b, struct build_item *it)
 					  .nrequires = torch ? 1 : 0, .epoch = it->epoch,
 					  .tmp_dir = tmp };
 		struct finish_result fr = { 0 };
+		bool verified = false;
 		if (!d.nerrors && wheel_finish(in, it->out.tmp, &fo, &fr, &d) == 0) {
+			verified = true;
 			if (strcmp(fr.file, names[i]))
 				unlink(in);
 			base = path_join(it->out.tmp, fr.file);
@@ -404,8 +406,11 @@ static bool finish_wheels(struct build *b, struct build_item *it)
 			for (size_t k = 0; k < d.n && !first; k++)
 				if (d.v[k].level == DIAG_ERROR)
 					first = &d.v[k];
-			fail(it, "failed verification with %zu problem%s; the first: %s", d.nerrors,
-			     d.nerrors == 1 ? "" : "s", first->msg);
+			if (verified)
+				fail(it, "failed verification with %zu problem%s; the first: %s",
+				     d.nerrors, d.nerrors == 1 ? "" : "s", first->msg);
+			else /* stamping or repacking: not the wheel's fault */
+				fail(it, "cannot finish %s: %s", names[i], first->msg);
 			ok = false;
 		}
 		finish_result_release(&fr);

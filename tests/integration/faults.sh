@@ -193,6 +193,7 @@ f = sys.argv[1]; r = json.load(open(f)); r["env"]["EXT_PAD"] = str(4 << 20); jso
 PY
 expect 1 "repack into a full disk" -- env PTBUILD_CACHE="$small/cache" "$PTBUILD" -C "$r" build
 contains "the repack names the disk error" "No space left on device"
+contains "the repack is not called a verification" "cannot finish ext-1.0-"
 [ -z "$(ls -d "$small/cache/out/"*/ 2>/dev/null)" ] || fail "a full disk left an output entry: $(ls "$small/cache/out")"
 mount -o remount,size=64m "$small" || fail "cannot grow the tmpfs"
 expect 0 "build once there is room" -- env PTBUILD_CACHE="$small/cache" "$PTBUILD" -C "$r" build
