@@ -83,7 +83,7 @@ const char *session_set_name(const struct session *s)
 struct source_opts session_source_opts(const struct session *s, bool offline)
 {
 	return (struct source_opts){ s->cache_dir, s->project.dir, s->work_dir, &s->mirrors,
-				     offline };
+				     offline, NULL };
 }
 
 void session_release(struct session *s)
@@ -348,7 +348,10 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 		return diags_classify(d, since, DIAG_ENVIRONMENT);
 	}
 	struct source_opts so = session_source_opts(s, rq->offline);
-	if (source_resolve(&so, r, pys, npys, out, d) < 0)
+	int rc = source_resolve(&so, r, pys, npys, out, d);
+	if (rc == -2)
+		return -2; /* a submodule path the recipe names is not in its tree */
+	if (rc < 0)
 		return diags_classify(d, since, DIAG_ENVIRONMENT);
 	pins_find(out, r->name)->resolved_now = true;
 	if (rq->note_unlocked && s->have_lock)
