@@ -549,8 +549,6 @@ static void test_unavailable_submodules_in_one_pass(void **state)
 		assert_int_equal(rc, -1);
 		char *t = diags_text(&d);
 		assert_int_equal(d.nerrors, 1);
-		if (getenv("SHOW"))
-			fprintf(stderr, "%s", t);
 		struct buf want = BUF_INIT;
 		buf_addf(&want, "error: 3 submodules of \"" UPSTREAM "/pyg.git\" at %.12s cannot be "
 			 "fetched", pyg);
