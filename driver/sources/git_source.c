@@ -810,8 +810,16 @@ static int export_ctx_finish(struct export_ctx *x, int rc, const char *url, cons
 static int resolve_top(const struct git_opts *o, const char *url, const char *ref,
 		       char **mirror, struct git_tree_result *res, struct diags *d)
 {
+	git_source_init();
 	bool stale = false;
-	if (mirror_update(o, url, true, mirror, &stale, d) < 0)
+	/* A commit id the cache has (a locked pin) needs no fetch: its tree cannot change. */
+	char *cached = mirror_path(o, url);
+	git_oid oid;
+	bool have = is_hex(ref, 40) && git_oid_fromstr(&oid, ref) == 0 && mirror_has_commit(cached, &oid);
+	free(cached);
+	if (have)
+		*mirror = mirror_path(o, url);
+	else if (mirror_update(o, url, true, mirror, &stale, d) < 0)
 		return -1;
 	if (git_resolve(*mirror, url, ref, res->commit, res->tag, d) < 0) {
 		if (stale)

@@ -165,6 +165,10 @@ expect 0 "lock --update --offline" -- pt lock --update --offline
 lacks "offline: no warning" "warning"
 cmp -s "$lockf" "$work/lock.online" || fail "the lock made --offline differs"
 rm -rf "$proj/build/src"
+expect 0 "fetch of the locked commits with the network down" -- pt fetch
+lacks "a locked commit the cache has needs no fetch" "warning"
+[ -f "$tree/third_party/METIS/GKlib/src/gklib.c" ] || fail "fetch (network down) did not check out GKlib"
+rm -rf "$proj/build/src"
 expect 0 "fetch --offline" -- pt fetch --offline
 [ -f "$tree/third_party/METIS/GKlib/src/gklib.c" ] || fail "fetch --offline did not check out GKlib"
 sed -i 's/"ref": "v0.8.0"/"ref": "v0.9.0"/' "$proj/recipes/pyg.json"
