@@ -15,7 +15,8 @@
 
 static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
-	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--force]\n"
+	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
+	"                     [--force]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
@@ -33,6 +34,7 @@ static const char build_help[] =
 	"  --keep-going       after a failure, go on with the builds that do not need it\n"
 	"  --locked           the lock only: stop if any input differs from ptbuild.lock\n"
 	"  --frozen           --locked without any network access\n"
+	"  --offline          no network access: sources resolve from the cache\n"
 	"  --force            build even the variants the output cache has\n"
 	"  --json             one JSON object per line on stdout: events, then the result\n"
 	"\n"
@@ -49,6 +51,7 @@ static const struct option build_long[] = {
 	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 	{ "locked", no_argument, NULL, OPT_LOCKED },
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
+	OFFLINE_LONG_OPTION,
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -56,7 +59,7 @@ static const struct option build_long[] = {
 struct build_args {
 	struct plan_args plan;
 	struct build_opts build;
-	bool locked, frozen;
+	bool locked, frozen, offline;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
@@ -71,6 +74,8 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		a->locked = true;
 	else if (opt == OPT_FROZEN)
 		a->frozen = true;
+	else if (opt == OPT_OFFLINE)
+		a->offline = true;
 	else if (opt == OPT_KEEP_GOING)
 		a->build.keep_going = true;
 	else if (opt == OPT_FORCE)
@@ -101,7 +106,8 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto done;
 	struct pin_request rq = {
 		.locked = a.locked || a.frozen,
-		.offline = a.frozen,
+		.offline = a.frozen || a.offline,
+		.offline_flag = OFFLINE_FLAG(a.frozen, a.offline),
 		.note_unlocked = true,
 	};
 	/* One build per work tree at a time: venvs and work trees are not shared safely. */

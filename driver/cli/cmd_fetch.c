@@ -13,7 +13,7 @@
 
 static const char fetch_help[] =
 	"usage: ptbuild fetch [TARGET...] [--set F] [--toolchain T] [--python V]\n"
-	"                     [--locked | --frozen] [--patched-only | --pristine]\n"
+	"                     [--locked | --frozen] [--offline] [--patched-only | --pristine]\n"
 	"\n"
 	"Prepares the source tree of every recipe the plan reads in build/src/<recipe>-<ref>/:\n"
 	"git sources exported from the cache's mirrors with every submodule, archives and\n"
@@ -31,6 +31,7 @@ static const char fetch_help[] =
 	"  --locked         the lock only: stop if a tag moved, a digest changed, a recipe or\n"
 	"                   any build input changed since the lock, or something is not in it\n"
 	"  --frozen         --locked without any network access: everything from the cache\n"
+	OFFLINE_HELP
 	"  --patched-only   only the patched trees (and the trees their patches come from),\n"
 	"                   to inspect what a build will compile\n"
 	"  --pristine       the trees as upstream has them: no patches applied\n"
@@ -46,6 +47,7 @@ static const struct option fetch_long[] = {
 	PLAN_LONG_OPTIONS,
 	{ "locked", no_argument, NULL, OPT_LOCKED },
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
+	OFFLINE_LONG_OPTION,
 	{ "patched-only", no_argument, NULL, OPT_PATCHED_ONLY },
 	{ "pristine", no_argument, NULL, OPT_PRISTINE },
 	{ NULL, 0, NULL, 0 },
@@ -53,7 +55,7 @@ static const struct option fetch_long[] = {
 
 struct fetch_opts {
 	struct plan_args plan;
-	bool locked, frozen, patched_only, pristine;
+	bool locked, frozen, offline, patched_only, pristine;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
@@ -66,6 +68,8 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		o->locked = true;
 	else if (opt == OPT_FROZEN)
 		o->frozen = true;
+	else if (opt == OPT_OFFLINE)
+		o->offline = true;
 	else if (opt == OPT_PATCHED_ONLY)
 		o->patched_only = true;
 	else if (opt == OPT_PRISTINE)
@@ -182,7 +186,8 @@ int cmd_fetch(struct cli *cli, int argc, char **argv)
 		goto done;
 	struct pin_request rq = {
 		.locked = o.locked || o.frozen,
-		.offline = o.frozen,
+		.offline = o.frozen || o.offline,
+		.offline_flag = OFFLINE_FLAG(o.frozen, o.offline),
 		.note_unlocked = true,
 	};
 	code = cli_session_pin(cli, &s, &rq, &pins);

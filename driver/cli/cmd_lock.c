@@ -10,7 +10,8 @@
 #include "util/xalloc.h"
 
 static const char lock_help[] =
-	"usage: ptbuild lock [--set F] [--toolchain T] [--python V] [--update [TARGET...]]\n"
+	"usage: ptbuild lock [--set F] [--toolchain T] [--python V] [--offline]\n"
+	"                    [--update [TARGET...]]\n"
 	"\n"
 	"Resolves the source of every recipe the build set reads (git refs to commits with\n"
 	"every submodule commit, archive, sdist and wheel digests) and writes ptbuild.lock\n"
@@ -18,6 +19,7 @@ static const char lock_help[] =
 	"kept as they are unless their recipe changed; --update resolves them again.\n"
 	"\n"
 	PLAN_OPTIONS_HELP
+	OFFLINE_HELP
 	"  --update         resolve every source again (moved tags, new uploads)\n"
 	"  TARGET...        with --update: resolve only these recipes' sources again\n"
 	"  --json           the lock's summary as JSON on stdout\n"
@@ -30,12 +32,13 @@ enum { OPT_UPDATE = 2100 };
 static const struct option lock_long[] = {
 	PLAN_LONG_OPTIONS,
 	{ "update", no_argument, NULL, OPT_UPDATE },
+	OFFLINE_LONG_OPTION,
 	{ NULL, 0, NULL, 0 },
 };
 
 struct lock_opts {
 	struct plan_args plan;
-	bool update;
+	bool update, offline;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
@@ -46,6 +49,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		return 0;
 	if (opt == OPT_UPDATE) {
 		o->update = true;
+		return 0;
+	}
+	if (opt == OPT_OFFLINE) {
+		o->offline = true;
 		return 0;
 	}
 	return -1;
@@ -126,6 +133,8 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 		.update_all = o.update && first == argc,
 		.update = argv + first,
 		.nupdate = (size_t)(argc - first),
+		.offline = o.offline,
+		.offline_flag = OFFLINE_FLAG(false, o.offline),
 	};
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)

@@ -39,6 +39,16 @@ struct plan_args {
 int plan_args_option(struct plan_args *a, int opt, const char *arg);
 void plan_args_release(struct plan_args *a);
 
+/* --offline, for lock, fetch and build: sources from the cache only, never the network. */
+enum { OPT_OFFLINE = 2950 };
+#define OFFLINE_LONG_OPTION { "offline", no_argument, NULL, OPT_OFFLINE }
+#define OFFLINE_HELP                                                                         \
+	"  --offline        no network access: sources resolve from the cache (the tags and\n"  \
+	"                   commits its mirrors have, the files it holds); what it lacks is\n"  \
+	"                   an error\n"
+/* The name of the option that keeps a run off the network, for messages. */
+#define OFFLINE_FLAG(frozen, offline) ((frozen) ? "--frozen" : (offline) ? "--offline" : NULL)
+
 /* The option id of --mem-per-job, for the long-option tables of build and plan. */
 enum { OPT_MEM_PER_JOB = 2900 };
 #define BUDGET_LONG_OPTIONS                                         \

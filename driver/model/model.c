@@ -14,6 +14,33 @@ const char *const builder_names[] = {
 	[BUILDER_WHEEL] = "wheel",
 };
 
+/* `path` is `dir` or below it. */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+bool submodule_selected(const struct submodule_select *sel, const char *path)
+{
+	bool listed = false, parent = false;
+	for (size_t i = 0; sel && i < sel->paths.n; i++) {
+		listed |= path_within(path, sel->paths.v[i].s);
+		parent |= path_within(sel->paths.v[i].s, path);
+	}
+	switch (sel ? sel->mode : SUBMODULES_RECURSIVE) {
+	case SUBMODULES_RECURSIVE:
+		return true;
+	case SUBMODULES_NONE:
+		return false;
+	case SUBMODULES_ONLY:
+		return listed || parent;
+	case SUBMODULES_EXCLUDE:
+		return !listed;
+	}
+	return true;
+}
+
 int builder_parse(const char *name, enum builder *out)
 {
 	for (int i = 0; i < BUILDER_COUNT; i++) {
@@ -68,6 +95,7 @@ void recipe_release(struct recipe *r)
 	free(r->source.location);
 	free(r->source.ref);
 	free(r->source.sha256);
+	strpos_list_release(&r->source.select.paths);
 	strpos_list_release(&r->depends);
 	strpos_list_release(&r->build_requires);
 	strpos_list_release(&r->build);

@@ -53,12 +53,30 @@ struct kv_list {
 
 enum source_kind { SOURCE_GIT, SOURCE_ARCHIVE, SOURCE_PYPI, SOURCE_WHEEL, SOURCE_PATH };
 
+/* Which submodules a git source checks out: "submodules" in a recipe's source. */
+enum submodule_mode {
+	SUBMODULES_RECURSIVE, /* every gitlink, recursively (the default) */
+	SUBMODULES_NONE,      /* the superproject alone */
+	SUBMODULES_ONLY,      /* the listed paths, what is below them, and their parents */
+	SUBMODULES_EXCLUDE,   /* every gitlink but the listed paths and what is below them */
+};
+
+struct submodule_select {
+	enum submodule_mode mode;
+	struct strpos_list paths; /* ONLY and EXCLUDE: full paths from the top of the tree */
+	struct pos pos;           /* of the "submodules" value, or none when defaulted */
+};
+
+/* Whether the submodule at full path `path` is checked out under `sel`. */
+bool submodule_selected(const struct submodule_select *sel, const char *path);
+
 struct source {
 	enum source_kind kind;
 	struct pos pos;
 	char *location;   /* git URL, archive URL, PyPI requirement, wheel requirement or URL, path */
 	char *ref;        /* git: tag, branch or commit */
-	bool submodules;  /* git: check out submodules recursively (default) */
+	bool submodules;  /* git: check out any submodule at all (mode is not NONE) */
+	struct submodule_select select; /* git: which ones */
 	char *sha256;     /* archive and wheel URL: expected digest */
 	int strip;        /* archive: leading path components to drop */
 };

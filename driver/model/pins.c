@@ -13,6 +13,32 @@ static int cmp_override(const void *a, const void *b)
 		      (*(const struct submodule_override *const *)b)->path);
 }
 
+static int cmp_strpos(const void *a, const void *b)
+{
+	return strcmp((*(const struct strpos *const *)a)->s, (*(const struct strpos *const *)b)->s);
+}
+
+void source_write_submodules(struct jw *w, const struct source *s)
+{
+	const struct submodule_select *sel = &s->select;
+	if (sel->mode == SUBMODULES_RECURSIVE || sel->mode == SUBMODULES_NONE) {
+		jw_bool(w, sel->mode == SUBMODULES_RECURSIVE); /* as before selections existed */
+		return;
+	}
+	const struct strpos **sorted = xcalloc(sel->paths.n + 1, sizeof(*sorted));
+	for (size_t i = 0; i < sel->paths.n; i++)
+		sorted[i] = &sel->paths.v[i];
+	qsort(sorted, sel->paths.n, sizeof(*sorted), cmp_strpos);
+	jw_object_begin(w);
+	jw_key(w, sel->mode == SUBMODULES_ONLY ? "only" : "exclude");
+	jw_array_begin(w);
+	for (size_t i = 0; i < sel->paths.n; i++)
+		jw_string(w, sorted[i]->s);
+	jw_array_end(w);
+	jw_object_end(w);
+	free(sorted);
+}
+
 char *source_spec(const struct recipe *r)
 {
 	const struct source *s = &r->source;
@@ -48,7 +74,8 @@ char *source_spec(const struct recipe *r)
 		}
 		free(sorted);
 		jw_object_end(&w);
-		jw_kbool(&w, "submodules", s->submodules);
+		jw_key(&w, "submodules");
+		source_write_submodules(&w, s);
 	}
 	jw_object_end(&w);
 	return buf_detach(&out);

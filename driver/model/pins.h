@@ -67,6 +67,10 @@ struct pins {
  */
 char *source_spec(const struct recipe *r);
 
+/* The "submodules" of a git source as keys and locks record it: true (recursive), false
+ * (none), or {"only": [PATH...]} / {"exclude": [PATH...]} with the paths sorted. */
+void source_write_submodules(struct jw *w, const struct source *s);
+
 /* Adds an empty pin for `recipe` (replacing one of the same name). */
 struct pin *pins_add(struct pins *p, const char *recipe);
 struct pin *pins_find(const struct pins *p, const char *recipe);

@@ -61,22 +61,104 @@ static int source_kind_of(struct fields *f, const struct jnode *s, const char *w
 	return kind;
 }
 
+/* A submodule path as git writes it: relative, '/'-separated, no empty, "." or ".." part. */
+static bool valid_sub_path(const char *p)
+{
+	if (!*p || *p == '/')
+		return false;
+	for (const char *c = p; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false; /* a trailing '/' */
+	}
+	return true;
+}
+
+/* {"only": [PATH...]} or {"exclude": [PATH...]}. */
+static void load_sub_selection(struct fields *f, const struct jnode *m, struct source *src,
+			       const char *what)
+{
+	struct buf sw = BUF_INIT;
+	buf_addf(&sw, "\"submodules\" in %s", what);
+	struct fields sf;
+	fields_init(&sf, f->doc, m, sw.data, f->d);
+	static const char *const keys[] = { "only", "exclude" };
+	fields_known(&sf, keys, ARRAY_SIZE(keys));
+	const struct jnode *only = jnode_get(m, "only"), *excl = jnode_get(m, "exclude");
+	if (!only == !excl) {
+		diag_error(f->d, &m->pos, "%s needs exactly one of \"only\" and \"exclude\"", sw.data);
+		diag_hint(f->d, "write {\"only\": [\"third_party/METIS\"]} or {\"exclude\": "
+				"[\"third_party/cutlass\"]}: paths of submodules in the tree");
+		sf.errors++;
+	}
+	src->select.mode = only ? SUBMODULES_ONLY : SUBMODULES_EXCLUDE;
+	const char *key = only ? "only" : "exclude";
+	const struct jnode *arr = fields_get(&sf, key, JSON_ARRAY, false);
+	if (arr)
+		node_string_list(&sf, arr, key, true, &src->select.paths);
+	const struct strpos_list *l = &src->select.paths;
+	if (arr && !arr->n) {
+		diag_error(f->d, &arr->pos, "\"%s\" of %s lists no path", key, sw.data);
+		diag_hint(f->d, "%s", only ? "for no submodule at all write \"submodules\": \"none\""
+					   : "for every submodule drop \"submodules\" (or write "
+					     "\"recursive\")");
+		sf.errors++;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (!valid_sub_path(l->v[i].s)) {
+			diag_error(f->d, &l->v[i].pos, "\"%s\" in %s is not a submodule path", l->v[i].s,
+				   sw.data);
+			diag_hint(f->d, "write the path from the top of the tree, as .gitmodules does: "
+					"\"third_party/METIS/GKlib\"");
+			sf.errors++;
+			continue;
+		}
+		for (size_t k = 0; k < l->n; k++) {
+			size_t n = strlen(l->v[k].s);
+			if (k == i || strncmp(l->v[i].s, l->v[k].s, n) || l->v[i].s[n] != '/')
+				continue;
+			diag_error(f->d, &l->v[i].pos, "\"%s\" in %s is inside \"%s\", which the list "
+						       "already %s", l->v[i].s, sw.data, l->v[k].s,
+				   only ? "selects with everything below it"
+					: "leaves out with everything below it");
+			diag_hint(f->d, "drop \"%s\"", l->v[i].s);
+			sf.errors++;
+			break;
+		}
+	}
+	f->errors += sf.errors;
+	buf_release(&sw);
+}
+
 static void load_git_source(struct fields *f, struct source *src, const char *what)
 {
 	static const char *const keys[] = { "git", "ref", "submodules" };
 	fields_known(f, keys, ARRAY_SIZE(keys));
 	src->ref = fields_string(f, "ref", true, NULL);
-	struct pos sp;
-	char *sub = fields_string(f, "submodules", false, &sp);
-	src->submodules = true;
-	if (sub && !strcmp(sub, "none")) {
-		src->submodules = false;
-	} else if (sub && strcmp(sub, "recursive")) {
-		diag_error(f->d, &sp, "\"submodules\" in %s must be \"recursive\" or \"none\", "
-				      "not \"%s\"", what, sub);
+	src->select.mode = SUBMODULES_RECURSIVE;
+	const struct jnode *m = jnode_get(f->obj, "submodules");
+	if (m)
+		src->select.pos = m->pos;
+	if (m && m->type == JSON_OBJECT) {
+		load_sub_selection(f, m, src, what);
+	} else if (m && m->type == JSON_STRING && !strcmp(m->str, "none")) {
+		src->select.mode = SUBMODULES_NONE;
+	} else if (m && (m->type != JSON_STRING || strcmp(m->str, "recursive"))) {
+		if (m->type == JSON_STRING)
+			diag_error(f->d, &m->pos, "\"submodules\" in %s must be \"recursive\" or "
+						  "\"none\", not \"%s\"", what, m->str);
+		else
+			diag_error(f->d, &m->pos, "\"submodules\" in %s must be \"recursive\", "
+						  "\"none\" or an object, not %s", what,
+				   jtype_name(m->type));
+		diag_hint(f->d, "or choose by path: {\"only\": [PATH...]} or {\"exclude\": "
+				"[PATH...]}");
 		f->errors++;
 	}
-	free(sub);
+	src->submodules = src->select.mode != SUBMODULES_NONE;
 }
 
 static void load_archive_source(struct fields *f, struct source *src, const char *what)
@@ -390,6 +472,17 @@ int recipe_load(struct recipe *r, const struct jdoc *doc, struct diags *d)
 	if (r->noverrides && r->source.kind != SOURCE_GIT) {
 		diag_error(d, &r->overrides[0].pos, "%s overrides a submodule but its source is not git",
 			   what);
+		f.errors++;
+	}
+	for (size_t i = 0; r->source.kind == SOURCE_GIT && i < r->noverrides; i++) {
+		const struct submodule_override *o = &r->overrides[i];
+		if (submodule_selected(&r->source.select, o->path))
+			continue;
+		diag_error(d, &o->pos, "submodule override \"%s\" of %s is for a submodule that its "
+				       "\"submodules\" leaves out", o->path, what);
+		diag_hint(d, "drop the override, or select \"%s\" in \"submodules\" (%s:%u:%u)",
+			  o->path, r->source.select.pos.file, r->source.select.pos.line,
+			  r->source.select.pos.col);
 		f.errors++;
 	}
 	r->refs = refs.v;

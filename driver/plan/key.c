@@ -25,7 +25,8 @@ static void write_source(struct jw *w, const struct pins *pins, const struct rec
 	pin_write_identity(w, pins_find(pins, r->name), python);
 	if (s->kind == SOURCE_GIT) {
 		jw_kstring(w, "ref", s->ref);
-		jw_kbool(w, "submodules", s->submodules);
+		jw_key(w, "submodules");
+		source_write_submodules(w, s);
 	}
 	if (s->sha256)
 		jw_kstring(w, "sha256", s->sha256);

@@ -82,8 +82,9 @@ const char *session_set_name(const struct session *s)
 
 struct source_opts session_source_opts(const struct session *s, bool offline)
 {
+	bool off = offline || s->offline;
 	return (struct source_opts){ s->cache_dir, s->project.dir, s->work_dir, &s->mirrors,
-				     offline };
+				     off, off ? s->offline_flag : NULL };
 }
 
 void session_release(struct session *s)
@@ -341,16 +342,14 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 	if (rq->no_resolve)
 		return 0; /* unpinned: the key says so ("pinned": null) */
 	size_t since = d->n;
-	if (rq->offline) {
-		diag_error(d, &r->source.pos, "recipe \"%s\" is not pinned by %s, and --frozen "
-			   "forbids the network", r->name, s->lock_path);
-		diag_hint(d, "run `ptbuild lock` with the network first");
-		return diags_classify(d, since, DIAG_ENVIRONMENT);
-	}
+	/* offline: resolved from the cache alone (a cached mirror's tags, cached files) */
 	struct source_opts so = session_source_opts(s, rq->offline);
-	if (source_resolve(&so, r, pys, npys, out, d) < 0)
+	int rc = source_resolve(&so, r, pys, npys, out, d);
+	if (rc == -2)
+		return -2; /* a submodule path the recipe names is not in its tree */
+	if (rc < 0)
 		return diags_classify(d, since, DIAG_ENVIRONMENT);
-	pins_find(out, r->name)->resolved_now = true;
+	pins_find(out, r->name)->resolved_now = !rq->offline;
 	if (rq->note_unlocked && s->have_lock)
 		diag_note(d, &r->source.pos, "recipe \"%s\" is %s the lock; resolved from upstream "
 			  "(`ptbuild lock` records it)", r->name, locked ? "changed since" : "not in");
@@ -360,6 +359,8 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 int session_pin_sources(struct session *s, const struct pin_request *rq, struct pins *out,
 			struct diags *d)
 {
+	s->offline = rq->offline;
+	s->offline_flag = rq->offline ? (rq->offline_flag ? rq->offline_flag : "--frozen") : NULL;
 	size_t n = 0;
 	const struct recipe **recipes = trees_source_recipes(&s->plan, &s->project, &n);
 	int input_errors = check_update_names(s, d, rq, recipes, n);

@@ -37,6 +37,8 @@ struct session {
 	char *work_dir;        /* owned: <project>/build */
 	bool have_set;         /* a set was named or the default set exists */
 	bool have_lock;        /* ptbuild.lock exists */
+	bool offline;          /* session_pin_sources() was asked for no network */
+	const char *offline_flag; /* the option that asked it, for messages */
 };
 
 /* Loads the project in `dir` and the set (the default set when none is named and it
@@ -49,7 +51,8 @@ int session_plan(struct session *s, const char *dir, const char *cache_dir,
 int session_load_sources(struct session *s, bool replace_unreadable_lock, struct diags *d);
 /* The set's name for messages ("default"), or NULL. */
 const char *session_set_name(const struct session *s);
-/* Options for the sources module. */
+/* Options for the sources module: no network when `offline` or when the pins were made
+ * without it. */
 struct source_opts session_source_opts(const struct session *s, bool offline);
 void session_release(struct session *s);
 
@@ -66,6 +69,9 @@ struct pin_request {
 	size_t nupdate;
 	bool note_unlocked;          /* with a lock: say when a source is not (or no longer) in it */
 	bool no_resolve;             /* plan: use what the lock has, never the network */
+	const char *offline_flag;    /* with `offline`: the option, for messages ("--offline";
+					NULL: "--frozen"); without `locked`, sources resolve
+					from the cache */
 };
 
 /*

@@ -123,16 +123,40 @@ out:
 	return rc;
 }
 
-int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d)
+/* Where the mirror of `url` lives in the cache. Caller frees. */
+static char *mirror_path(const struct git_opts *o, const char *url)
+{
+	char *name = url_mirror_name(url);
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/git/%s.git", o->cache_dir, name);
+	free(name);
+	return buf_detach(&path);
+}
+
+/* The option that keeps this run off the network, for messages. */
+static const char *offline_flag(const struct git_opts *o)
+{
+	return o->offline_flag ? o->offline_flag : "--frozen";
+}
+
+/*
+ * git_mirror_update, and with `fallback` a cached mirror that cannot be fetched is used as
+ * it is, with a warning ("mirror not updated") and *stale set: a network that is down does
+ * not stop what the cache can answer.
+ */
+static int mirror_update(const struct git_opts *o, const char *url, bool fallback,
+			 char **mirror, bool *stale, struct diags *d)
 {
 	git_source_init();
 	*mirror = NULL;
+	if (stale)
+		*stale = false;
 	char *dir = path_join(o->cache_dir, "git");
-	char *name = url_mirror_name(url);
 	char *fetch_url = mirrors_rewrite(o->mirrors, url);
 	struct buf path = BUF_INIT;
-	buf_addf(&path, "%s/%s.git", dir, name);
-	free(name);
+	char *p = mirror_path(o, url);
+	buf_adds(&path, p);
+	free(p);
 	int rc = -1;
 	if (make_dirs(dir, 0755) < 0) {
 		diag_error(d, NULL, "cannot create the cache directory %s: %s", dir, strerror(errno));
@@ -142,8 +166,8 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 	if (!is_directory(path.data)) {
 		if (o->offline) {
 			char *u = url_redact(url);
-			diag_error(d, NULL, "\"%s\" is not in the cache (%s), and --frozen forbids the "
-					    "network", u, path.data);
+			diag_error(d, NULL, "\"%s\" is not in the cache (%s), and %s forbids the "
+					    "network", u, path.data, offline_flag(o));
 			diag_hint(d, "run `ptbuild fetch` once with the network to fill the cache");
 			free(u);
 			goto out;
@@ -163,12 +187,26 @@ int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, 
 	    git_remote_lookup(&remote, repo, "origin") < 0) {
 		git_fail(d, "cannot open the cached mirror of", url);
 		diag_hint(d, "remove %s; the next run creates it again", path.data);
-	} else if (fetch_all(remote) < 0) {
+	} else if (fetch_all(remote) == 0) {
+		rc = 0;
+	} else if (fallback) {
+		const git_error *e = git_error_last();
+		char *msg = text_redact(e && e->message ? e->message : "unknown libgit2 error");
+		char *u = url_redact(url), *fu = url_redact(fetch_url);
+		diag_warn(d, NULL, "mirror not updated: cannot fetch \"%s\": %s; \"%s\" is resolved "
+				   "from the cached mirror as it is", fu, msg, u);
+		diag_hint(d, "its branches may be behind upstream; `--offline` uses the cache without "
+			     "trying the network");
+		free(msg);
+		free(u);
+		free(fu);
+		if (stale)
+			*stale = true;
+		rc = 0;
+	} else {
 		git_fail(d, "cannot update the mirror of", fetch_url);
 		diag_hint(d, "the cached mirror is as it was; --frozen builds from it without the "
 			     "network");
-	} else {
-		rc = 0;
 	}
 	git_remote_free(remote);
 	git_repository_free(repo);
@@ -179,6 +217,11 @@ out:
 	free(fetch_url);
 	free(dir);
 	return rc;
+}
+
+int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d)
+{
+	return mirror_update(o, url, true, mirror, NULL, d);
 }
 
 int git_source_commit_time(const char *cache_dir, const char *url, const char *commit, long long *when)
@@ -358,16 +401,169 @@ out:
 	return url;
 }
 
+/* A submodule that could not be had: everything its line in the error names. */
+struct sub_failure {
+	char *path;           /* full path from the top of the tree */
+	char *super_path;     /* the superproject's path, "" for the top */
+	char *super_url;      /* redacted */
+	char super_commit[GIT_OID_HEX_SIZE];
+	char commit[GIT_OID_HEX_SIZE]; /* the gitlink's (or override's), or "" */
+	char *url;            /* upstream, redacted */
+	char *fetch_url;      /* what was asked (the mirror rewrite), redacted */
+	char *why;
+	bool missing_commit;  /* the repository was fetched but lacks the commit */
+};
+
 struct export_ctx {
 	const struct git_opts *o;
 	const struct submodule_override *overrides;
 	size_t noverrides;
+	bool *override_used;         /* per override */
+	bool *path_matched;          /* per path of o->select */
 	struct git_tree_result *res;
 	struct diags *d;
+	struct sub_failure *fails;
+	size_t nfails, cap_fails;
+	char **known;                /* every gitlink walked, by full path */
+	size_t nknown, cap_known;
+	int errors;                  /* reported on the spot: an override's ref, a write */
+	bool writing;                /* a tree is being checked out (not only walked) */
 };
 
 static int export_commit(struct export_ctx *x, const char *mirror, const char *url,
 			 const char *commit_hex, const char *dest, const char *prefix, int depth);
+
+/* The text of the errors recorded in `tmp`, joined by "; " (the reason of a failure). */
+static char *errors_text(const struct diags *tmp)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < tmp->n; i++)
+		if (tmp->v[i].level == DIAG_ERROR)
+			buf_addf(&b, "%s%s", b.len ? "; " : "", tmp->v[i].msg);
+	return buf_detach(&b);
+}
+
+static void add_failure(struct export_ctx *x, const char *path, const char *super_path,
+			const char *super_url, const char *super_commit, const char *commit,
+			const char *url, const char *why, bool missing_commit)
+{
+	GROW(x->fails, x->cap_fails, x->nfails + 1);
+	struct sub_failure *f = &x->fails[x->nfails++];
+	memset(f, 0, sizeof(*f));
+	f->path = xstrdup(path);
+	f->super_path = xstrdup(super_path);
+	f->super_url = url_redact(super_url);
+	snprintf(f->super_commit, sizeof(f->super_commit), "%s", super_commit);
+	snprintf(f->commit, sizeof(f->commit), "%s", commit ? commit : "");
+	f->url = url ? url_redact(url) : xstrdup("(none)");
+	char *fu = url ? mirrors_rewrite(x->o->mirrors, url) : xstrdup("(none)");
+	f->fetch_url = url_redact(fu);
+	free(fu);
+	f->why = xstrdup(why);
+	f->missing_commit = missing_commit;
+}
+
+/* Whether the cached mirror at `path` has the commit: then it need not be fetched. */
+static bool mirror_has_commit(const char *path, const git_oid *oid)
+{
+	if (!is_directory(path))
+		return false;
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	bool has = git_repository_open_bare(&repo, path) == 0 && git_commit_lookup(&c, repo, oid) == 0;
+	git_commit_free(c);
+	git_repository_free(repo);
+	return has;
+}
+
+/* One gitlink: its mirror, its commit, then what it holds. */
+static void export_submodule(struct export_ctx *x, git_repository *repo, git_tree *tree,
+			     const struct gitlink *gl, const char *url, const char *commit_hex,
+			     const char *dest, const char *prefix, int depth)
+{
+	struct buf full = BUF_INIT;
+	buf_addf(&full, "%s%s", prefix, gl->path);
+	char *super_path = xstrndup(prefix, prefix[0] ? strlen(prefix) - 1 : 0);
+	const struct submodule_override *ov = NULL;
+	for (size_t k = 0; k < x->noverrides; k++)
+		if (!strcmp(x->overrides[k].path, full.data)) {
+			ov = &x->overrides[k];
+			x->override_used[k] = true;
+		}
+	char gl_hex[GIT_OID_HEX_SIZE];
+	git_oid_tostr(gl_hex, sizeof(gl_hex), &gl->oid);
+	char *raw = ov ? NULL : gitmodules_url(repo, tree, gl->path);
+	char *sub_url = ov ? xstrdup(ov->git) : raw ? url_resolve(url, raw) : NULL;
+	char *sub_mirror = NULL;
+	char commit[GIT_OID_HEX_SIZE] = "", tag[GIT_OID_HEX_SIZE];
+	struct diags tmp;
+	diags_init(&tmp);
+	if (!sub_url) {
+		add_failure(x, full.data, super_path, url, commit_hex, gl_hex, NULL,
+			    "no URL in .gitmodules: add a \"submodule_overrides\" entry for it",
+			    false);
+		goto out;
+	}
+	char *cached = mirror_path(x->o, sub_url);
+	bool have = !ov && mirror_has_commit(cached, &gl->oid);
+	free(cached);
+	int rc = have ? 0 : mirror_update(x->o, sub_url, ov != NULL, &sub_mirror, NULL, &tmp);
+	if (have)
+		sub_mirror = mirror_path(x->o, sub_url);
+	if (rc < 0) {
+		char *why = errors_text(&tmp);
+		add_failure(x, full.data, super_path, url, commit_hex, ov ? NULL : gl_hex, sub_url,
+			    why, false);
+		free(why);
+		goto out;
+	}
+	if (ov) {
+		diags_take(x->d, &tmp); /* a "mirror not updated" warning */
+		if (git_resolve(sub_mirror, sub_url, ov->ref, commit, tag, x->d) < 0) {
+			diag_hint(x->d, "that is the \"submodule_overrides\" entry for \"%s\"%s%s", full.data,
+				  x->o->recipe ? " of recipe " : "", x->o->recipe ? x->o->recipe : "");
+			x->errors++;
+			goto out;
+		}
+	} else {
+		memcpy(commit, gl_hex, sizeof(commit));
+	}
+	size_t at = x->res->nsubs;
+	GROW(x->res->subs, x->res->cap, x->res->nsubs + 1);
+	struct git_sub *s = &x->res->subs[x->res->nsubs++];
+	s->path = xstrdup(full.data);
+	s->url = url_redact(sub_url);
+	memcpy(s->commit, commit, sizeof(commit));
+	s->overridden = ov != NULL;
+	/* After a failure nothing more is written (it would be thrown away); the walk goes
+	 * on to find every other one. */
+	char *sub_dest = dest && !x->nfails ? path_join(dest, gl->path) : NULL;
+	struct buf sub_prefix = BUF_INIT;
+	buf_addf(&sub_prefix, "%s/", full.data);
+	if (sub_dest)
+		make_dirs(sub_dest, 0755);
+	rc = export_commit(x, sub_mirror, sub_url, commit, sub_dest, sub_prefix.data, depth + 1);
+	if (rc == 1) { /* the repository is there but not the commit */
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "the repository has no commit %s", commit);
+		add_failure(x, full.data, super_path, url, commit_hex, commit, sub_url, why.data, !ov);
+		buf_release(&why);
+		free(x->res->subs[at].path);
+		free(x->res->subs[at].url);
+		x->res->nsubs--; /* recorded only when it is there */
+	} else if (rc < 0) {
+		x->errors++; /* reported there (cannot read or write the tree) */
+	}
+	buf_release(&sub_prefix);
+	free(sub_dest);
+out:
+	diags_release(&tmp);
+	free(sub_mirror);
+	free(sub_url);
+	free(raw);
+	free(super_path);
+	buf_release(&full);
+}
 
 static int export_submodules(struct export_ctx *x, git_repository *repo, git_tree *tree,
 			     const char *url, const char *commit_hex, const char *dest,
@@ -375,69 +571,27 @@ static int export_submodules(struct export_ctx *x, git_repository *repo, git_tre
 {
 	struct gitlinks links = { 0 };
 	git_tree_walk(tree, GIT_TREEWALK_PRE, collect_gitlink, &links);
-	int rc = 0;
-	for (size_t i = 0; i < links.n && rc == 0; i++) {
-		const struct gitlink *gl = &links.v[i];
-		const struct submodule_override *ov = NULL;
-		for (size_t k = 0; depth == 0 && k < x->noverrides; k++)
-			if (!strcmp(x->overrides[k].path, gl->path))
-				ov = &x->overrides[k];
-		char *raw = gitmodules_url(repo, tree, gl->path);
-		if (!raw && !ov) {
-			char *u = url_redact(url);
-			diag_error(x->d, NULL, "submodule \"%s%s\" of \"%s\" at %.12s has no URL in "
-					       ".gitmodules", prefix, gl->path, u, commit_hex);
-			diag_hint(x->d, "add a \"submodule_overrides\" entry for it");
-			free(u);
-			rc = -1;
-			break;
-		}
-		char *sub_url = ov ? xstrdup(ov->git) : url_resolve(url, raw);
-		free(raw);
-		char *sub_mirror = NULL;
-		char commit[GIT_OID_HEX_SIZE], tag[GIT_OID_HEX_SIZE];
+	const struct submodule_select *sel = x->o->select;
+	for (size_t i = 0; i < links.n; i++) {
 		struct buf full = BUF_INIT;
-		buf_addf(&full, "%s%s", prefix, gl->path);
-		rc = git_mirror_update(x->o, sub_url, &sub_mirror, x->d);
-		if (rc == 0 && ov) {
-			rc = git_resolve(sub_mirror, sub_url, ov->ref, commit, tag, x->d);
-		} else if (rc == 0) {
-			git_oid_tostr(commit, sizeof(commit), &gl->oid);
-		}
-		if (rc == 0) {
-			GROW(x->res->subs, x->res->cap, x->res->nsubs + 1);
-			struct git_sub *s = &x->res->subs[x->res->nsubs++];
-			s->path = xstrdup(full.data);
-			s->url = url_redact(sub_url);
-			memcpy(s->commit, commit, sizeof(commit));
-			s->overridden = ov != NULL;
-			char *sub_dest = dest ? path_join(dest, gl->path) : NULL;
-			struct buf sub_prefix = BUF_INIT;
-			buf_addf(&sub_prefix, "%s/", full.data);
-			if (sub_dest)
-				make_dirs(sub_dest, 0755);
-			rc = export_commit(x, sub_mirror, sub_url, commit, sub_dest, sub_prefix.data,
-					   depth + 1);
-			if (rc < 0 && !ov) {
-				char *u = url_redact(url), *su = url_redact(sub_url);
-				diag_hint(x->d, "submodule \"%s\" of \"%s\" (at %.12s) records commit %s "
-						"from \"%s\"", full.data, u, commit_hex, commit, su);
-				free(u);
-				free(su);
-			}
-			buf_release(&sub_prefix);
-			free(sub_dest);
-		}
+		buf_addf(&full, "%s%s", prefix, links.v[i].path);
+		GROW(x->known, x->cap_known, x->nknown + 1);
+		x->known[x->nknown++] = xstrdup(full.data);
+		for (size_t k = 0; sel && k < sel->paths.n; k++)
+			if (!strcmp(sel->paths.v[k].s, full.data))
+				x->path_matched[k] = true;
+		if (submodule_selected(sel, full.data))
+			export_submodule(x, repo, tree, &links.v[i], url, commit_hex, dest, prefix,
+					 depth);
 		buf_release(&full);
-		free(sub_mirror);
-		free(sub_url);
 	}
 	for (size_t i = 0; i < links.n; i++)
 		free(links.v[i].path);
 	free(links.v);
-	return rc;
+	return 0;
 }
 
+/* 0; 1 (nothing recorded) when a submodule's mirror lacks `commit_hex`; -1 with an error. */
 static int export_commit(struct export_ctx *x, const char *mirror, const char *url,
 			 const char *commit_hex, const char *dest, const char *prefix, int depth)
 {
@@ -455,13 +609,13 @@ static int export_commit(struct export_ctx *x, const char *mirror, const char *u
 		goto out;
 	}
 	if (git_oid_fromstr(&oid, commit_hex) < 0 || git_commit_lookup(&commit, repo, &oid) < 0) {
+		if (depth > 0) {
+			rc = 1;
+			goto out;
+		}
 		char *u = url_redact(url);
 		diag_error(x->d, NULL, "commit %s is not in \"%s\"%s", commit_hex, u,
 			   x->o->offline ? " (as cached)" : "");
-		if (depth > 0)
-			diag_hint(x->d, "upstream no longer has the commit its superproject records "
-					"(force-pushed or deleted); point \"submodule_overrides\" at a fork "
-					"that has it, or choose another superproject ref");
 		free(u);
 		goto out;
 	}
@@ -489,20 +643,212 @@ out:
 	return rc;
 }
 
+/* `path` is `dir` or below it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* A path below a submodule that could not be had cannot be checked. */
+static bool under_failure(const struct export_ctx *x, const char *path)
+{
+	for (size_t i = 0; i < x->nfails; i++)
+		if (path_under(path, x->fails[i].path) && strcmp(path, x->fails[i].path))
+			return true;
+	return false;
+}
+
+/* "did you mean" among the gitlinks walked, or the list of them. */
+static void hint_known(const struct export_ctx *x, const char *path)
+{
+	const char *near = closest_match(path, (const char *const *)x->known, x->nknown);
+	if (near) {
+		diag_hint(x->d, "did you mean \"%s\"?", near);
+		return;
+	}
+	if (!x->nknown) {
+		diag_hint(x->d, "this commit has no submodules");
+		return;
+	}
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < x->nknown && i < 24; i++)
+		buf_addf(&b, "%s\"%s\"", i ? ", " : "", x->known[i]);
+	if (x->nknown > 24)
+		buf_addf(&b, " and %zu more", x->nknown - 24);
+	diag_hint(x->d, "the submodules it has: %s", b.data);
+	buf_release(&b);
+}
+
+/* Paths of the selection and of the overrides that name no gitlink of the tree walked. */
+static int check_paths(struct export_ctx *x, const char *url, const char *commit)
+{
+	int errors = 0;
+	char *u = url_redact(url);
+	const char *recipe = x->o->recipe;
+	const struct submodule_select *sel = x->o->select;
+	for (size_t k = 0; sel && x->res && k < sel->paths.n; k++) {
+		const struct strpos *p = &sel->paths.v[k];
+		if (x->path_matched[k] || under_failure(x, p->s))
+			continue;
+		diag_error(x->d, &p->pos, "\"submodules\" of %s%s%s lists \"%s\", which is not a "
+			   "submodule of \"%s\" at %.12s", recipe ? "recipe \"" : "the source",
+			   recipe ? recipe : "", recipe ? "\"" : "", p->s, u, commit);
+		hint_known(x, p->s);
+		errors++;
+	}
+	for (size_t k = 0; x->res && k < x->noverrides; k++) {
+		const struct submodule_override *ov = &x->overrides[k];
+		if (x->override_used[k] || under_failure(x, ov->path))
+			continue;
+		diag_error(x->d, &ov->pos, "submodule override \"%s\" of %s%s%s names no submodule "
+			   "of \"%s\" at %.12s", ov->path, recipe ? "recipe \"" : "the source",
+			   recipe ? recipe : "", recipe ? "\"" : "", u, commit);
+		hint_known(x, ov->path);
+		errors++;
+	}
+	free(u);
+	return errors;
+}
+
+/* The one error listing every submodule that could not be had. */
+static void report_failures(struct export_ctx *x, const char *url, const char *commit)
+{
+	char *u = url_redact(url);
+	const char *recipe = x->o->recipe;
+	struct buf msg = BUF_INIT;
+	if (recipe)
+		buf_addf(&msg, "recipe \"%s\": ", recipe);
+	buf_addf(&msg, "%zu submodule%s of \"%s\" at %.12s cannot be fetched%s%s:", x->nfails,
+		 x->nfails == 1 ? "" : "s", u, commit, x->o->offline ? " from the cache" : "",
+		 x->writing ? "; nothing was checked out" : "");
+	bool via_mirror = false, upstream_lost = false;
+	for (size_t i = 0; i < x->nfails; i++) {
+		const struct sub_failure *f = &x->fails[i];
+		bool rewritten = strcmp(f->url, f->fetch_url) != 0;
+		via_mirror |= rewritten;
+		upstream_lost |= f->missing_commit && !rewritten && !x->o->offline;
+		buf_addf(&msg, "\n  \"%s\"", f->path);
+		if (f->commit[0])
+			buf_addf(&msg, " at commit %s", f->commit);
+		if (f->super_path[0])
+			buf_addf(&msg, ", gitlink of \"%s\" (\"%s\" at %.12s)", f->super_path,
+				 f->super_url, f->super_commit);
+		else
+			buf_addf(&msg, ", gitlink of \"%s\" at %.12s", f->super_url, f->super_commit);
+		if (rewritten)
+			buf_addf(&msg, "\n    upstream \"%s\", asked of the site mirror \"%s\"", f->url,
+				 f->fetch_url);
+		else
+			buf_addf(&msg, "\n    from \"%s\"", f->url);
+		buf_addf(&msg, "\n    %s", f->why);
+	}
+	diag_error(x->d, NULL, "%s", msg.data);
+	if (x->o->offline)
+		diag_hint(x->d, "the cache lacks them: run `ptbuild fetch` once with the network "
+			     "(without %s)", offline_flag(x->o));
+	if (via_mirror)
+		diag_hint(x->d, "the site mirror lacks them: mirror these repositories there "
+			     "(mirrors.json or PTBUILD_MIRRORS rewrites the URLs), then run again");
+	if (upstream_lost)
+		diag_hint(x->d, "a repository that lacks its commit no longer has what its "
+			     "superproject records (force-pushed or deleted): point "
+			     "\"submodule_overrides\" at a fork that has it, or choose another "
+			     "superproject ref");
+	struct buf ex = BUF_INIT;
+	for (size_t i = 0; i < x->nfails; i++)
+		buf_addf(&ex, "%s\"%s\"", i ? ", " : "", x->fails[i].path);
+	diag_hint(x->d, "if the build does not need them, leave them out: \"submodules\": "
+		     "{\"exclude\": [%s]} in the recipe's source", ex.data);
+	buf_release(&ex);
+	buf_release(&msg);
+	free(u);
+}
+
+static void export_ctx_init(struct export_ctx *x, const struct git_opts *o,
+			    const struct submodule_override *overrides, size_t noverrides,
+			    struct git_tree_result *res, struct diags *d)
+{
+	memset(x, 0, sizeof(*x));
+	x->o = o;
+	x->overrides = overrides;
+	x->noverrides = noverrides;
+	x->override_used = xcalloc(noverrides + 1, sizeof(bool));
+	x->path_matched = xcalloc((o->select ? o->select->paths.n : 0) + 1, sizeof(bool));
+	x->res = res;
+	x->d = d;
+}
+
+/* Everything the walk found wrong, reported: 0, -1 (a fetch) or -2 (an input). */
+static int export_ctx_finish(struct export_ctx *x, int rc, const char *url, const char *commit)
+{
+	if (rc == 0) {
+		int bad = check_paths(x, url, commit);
+		if (x->nfails)
+			report_failures(x, url, commit);
+		rc = bad ? -2 : x->nfails || x->errors ? -1 : 0;
+	}
+	for (size_t i = 0; i < x->nfails; i++) {
+		struct sub_failure *f = &x->fails[i];
+		free(f->path);
+		free(f->super_path);
+		free(f->super_url);
+		free(f->url);
+		free(f->fetch_url);
+		free(f->why);
+	}
+	free(x->fails);
+	for (size_t i = 0; i < x->nknown; i++)
+		free(x->known[i]);
+	free(x->known);
+	free(x->override_used);
+	free(x->path_matched);
+	return rc;
+}
+
+/* The mirror of `url` brought up to date and `ref` resolved in it into res. */
+static int resolve_top(const struct git_opts *o, const char *url, const char *ref,
+		       char **mirror, struct git_tree_result *res, struct diags *d)
+{
+	git_source_init();
+	bool stale = false;
+	/* A commit id the cache has (a locked pin) needs no fetch: its tree cannot change. */
+	char *cached = mirror_path(o, url);
+	git_oid oid;
+	bool have = is_hex(ref, 40) && git_oid_fromstr(&oid, ref) == 0 && mirror_has_commit(cached, &oid);
+	free(cached);
+	if (have)
+		*mirror = mirror_path(o, url);
+	else if (mirror_update(o, url, true, mirror, &stale, d) < 0)
+		return -1;
+	if (git_resolve(*mirror, url, ref, res->commit, res->tag, d) < 0) {
+		if (stale)
+			diag_hint(d, "the mirror could not be updated (see the warning): upstream may "
+				     "have it; run again with the network");
+		return -1;
+	}
+	return 0;
+}
+
 int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, bool submodules,
 		   const struct submodule_override *overrides, size_t noverrides, const char *dest,
 		   struct git_tree_result *res, struct diags *d)
 {
 	memset(res, 0, sizeof(*res));
 	char *mirror = NULL;
-	if (git_mirror_update(o, url, &mirror, d) < 0)
-		return -1;
 	struct staged_dir out = { 0 };
-	struct export_ctx x = { o, overrides, noverrides, submodules ? res : NULL, d };
-	int rc = -1;
-	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) == 0 &&
-	    staged_dir_begin(&out, dest, "checkout", d) == 0 &&
-	    export_commit(&x, mirror, url, res->commit, out.tmp, "", 0) == 0)
+	struct export_ctx x;
+	export_ctx_init(&x, o, overrides, noverrides, submodules ? res : NULL, d);
+	x.writing = true;
+	int rc = resolve_top(o, url, ref, &mirror, res, d);
+	if (rc == 0)
+		rc = staged_dir_begin(&out, dest, "checkout", d);
+	if (rc == 0)
+		rc = export_ctx_finish(&x, export_commit(&x, mirror, url, res->commit, out.tmp, "", 0),
+				       url, res->commit);
+	else
+		export_ctx_finish(&x, rc, url, res->commit);
+	if (rc == 0)
 		rc = staged_dir_commit(&out, "checkout", d);
 	staged_dir_abort(&out);
 	if (rc < 0) { /* keep the resolved commit for messages, drop the rest */
@@ -521,12 +867,14 @@ int git_resolve_tree(const struct git_opts *o, const char *url, const char *ref,
 {
 	memset(res, 0, sizeof(*res));
 	char *mirror = NULL;
-	if (git_mirror_update(o, url, &mirror, d) < 0)
-		return -1;
-	struct export_ctx x = { o, overrides, noverrides, res, d };
-	int rc = -1;
-	if (git_resolve(mirror, url, ref, res->commit, res->tag, d) == 0)
-		rc = export_commit(&x, mirror, url, res->commit, NULL, "", 0);
+	struct export_ctx x;
+	export_ctx_init(&x, o, overrides, noverrides, res, d);
+	int rc = resolve_top(o, url, ref, &mirror, res, d);
+	if (rc == 0)
+		rc = export_ctx_finish(&x, export_commit(&x, mirror, url, res->commit, NULL, "", 0),
+				       url, res->commit);
+	else
+		export_ctx_finish(&x, rc, url, res->commit);
 	if (rc < 0)
 		git_tree_result_release(res);
 	free(mirror);

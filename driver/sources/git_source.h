@@ -20,8 +20,12 @@
 
 struct git_opts {
 	const char *cache_dir;   /* mirrors live in cache_dir/git/ */
-	bool offline;            /* --frozen: the cache only, no network */
+	bool offline;            /* --frozen or --offline: the cache only, no network */
 	const struct mirrors *mirrors; /* URL rewrites, or NULL */
+	const char *offline_flag;      /* the option that made `offline`, for messages; NULL:
+					  "--frozen" */
+	const char *recipe;            /* whose source this is, for messages; or NULL */
+	const struct submodule_select *select; /* which submodules; NULL: all, recursively */
 };
 
 /* A submodule as checked out: where, from which URL, at which commit. */
@@ -47,7 +51,8 @@ void git_tree_result_release(struct git_tree_result *r);
 
 /* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).
  * The cache is keyed by the upstream URL; objects come from its rewrite by `o->mirrors`.
- * On success *mirror is the mirror's path (caller frees). */
+ * A cached mirror that cannot be fetched (the network is down) is used as it is, with a
+ * warning "mirror not updated". On success *mirror is the mirror's path (caller frees). */
 int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d);
 
 /* The committer time of `commit` in the cached mirror of `url`, without any network access
@@ -62,8 +67,14 @@ int git_resolve(const char *mirror, const char *url, const char *ref,
 /*
  * Mirrors `url`, resolves `ref` and exports the commit's tree into `dest` (which must not
  * exist: the tree is written beside it and renamed into place, so a failure leaves nothing).
- * With `submodules`, every gitlink is exported from its own mirror, recursively;
- * `overrides` replace the URL and ref of top-level submodules by path.
+ * With `submodules`, every gitlink `o->select` selects is exported from its own mirror,
+ * recursively (a mirror that has the gitlink's commit is not fetched again); `overrides`
+ * replace the URL and ref of submodules by full path, nested ones too. The whole tree is
+ * walked before failing: every submodule that cannot be fetched is listed in one error
+ * (path, the superproject and its commit, the gitlink commit, upstream URL and the URL
+ * used), as is every selected or overridden path that is no submodule (did you mean).
+ * Returns 0; -1 when something could not be fetched; -2 when a path of the selection or
+ * of `overrides` is wrong (an input error).
  */
 int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, bool submodules,
 		   const struct submodule_override *overrides, size_t noverrides, const char *dest,
@@ -71,8 +82,8 @@ int git_fetch_tree(const struct git_opts *o, const char *url, const char *ref, b
 
 /*
  * What a checkout of `ref` would record, without writing a tree: the commit, the tag and
- * every submodule commit, recursively (what a lock file needs). Mirrors are created or
- * updated as for a checkout.
+ * every selected submodule commit, recursively (what a lock file needs). Mirrors are
+ * created or updated, and errors reported, as for a checkout; returns 0, -1 or -2 as it.
  */
 int git_resolve_tree(const struct git_opts *o, const char *url, const char *ref,
 		     const struct submodule_override *overrides, size_t noverrides,

@@ -16,9 +16,13 @@
 #include "util/os.h"
 #include "util/xalloc.h"
 
-static struct git_opts git_opts_of(const struct source_opts *o, bool offline)
+static struct git_opts git_opts_of(const struct source_opts *o, const struct recipe *r,
+				   bool offline)
 {
-	return (struct git_opts){ o->cache_dir, offline || o->offline, o->mirrors };
+	return (struct git_opts){ .cache_dir = o->cache_dir, .offline = offline || o->offline,
+				  .mirrors = o->mirrors,
+				  .offline_flag = o->offline ? o->offline_flag : NULL,
+				  .recipe = r->name, .select = &r->source.select };
 }
 
 static struct pypi_opts pypi_opts_of(const struct source_opts *o)
@@ -42,7 +46,7 @@ static bool wheel_by_url(const struct recipe *r)
 static int resolve_git(const struct source_opts *o, const struct recipe *r, struct pin *pin,
 		       struct diags *d)
 {
-	struct git_opts go = git_opts_of(o, false);
+	struct git_opts go = git_opts_of(o, r, false);
 	struct git_tree_result res;
 	int rc;
 	if (r->source.submodules) {
@@ -58,7 +62,7 @@ static int resolve_git(const struct source_opts *o, const struct recipe *r, stru
 		free(mirror);
 	}
 	if (rc < 0)
-		return -1;
+		return rc;
 	memcpy(pin->commit, res.commit, PIN_OID_SIZE);
 	memcpy(pin->tag, res.tag, PIN_OID_SIZE);
 	for (size_t i = 0; i < res.nsubs; i++)
@@ -136,7 +140,7 @@ int source_resolve(const struct source_opts *o, const struct recipe *r,
 	}
 	if (rc < 0) {
 		pin_release(&tmp);
-		return -1;
+		return rc;
 	}
 	struct pin *pin = pins_add(into, r->name);
 	char *name = pin->recipe;
@@ -154,9 +158,10 @@ static int check_git(const struct source_opts *o, const struct recipe *r, const 
 	if (o->offline)
 		return 0; /* --frozen: the lock is the truth; the checkout needs its commits */
 	struct pins now = { 0 };
-	if (source_resolve(o, r, NULL, 0, &now, d) < 0) {
+	int resolved = source_resolve(o, r, NULL, 0, &now, d);
+	if (resolved < 0) {
 		pins_release(&now);
-		return -1;
+		return resolved;
 	}
 	const struct pin *cur = &now.v[0];
 	int rc = 0;
@@ -283,7 +288,7 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 				if (pin->subs[k].overridden && !strcmp(pin->subs[k].path, ov[i].path))
 					ov[i].ref = pin->subs[k].commit;
 		}
-		struct git_opts go = git_opts_of(o, mirrors_fresh);
+		struct git_opts go = git_opts_of(o, r, mirrors_fresh);
 		struct git_tree_result res;
 		int rc = git_fetch_tree(&go, r->source.location, pin->commit, r->source.submodules,
 					ov, r->noverrides, dest, &res, d);
@@ -344,8 +349,9 @@ static int write_tree(const struct source_opts *o, const struct recipe *r, const
 		      bool mirrors_fresh, struct tree_patches *patches, const char *fresh,
 		      struct diags *d)
 {
-	if (export_tree(o, r, pin, mirrors_fresh, fresh, d) < 0)
-		return -1;
+	int rc = export_tree(o, r, pin, mirrors_fresh, fresh, d);
+	if (rc < 0)
+		return rc;
 	if (!patches)
 		return 0;
 	int prc = patches_apply(fresh, patches->refs, patches->n, &patches->stats, d);

@@ -20,7 +20,8 @@ struct source_opts {
 	const char *project_dir;       /* path sources are relative to it */
 	const char *work_dir;          /* source trees go to work_dir/src/ */
 	const struct mirrors *mirrors;
-	bool offline;                  /* --frozen */
+	bool offline;                  /* --frozen or --offline: the cache only */
+	const char *offline_flag;      /* which of them, for messages; NULL: "--frozen" */
 };
 
 /* A Python a wheel-by-requirement source is needed for, and its interpreter (or NULL). */
@@ -30,7 +31,8 @@ struct source_python {
 };
 
 /* Resolves `r`'s source from upstream into a new pin in `into` (nothing added on error).
- * Path sources cannot be pinned: -1 with an error saying so. */
+ * Path sources cannot be pinned: -1 with an error saying so. -2 when the recipe names a
+ * submodule path its tree does not have (an input error), -1 for the rest. */
 int source_resolve(const struct source_opts *o, const struct recipe *r,
 		   const struct source_python *pys, size_t npys, struct pins *into,
 		   struct diags *d);

@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "sources/git_source.h"
 #include "sources/mirrors.h"
@@ -24,6 +27,10 @@ static char *base_url; /* file://<fixtures> */
 static char *http_fixtures; /* the same repositories, made for and served over smart HTTP */
 static char *http_url;      /* http://127.0.0.1:PORT/git */
 static long server_pid;
+static char *site;   /* the same repositories made for https://upstream.invalid/org (never
+			contacted: mirrors.json points it at copies of these) */
+static char *lost;   /* file:// repositories where gklib.git lost the commit metis records */
+#define UPSTREAM "https://upstream.invalid/org"
 
 /* Runs the command line; returns its stdout (trimmed); fails the test on a non-zero exit. */
 static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -70,6 +77,14 @@ static int setup(void **state)
 	buf_release(&args);
 	free(sh("%s/tests/integration/fixtures/make_repos.sh %s %s >/dev/null", PTBUILD_SOURCE_DIR,
 		http_fixtures, http_url));
+
+	site = tmpdir_make("gitsite");
+	free(sh("%s/tests/integration/fixtures/make_repos.sh %s %s >/dev/null", PTBUILD_SOURCE_DIR,
+		site, UPSTREAM));
+	lost = tmpdir_make("gitlost");
+	free(sh("%s/tests/integration/fixtures/make_repos.sh %s file://%s >/dev/null && "
+		"rm -rf %s/gklib.git && cp -r %s/leaf.git %s/gklib.git", PTBUILD_SOURCE_DIR, lost,
+		lost, lost, lost, lost));
 	return 0;
 }
 
@@ -83,6 +98,10 @@ static int teardown(void **state)
 	free(http_url);
 	tmpdir_remove(fixtures);
 	free(fixtures);
+	tmpdir_remove(site);
+	free(site);
+	tmpdir_remove(lost);
+	free(lost);
 	free(base_url);
 	return 0;
 }
@@ -483,6 +502,347 @@ static void test_source_commit_time(void **state)
 	scratch_free(&s);
 }
 
+
+/* A copy of the site's repositories in `dir` without `missing` (space-separated names),
+ * with `broken` (a name) replaced by an unrelated repository, and mirrors that point the
+ * upstream at it. */
+static void site_mirror(const char *dir, const char *missing, const char *broken,
+			struct mirrors *m)
+{
+	free(sh("cp -r %s %s/site && cd %s/site && rm -rf $(for n in %s; do echo $n.git; done)",
+		site, dir, dir, missing));
+	if (broken)
+		free(sh("cd %s/site && rm -rf %s.git && cp -r leaf.git %s.git", dir, broken, broken));
+	struct buf rules = BUF_INIT;
+	buf_addf(&rules, "{ \"" UPSTREAM "/\": \"file://%s/site/\" }", dir);
+	write_text(dir, "mirrors.json", rules.data);
+	unsetenv("PTBUILD_MIRRORS");
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(mirrors_load(m, dir, &d), 0);
+	diags_release(&d);
+	buf_release(&rules);
+}
+
+/* Issue 14, items 12 and 13: every submodule the site's mirror cannot give is named in one
+ * error, a nested one by its full path, each with its superproject and commit, its gitlink
+ * commit, the upstream URL and the URL asked; nothing is checked out. */
+static void test_unavailable_submodules_in_one_pass(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gitunavail");
+	struct mirrors m;
+	site_mirror(s.work, "gklib cutlass", "cccl", &m);
+	struct git_opts o = { .cache_dir = s.cache, .mirrors = &m };
+	char *pyg = sh("git -C %s/pyg.git rev-parse v0.8.0^{commit}", site);
+	char *metis = sh("git -C %s/pyg.git rev-parse v0.8.0:third_party/METIS", site);
+	char *gklib = sh("git -C %s/metis.git rev-parse HEAD:GKlib", site);
+	char *cutlass = sh("git -C %s/pyg.git rev-parse v0.8.0:third_party/cutlass", site);
+	char *cccl = sh("git -C %s/pyg.git rev-parse v0.8.0:third_party/cccl", site);
+	for (int walk_only = 0; walk_only < 2; walk_only++) {
+		struct git_tree_result r;
+		struct diags d;
+		diags_init(&d);
+		int rc = walk_only ? git_resolve_tree(&o, UPSTREAM "/pyg.git", "v0.8.0", NULL, 0, &r, &d)
+				   : git_fetch_tree(&o, UPSTREAM "/pyg.git", "v0.8.0", true, NULL, 0,
+						    s.dest, &r, &d);
+		assert_int_equal(rc, -1);
+		char *t = diags_text(&d);
+		assert_int_equal(d.nerrors, 1);
+		struct buf want = BUF_INIT;
+		buf_addf(&want, "error: 3 submodules of \"" UPSTREAM "/pyg.git\" at %.12s cannot be "
+			 "fetched", pyg);
+		assert_contains(t, want.data);
+		buf_reset(&want);
+		buf_addf(&want, "\"third_party/METIS/GKlib\" at commit %s, gitlink of "
+			 "\"third_party/METIS\" (\"" UPSTREAM "/metis.git\" at %.12s)\n"
+			 "    upstream \"" UPSTREAM "/gklib.git\", asked of the site mirror "
+			 "\"file://%s/site/gklib.git\"", gklib, metis, s.work);
+		assert_contains(t, want.data);
+		buf_reset(&want);
+		buf_addf(&want, "\"third_party/cutlass\" at commit %s, gitlink of \"" UPSTREAM
+			 "/pyg.git\" at %.12s\n    upstream \"" UPSTREAM "/cutlass.git\", asked of "
+			 "the site mirror \"file://%s/site/cutlass.git\"", cutlass, pyg, s.work);
+		assert_contains(t, want.data);
+		buf_reset(&want);
+		/* a mirror that is there but lacks the commit */
+		buf_addf(&want, "\"third_party/cccl\" at commit %s", cccl);
+		assert_contains(t, want.data);
+		buf_reset(&want);
+		buf_addf(&want, "the repository has no commit %s", cccl);
+		assert_contains(t, want.data);
+		assert_not_contains(t, "force-pushed");
+		assert_contains(t, "hint: the site mirror lacks them");
+		assert_contains(t, "{\"exclude\": [\"third_party/METIS/GKlib\", \"third_party/cccl\", "
+				   "\"third_party/cutlass\"]}");
+		/* the ones the mirror has are not listed */
+		assert_not_contains(t, "\"third_party/parallel-hashmap\" at commit");
+		assert_false(path_exists(s.dest));
+		char *left = sh("find %s -name '*.tmp-*' | wc -l", s.work);
+		assert_string_equal(left, "0");
+		free(left);
+		buf_release(&want);
+		free(t);
+		git_tree_result_release(&r);
+		diags_release(&d);
+	}
+	free(pyg);
+	free(metis);
+	free(gklib);
+	free(cutlass);
+	free(cccl);
+	mirrors_release(&m);
+	scratch_free(&s);
+}
+
+/* Without a mirror rule, a repository that lacks its commit lost it upstream: that hint,
+ * and not the site mirror's. */
+static void test_commit_lost_upstream(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gitlostw");
+	struct git_opts o = { .cache_dir = s.cache };
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "file://%s/pyg.git", lost);
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(git_fetch_tree(&o, url.data, "v0.8.0", true, NULL, 0, s.dest, &r, &d), -1);
+	char *t = diags_text(&d);
+	assert_contains(t, "1 submodule of \"file://");
+	assert_contains(t, "\"third_party/METIS/GKlib\" at commit ");
+	struct buf want = BUF_INIT;
+	buf_addf(&want, "    from \"file://%s/gklib.git\"", lost);
+	assert_contains(t, want.data);
+	assert_contains(t, "force-pushed or deleted");
+	assert_not_contains(t, "site mirror");
+	assert_false(path_exists(s.dest));
+	buf_release(&want);
+	free(t);
+	git_tree_result_release(&r);
+	diags_release(&d);
+	buf_release(&url);
+	scratch_free(&s);
+}
+
+/* "<commit> <path>" lines of the subs whose path is not under a deselected one. */
+static char *paths_of(const struct git_tree_result *r)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < r->nsubs; i++)
+		buf_addf(&b, "%s%s", i ? " " : "", r->subs[i].path);
+	return buf_detach(&b);
+}
+
+static struct strpos sp(const char *s, unsigned line)
+{
+	return (struct strpos){ (char *)s, { "recipes/pyg.json", line, 7 } };
+}
+
+/* Issue 14, item 14: "only" and "exclude" by path, nested paths too; an unknown path is
+ * an input error (-2) at its position with a did-you-mean; an air-gapped site leaves out
+ * what its mirror lacks. */
+static void test_submodule_selection(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gitsel");
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "%s/pyg.git", base_url);
+	struct strpos only_v[] = { sp("third_party/METIS/GKlib", 3) };
+	struct submodule_select only = { SUBMODULES_ONLY, { only_v, 1 }, { 0 } };
+	struct git_opts o = { .cache_dir = s.cache, .recipe = "pyg", .select = &only };
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	/* "only" a nested path: its parent comes with it, nothing else */
+	assert_int_equal(git_fetch_tree(&o, url.data, "v0.8.0", true, NULL, 0, s.dest, &r, &d), 0);
+	char *got = paths_of(&r);
+	assert_string_equal(got, "third_party/METIS third_party/METIS/GKlib");
+	free(got);
+	free(sh("test -f %s/third_party/METIS/GKlib/src/gklib.c && test -f %s/third_party/METIS/src/metis.c"
+		" && test -z \"$(ls -A %s/third_party/cutlass)\"", s.dest, s.dest, s.dest));
+	git_tree_result_release(&r);
+	/* the walk records the same */
+	assert_int_equal(git_resolve_tree(&o, url.data, "v0.8.0", NULL, 0, &r, &d), 0);
+	got = paths_of(&r);
+	assert_string_equal(got, "third_party/METIS third_party/METIS/GKlib");
+	free(got);
+	git_tree_result_release(&r);
+
+	/* "exclude": the rest, and nothing below an excluded one */
+	struct strpos ex_v[] = { sp("third_party/cutlass", 4), sp("third_party/METIS", 5) };
+	struct submodule_select ex = { SUBMODULES_EXCLUDE, { ex_v, 2 }, { 0 } };
+	o.select = &ex;
+	assert_int_equal(git_resolve_tree(&o, url.data, "v0.8.0", NULL, 0, &r, &d), 0);
+	got = paths_of(&r);
+	assert_string_equal(got, "third_party/cccl third_party/parallel-hashmap");
+	free(got);
+	git_tree_result_release(&r);
+
+	/* unknown paths, top-level and nested: both named, with their positions */
+	struct strpos bad_v[] = { sp("third_party/METS", 6), sp("third_party/METIS/GKlb", 7) };
+	struct submodule_select bad = { SUBMODULES_ONLY, { bad_v, 2 }, { 0 } };
+	o.select = &bad;
+	char *dest2 = path_join(s.work, "src2");
+	assert_int_equal(git_fetch_tree(&o, url.data, "v0.8.0", true, NULL, 0, dest2, &r, &d), -2);
+	char *t = diags_text(&d);
+	assert_contains(t, "recipes/pyg.json:6:7: error: \"submodules\" of recipe \"pyg\" lists "
+			   "\"third_party/METS\", which is not a submodule of \"file://");
+	assert_contains(t, "hint: did you mean \"third_party/METIS\"?");
+	assert_contains(t, "recipes/pyg.json:7:7: error: \"submodules\" of recipe \"pyg\" lists "
+			   "\"third_party/METIS/GKlb\"");
+	assert_contains(t, "hint: did you mean \"third_party/METIS/GKlib\"?");
+	assert_false(path_exists(dest2));
+	free(t);
+	diags_release(&d);
+
+	/* an air-gapped site whose mirror lacks cutlass and cccl builds without them */
+	struct mirrors m;
+	site_mirror(s.work, "cutlass cccl", NULL, &m);
+	struct strpos gap_v[] = { sp("third_party/cutlass", 8), sp("third_party/cccl", 9) };
+	struct submodule_select gap = { SUBMODULES_EXCLUDE, { gap_v, 2 }, { 0 } };
+	struct git_opts so = { .cache_dir = s.cache, .mirrors = &m, .select = &gap };
+	char *dest3 = path_join(s.work, "src3");
+	diags_init(&d);
+	if (git_fetch_tree(&so, UPSTREAM "/pyg.git", "v0.8.0", true, NULL, 0, dest3, &r, &d) < 0) {
+		t = diags_text(&d);
+		fail_msg("%s", t);
+	}
+	got = paths_of(&r);
+	assert_string_equal(got, "third_party/METIS third_party/METIS/GKlib third_party/parallel-hashmap");
+	free(got);
+	git_tree_result_release(&r);
+	diags_release(&d);
+	mirrors_release(&m);
+	free(dest2);
+	free(dest3);
+	buf_release(&url);
+	scratch_free(&s);
+}
+
+/* Issue 14, item 15: an override of a nested path is applied; one for a path that is no
+ * gitlink is an input error with a did-you-mean and the override's position. */
+static void test_nested_override(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gitnestov");
+	struct buf url = BUF_INIT, fork = BUF_INIT;
+	buf_addf(&url, "%s/pyg.git", base_url);
+	buf_addf(&fork, "%s/gklib-fork.git", base_url);
+	struct submodule_override ov = { "third_party/METIS/GKlib", fork.data, "v2",
+					 { "recipes/pyg.json", 9, 26 } };
+	struct git_opts o = { .cache_dir = s.cache, .recipe = "pyg" };
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	if (git_fetch_tree(&o, url.data, "v0.8.0", true, &ov, 1, s.dest, &r, &d) < 0) {
+		char *t = diags_text(&d);
+		fail_msg("%s", t);
+	}
+	char *want = sh("git -C %s/gklib-fork.git rev-parse v2^{commit}", fixtures);
+	bool found = false;
+	for (size_t i = 0; i < r.nsubs; i++) {
+		if (strcmp(r.subs[i].path, "third_party/METIS/GKlib"))
+			continue;
+		found = true;
+		assert_string_equal(r.subs[i].commit, want);
+		assert_true(r.subs[i].overridden);
+	}
+	assert_true(found);
+	free(sh("test -f %s/third_party/METIS/GKlib/src/fork.c", s.dest));
+	git_tree_result_release(&r);
+
+	ov.path = "third_party/METIS/GKlb";
+	char *dest2 = path_join(s.work, "src2");
+	assert_int_equal(git_fetch_tree(&o, url.data, "v0.8.0", true, &ov, 1, dest2, &r, &d), -2);
+	char *t = diags_text(&d);
+	assert_contains(t, "recipes/pyg.json:9:26: error: submodule override "
+			   "\"third_party/METIS/GKlb\" of recipe \"pyg\" names no submodule of \"");
+	assert_contains(t, "hint: did you mean \"third_party/METIS/GKlib\"?");
+	assert_false(path_exists(dest2));
+	free(t);
+	ov.path = "no/such/path";
+	diags_release(&d);
+	diags_init(&d);
+	assert_int_equal(git_resolve_tree(&o, url.data, "v0.8.0", &ov, 1, &r, &d), -2);
+	t = diags_text(&d);
+	assert_contains(t, "hint: the submodules it has: \"third_party/METIS\", ");
+	assert_contains(t, "\"third_party/METIS/GKlib\"");
+	free(t);
+	free(dest2);
+	free(want);
+	diags_release(&d);
+	buf_release(&url);
+	buf_release(&fork);
+	scratch_free(&s);
+}
+
+/* A loopback port nothing listens on. */
+static int closed_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Issue 14, item 16: with the network down, what the cached mirror has still resolves,
+ * with a warning that the mirror was not updated; offline, without one. Submodule mirrors
+ * that have their gitlink commits are not fetched at all. */
+static void test_network_down_uses_cache(void **state)
+{
+	(void)state;
+	struct scratch s = scratch_make("gitdown");
+	struct mirrors m;
+	site_mirror(s.work, "", NULL, &m);
+	struct git_opts o = { .cache_dir = s.cache, .mirrors = &m };
+	struct git_tree_result r;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(git_resolve_tree(&o, UPSTREAM "/pyg.git", "v0.8.0", NULL, 0, &r, &d), 0);
+	size_t want = r.nsubs;
+	git_tree_result_release(&r);
+	/* the site's server goes away */
+	mirrors_release(&m);
+	struct buf rules = BUF_INIT;
+	buf_addf(&rules, "{ \"" UPSTREAM "/\": \"http://127.0.0.1:%d/git/\" }", closed_port());
+	write_text(s.work, "mirrors.json", rules.data);
+	assert_int_equal(mirrors_load(&m, s.work, &d), 0);
+	assert_int_equal(git_resolve_tree(&o, UPSTREAM "/pyg.git", "v0.8.0", NULL, 0, &r, &d), 0);
+	assert_int_equal(r.nsubs, want);
+	char *t = diags_text(&d);
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(d.nwarnings, 1); /* the superproject only: the submodules' commits are cached */
+	assert_contains(t, "warning: mirror not updated: cannot fetch \"http://127.0.0.1:");
+	assert_contains(t, "\"" UPSTREAM "/pyg.git\" is resolved from the cached mirror as it is");
+	assert_contains(t, "hint: its branches may be behind upstream; `--offline` uses the cache");
+	free(t);
+	git_tree_result_release(&r);
+	diags_release(&d);
+	/* a ref the cache does not have: the error says the mirror could not be updated */
+	diags_init(&d);
+	assert_int_equal(git_resolve_tree(&o, UPSTREAM "/pyg.git", "v0.9.0", NULL, 0, &r, &d), -1);
+	t = diags_text(&d);
+	assert_contains(t, "error: no tag, branch or commit \"v0.9.0\"");
+	assert_contains(t, "the mirror could not be updated (see the warning)");
+	free(t);
+	diags_release(&d);
+	/* offline: no attempt, no warning */
+	diags_init(&d);
+	o.offline = true;
+	o.offline_flag = "--offline";
+	assert_int_equal(git_resolve_tree(&o, UPSTREAM "/pyg.git", "v0.8.0", NULL, 0, &r, &d), 0);
+	assert_int_equal(d.n, 0);
+	git_tree_result_release(&r);
+	diags_release(&d);
+	buf_release(&rules);
+	mirrors_release(&m);
+	scratch_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +853,11 @@ int main(void)
 		cmocka_unit_test(test_interrupted_fetch_recovers),
 		cmocka_unit_test(test_checkout_over_http),
 		cmocka_unit_test(test_source_commit_time),
+		cmocka_unit_test(test_unavailable_submodules_in_one_pass),
+		cmocka_unit_test(test_commit_lost_upstream),
+		cmocka_unit_test(test_submodule_selection),
+		cmocka_unit_test(test_nested_override),
+		cmocka_unit_test(test_network_down_uses_cache),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

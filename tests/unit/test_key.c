@@ -31,11 +31,11 @@ struct fixture {
 	struct diags d;
 };
 
-static void fixture_make(struct fixture *f)
+static void fixture_make_with(struct fixture *f, const char *ext)
 {
 	f->dir = tmpdir_make("key");
 	write_text(f->dir, "recipes/base.json", base_json);
-	write_text(f->dir, "recipes/ext.json", ext_json);
+	write_text(f->dir, "recipes/ext.json", ext);
 	write_text(f->dir, "toolchains/cpu.json", cpu_json);
 	write_text(f->dir, "patches/ext/0001-a.patch", "--- a/x\n+++ b/x\n");
 	diags_init(&f->d);
@@ -54,6 +54,11 @@ static void fixture_make(struct fixture *f)
 	f->fp.py = xcalloc(1, sizeof(*f->fp.py));
 	f->fp.npy = 1;
 	f->fp.py[0] = (struct python_fp){ .version = xstrdup("3.11"), .full = xstrdup("Python 3.11.7") };
+}
+
+static void fixture_make(struct fixture *f)
+{
+	fixture_make_with(f, ext_json);
 }
 
 static void fixture_release(struct fixture *f)
@@ -310,9 +315,50 @@ static void test_diff_bad_input(void **state)
 	diags_release(&d);
 }
 
+/* Issue 14, item 14: the submodule selection is part of the key and of the lock's source
+ * declaration, paths sorted; "recursive" and "none" keep the keys they had. */
+static void test_submodule_selection_in_key(void **state)
+{
+	(void)state;
+	static const char *const sels[] = {
+		"\"recursive\"", "\"none\"",
+		"{ \"exclude\": [\"third_party/y\", \"third_party/x/z\"] }",
+		"{ \"exclude\": [\"third_party/x/z\", \"third_party/y\"] }",
+		"{ \"only\": [\"third_party/y\", \"third_party/x/z\"] }",
+	};
+	static const char *const want[] = {
+		"\"submodules\":true", "\"submodules\":false",
+		"\"submodules\":{\"exclude\":[\"third_party/x/z\",\"third_party/y\"]}",
+		"\"submodules\":{\"exclude\":[\"third_party/x/z\",\"third_party/y\"]}",
+		"\"submodules\":{\"only\":[\"third_party/x/z\",\"third_party/y\"]}",
+	};
+	char keys[5][SHA256_HEX_SIZE];
+	for (size_t i = 0; i < 5; i++) {
+		struct buf ext = BUF_INIT;
+		buf_addf(&ext, "{ \"name\": \"ext\", \"version\": \"2.0\", \"builder\": \"cpp_extension\",\n"
+			 "  \"source\": { \"git\": \"https://example.invalid/ext.git\", \"ref\": \"v2\",\n"
+			 "              \"submodules\": %s },\n  \"depends\": [\"base\"] }\n", sels[i]);
+		struct fixture f;
+		fixture_make_with(&f, ext.data);
+		fixture_rekey(&f, NULL);
+		assert_contains(f.plan.v[1].key_input, want[i]);
+		char *spec = source_spec(f.plan.v[1].recipe);
+		assert_contains(spec, want[i]);
+		free(spec);
+		memcpy(keys[i], f.plan.v[1].key, SHA256_HEX_SIZE);
+		fixture_release(&f);
+		buf_release(&ext);
+	}
+	assert_string_not_equal(keys[0], keys[1]);
+	assert_string_not_equal(keys[0], keys[2]);
+	assert_string_equal(keys[2], keys[3]); /* the order written does not matter */
+	assert_string_not_equal(keys[2], keys[4]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_submodule_selection_in_key),
 		cmocka_unit_test(test_key_input_schema),
 		cmocka_unit_test(test_pins_move_keys),
 		cmocka_unit_test(test_split_source_and_flags),
