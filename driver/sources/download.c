@@ -188,7 +188,8 @@ int download_page(const struct download_opts *o, const char *url, struct buf *ou
 	char *shown = url_redact(url);
 	int rc = -1;
 	if (o->offline) {
-		diag_error(d, NULL, "cannot read \"%s\": --frozen forbids the network", shown);
+		diag_error(d, NULL, "cannot read \"%s\": %s forbids the network", shown,
+			   o->offline_flag ? o->offline_flag : "--frozen");
 	} else {
 		char *fetch_url = mirrors_rewrite(o->mirrors, url);
 		char hex[SHA256_HEX_SIZE];
@@ -216,8 +217,8 @@ int download_verified(const struct download_opts *o, const char *url, const char
 		goto out;
 	}
 	if (o->offline) {
-		diag_error(d, NULL, "\"%s\" is not in the cache (%s), and --frozen forbids the network",
-			   shown, final.data);
+		diag_error(d, NULL, "\"%s\" is not in the cache (%s), and %s forbids the network",
+			   shown, final.data, o->offline_flag ? o->offline_flag : "--frozen");
 		diag_hint(d, "run `ptbuild fetch` once with the network to fill the cache");
 		goto out;
 	}

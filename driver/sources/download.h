@@ -14,7 +14,8 @@
 
 struct download_opts {
 	const char *cache_dir;          /* files go to cache_dir/dist/<sha256>/ */
-	bool offline;                   /* --frozen: the cache only */
+	bool offline;                   /* --frozen or --offline: the cache only */
+	const char *offline_flag;       /* which of them, for messages; NULL: "--frozen" */
 	const struct mirrors *mirrors;  /* URL rewrites, or NULL */
 	int retries;                    /* extra attempts after a transient failure (default 3) */
 	long connect_timeout_s;         /* default 30 */

@@ -10,6 +10,7 @@
 #include "util/url.h"
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/fault.h"
 #include "util/staged.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -99,6 +100,7 @@ static int mirror_create(const char *url, const char *fetch_url, const char *pat
 		diag_hint(d, "check the URL and the network; nothing was kept in the cache");
 		goto out;
 	}
+	fault_point("mirror"); /* fetched, not yet in place */
 	/* A mirror fetch leaves HEAD unborn; point it at the remote's default branch. */
 	git_buf head = { 0 };
 	if (git_remote_default_branch(&head, remote) == 0)
@@ -635,6 +637,8 @@ static int export_commit(struct export_ctx *x, const char *mirror, const char *u
 		git_fail(x->d, "cannot check out", url);
 		goto out;
 	}
+	if (dest)
+		fault_point("checkout"); /* the superproject written, its submodules not yet */
 	rc = x->res ? export_submodules(x, repo, tree, url, commit_hex, dest, prefix, depth) : 0;
 out:
 	git_tree_free(tree);

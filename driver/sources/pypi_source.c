@@ -83,13 +83,14 @@ static bool from_cache(const struct pypi_opts *o, const struct pinned_file *want
 static int offline_miss(const struct pypi_opts *o, const char *what, const char *requirement,
 			const struct pinned_file *want, struct diags *d)
 {
+	const char *flag = o->offline_flag ? o->offline_flag : "--frozen";
 	if (want)
 		diag_error(d, NULL, "%s %s (%s, sha256 %s) is not in the cache (%s/dist/%s/), and "
-			   "--frozen forbids the network", what, requirement, want->name,
-			   want->sha256, o->cache_dir, want->sha256);
+			   "%s forbids the network", what, requirement, want->name,
+			   want->sha256, o->cache_dir, want->sha256, flag);
 	else
-		diag_error(d, NULL, "%s %s is not pinned by the lock, and --frozen forbids the "
-			   "network", what, requirement);
+		diag_error(d, NULL, "%s %s is not pinned by the lock, and %s forbids the "
+			   "network", what, requirement, flag);
 	diag_hint(d, "run `ptbuild fetch` once with the network to fill the cache");
 	return -1;
 }

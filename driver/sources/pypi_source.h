@@ -22,7 +22,8 @@
 
 struct pypi_opts {
 	const char *cache_dir;
-	bool offline;                   /* --frozen: the cache only */
+	bool offline;                   /* --frozen or --offline: the cache only */
+	const char *offline_flag;       /* which of them, for messages; NULL: "--frozen" */
 	const struct mirrors *mirrors;
 	const char *index_url;          /* NULL: $PIP_INDEX_URL, else https://pypi.org/simple/ */
 };

@@ -27,12 +27,15 @@ static struct git_opts git_opts_of(const struct source_opts *o, const struct rec
 
 static struct pypi_opts pypi_opts_of(const struct source_opts *o)
 {
-	return (struct pypi_opts){ o->cache_dir, o->offline, o->mirrors, NULL };
+	return (struct pypi_opts){ .cache_dir = o->cache_dir, .offline = o->offline,
+				   .offline_flag = o->offline ? o->offline_flag : NULL,
+				   .mirrors = o->mirrors };
 }
 
 static struct download_opts download_opts_of(const struct source_opts *o)
 {
 	return (struct download_opts){ .cache_dir = o->cache_dir, .offline = o->offline,
+				       .offline_flag = o->offline ? o->offline_flag : NULL,
 				       .mirrors = o->mirrors };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fault injection for every cache write (issue 14, items 1, 3, 4 and 17): a SIGKILL in the
-# middle of a download, an extraction, patching, a repack and an output-cache entry
+# middle of a download, a mirror creation, an extraction, a git checkout, patching, a repack
+# and an output-cache entry
 # (PTBUILD_FAULT=POINT, util/fault.h), and a full disk (a small tmpfs) during a download, an
 # extraction and a repack. After each, the next run redoes the work or refuses with a clear
 # error; it never accepts a partial file, tree or entry. Two projects sharing one cache that
@@ -76,7 +77,13 @@ contains "the tree is written again" "big-1.0"
 tree_ok || fail "the tree after a killed extraction is not the archive's"
 no_temps "after a killed extraction" "$p/build/src"
 
+expect 137 "mirror creation killed" -- env PTBUILD_FAULT=mirror "$PTBUILD" -C "$p" lock
+[ -n "$(ls -d "$work/cache/git/"*.git 2>/dev/null)" ] && fail "a killed mirror creation left a mirror"
+[ -e "$p/ptbuild.lock" ] && fail "a killed lock wrote ptbuild.lock"
 expect 0 "lock" -- pt lock
+no_temps "after a killed mirror creation" "$work/cache/git"
+expect 137 "checkout killed" -- env PTBUILD_FAULT=checkout "$PTBUILD" -C "$p" fetch
+[ -n "$(ls -d "$p/build/src/ext-"*-patched-???????? 2>/dev/null)" ] && fail "a killed checkout left a tree"
 expect 137 "patching killed" -- env PTBUILD_FAULT=patch "$PTBUILD" -C "$p" fetch
 [ -n "$(ls -d "$p/build/src/ext-"*-patched-???????? 2>/dev/null)" ] && fail "a killed patching left a patched tree"
 expect 0 "fetch after a killed patching" -- pt fetch
