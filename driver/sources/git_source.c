@@ -634,7 +634,17 @@ static int export_commit(struct export_ctx *x, const char *mirror, const char *u
 	co.target_directory = dest;
 	if (dest && (git_repository_set_workdir(repo, dest, 0) < 0 ||
 		     git_checkout_tree(repo, (git_object *)tree, &co) < 0)) {
-		git_fail(x->d, "cannot check out", url);
+		const git_error *e = git_error_last();
+		bool full = e && e->message && strstr(e->message, strerror(ENOSPC));
+		struct buf what = BUF_INIT;
+		if (x->o->recipe)
+			buf_addf(&what, "recipe \"%s\": ", x->o->recipe);
+		buf_addf(&what, "cannot check out %.12s of", commit_hex);
+		git_fail(x->d, what.data, url);
+		buf_release(&what);
+		diag_hint(x->d, full ? "the disk is full: free space on the filesystem of the work "
+				       "directory and run again; nothing was kept"
+				     : "nothing was kept; fix the cause and run again");
 		goto out;
 	}
 	if (dest)

@@ -189,6 +189,29 @@ expect 0 "extraction once there is room" -- env PTBUILD_CACHE="$work/cache" "$PT
 no_temps "after a full disk" "$small/proj/build"
 rm -rf "$small/proj"
 
+# a git checkout into a full work directory
+git init -q "$work/git/huge"
+cp "$work/arch/huge-1.0/blob.bin" "$work/git/huge/"
+git -C "$work/git/huge" add -A && git -C "$work/git/huge" commit -qm huge && git -C "$work/git/huge" tag v1
+mount -o remount,size=2m "$small" || fail "cannot shrink the tmpfs"
+mkdir -p "$small/g/recipes/sets" "$small/g/toolchains"
+cp "$p/toolchains/cpu.json" "$small/g/toolchains/"
+cat >"$small/g/recipes/huge.json" <<J
+{ "name": "huge", "version": "1.0", "builder": "generic",
+  "source": { "git": "file://$work/git/huge", "ref": "v1" }, "build": ["true"] }
+J
+echo '{ "targets": ["huge"], "toolchains": ["cpu"], "python": ["3.11"] }' >"$small/g/recipes/sets/default.json"
+expect 3 "checkout into a full disk" -- "$PTBUILD" -C "$small/g" fetch
+contains "the checkout names the disk error" "No space left on device"
+contains "the checkout names the recipe" 'recipe "huge": cannot check out'
+contains "the checkout says what to do" "hint: the disk is full"
+[ -n "$(ls -A "$small/g/build/src" 2>/dev/null)" ] && fail "a full disk left a partial checkout: $(ls -A "$small/g/build/src")"
+mount -o remount,size=64m "$small" || fail "cannot grow the tmpfs"
+expect 0 "checkout once there is room" -- "$PTBUILD" -C "$small/g" fetch
+[ "$(sha "$small/g/build/src/huge-v1/blob.bin" 2>/dev/null)" = "$want_huge" ] ||
+	fail "the checkout after the disk had room is not the commit's"
+rm -rf "$small/g"
+
 # a repack into a full cache: the build's wheel fits, its repacked copy does not
 mount -o remount,size=6m "$small" || fail "cannot resize the tmpfs"
 r=$work/rproj
