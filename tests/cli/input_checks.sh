@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Inputs that must stop ptbuild before it writes anything (issue 14, items 5, 6, 8, 11): a
+# patch series whose glob matches no file, a toolchain compiler this machine lacks, an
+# environment larger than the kernel passes to a program, and --frozen with an empty
+# cache. Each case checks the exit code, the message (where, what, hint) and that nothing
+# was written: no lock change, no source tree, no job log, no output-cache entry.
+# usage: input_checks.sh PTBUILD SOURCE_DIR
+set -uo pipefail
+PTBUILD=$1
+SRC=$2
+. "$SRC/tests/integration/fixtures/lib.sh" input-checks
+. "$SRC/tests/integration/fixtures/ext_project.sh"
+
+make_repo good >/dev/null
+recipe good v1 '{ "EXT_NAME": "good" }'
+set_file default '["good"]'
+expect 0 "lock" -- pt lock
+cp "$p/ptbuild.lock" "$work/lock.before"
+# nothing_written WHAT: no tree, job log, work tree or cache entry, and the lock as it was
+nothing_written() {
+	cmp -s "$p/ptbuild.lock" "$work/lock.before" || fail "$1: ptbuild.lock changed"
+	[ -z "$(ls "$p/build/src" 2>/dev/null)" ] || fail "$1: a tree in build/src: $(ls "$p/build/src")"
+	[ -z "$(ls "$p/build/logs/"*/ 2>/dev/null)" ] || fail "$1: a job log was written"
+	[ -z "$(ls "$p/build/work/"*/ 2>/dev/null)" ] || fail "$1: a work tree was made"
+	[ -z "$(ls "$work/cache/out" 2>/dev/null)" ] || fail "$1: an output-cache entry was made"
+}
+# with_patches SERIES_JSON: good's recipe with that "patches" entry
+with_patches() {
+	cat >"$p/recipes/good.json" <<EOR
+{ "name": "good", "version": "1.0",
+  "source": { "git": "file://$work/git/good", "ref": "v1" },
+  "build": ["\${python}", "ext_build.py", "\${out}"],
+  "patches": [ $1 ],
+  "env": { "EXT_NAME": "good" } }
+EOR
+}
+
+# ---- item 5: a patch series that matches no file is an error ------------------------------
+with_patches '{ "series": "patches/good/*.patch" }'
+for cmd in plan fetch lock build; do
+	expect 2 "$cmd, series dir missing" -- pt $cmd
+	contains "$cmd names the file:line:col" "recipes/good.json:4:16: error:"
+	contains "$cmd names series and recipe" \
+		'patch series "patches/good/*.patch" of recipe "good" matches no file'
+	contains "$cmd says what was searched" "the directory $p/patches/good does not exist"
+	contains "$cmd hints" "hint: put the patch files in patches/good/"
+	lacks "$cmd: no warning any more" "warning: patch series"
+	nothing_written "$cmd with a missing series dir"
+done
+mkdir -p "$p/patches/good"
+expect 2 "series dir empty" -- pt plan
+contains "empty dir" "the directory $p/patches/good is empty"
+touch "$p/patches/good/README" "$p/patches/good/0001.diff"
+expect 2 "series matches none of the files" -- pt fetch
+contains "lists what is there" \
+	"$p/patches/good holds 2 entries, none matching \"*.patch\": 0001.diff, README"
+nothing_written "fetch with no matching file"
+printf -- '--- a/ext.c\n+++ b/ext.c\n@@ -1 +1 @@\n-int good_answer(void) { return 1; }\n+int good_answer(void) { return 3; }\n' \
+	>"$p/patches/good/0001-x.patch"
+with_patches '{ "series": "patches/good/*.patch", "exclude": ["0001-*"] }'
+expect 2 "exclude removes every match" -- pt plan
+contains "names the exclusion" "\"exclude\" removes the 1 file it matches in $p/patches/good"
+contains "exclude hint" "hint: narrow the \"exclude\" globs"
+with_patches '{ "series": "patches/good/*.patch" }'
+expect 0 "a matching series plans" -- pt plan
+contains "the patch is listed" "patches/good/*.patch (1 file)"
+rm -rf "$p/patches"
+recipe good v1 '{ "EXT_NAME": "good" }'
+
+finish input_checks
