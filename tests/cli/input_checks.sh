@@ -67,4 +67,38 @@ contains "the patch is listed" "patches/good/*.patch (1 file)"
 rm -rf "$p/patches"
 recipe good v1 '{ "EXT_NAME": "good" }'
 
+# ---- item 6: a toolchain compiler this machine lacks stops a build before any job -------
+printf '{ "name": "cpu", "tag": "cpu",\n  "cc": "gcc-99" }\n' >"$p/toolchains/cpu.json"
+expect 0 "plan only warns" -- pt plan
+contains "plan warns" 'warning: toolchain "cpu": compiler "gcc-99" was not found'
+expect 3 "build refuses a missing cc" -- pt build
+contains "names the toolchain file:line:col" "toolchains/cpu.json:2:9: error:"
+contains "names the compiler and what needs it" \
+	'C compiler "gcc-99" of toolchain "cpu", needed to build good (cpu-py3.11), is not on PATH'
+contains "hint" 'hint: install gcc-99, or set "cc" in the toolchain'
+lacks "no job started" "start   good"
+nothing_written "build with a missing cc"
+printf '{ "name": "cpu", "tag": "cpu", "cxx": "/nonexistent/g++" }\n' >"$p/toolchains/cpu.json"
+expect 3 "build refuses a missing cxx path" -- pt build
+contains "cxx by path, at its value" \
+	'toolchains/cpu.json:1:39: error: C++ compiler "/nonexistent/g++" of toolchain "cpu", needed to build good (cpu-py3.11), cannot be run'
+nothing_written "build with a missing cxx"
+printf '{ "name": "cuda", "tag": "cu130",\n  "cuda": { "version": "13.0", "home": "%s/no-cuda", "arch_list": "8.0" } }\n' \
+	"$work" >"$p/toolchains/cuda.json"
+echo '{ "name": "cpu", "tag": "cpu" }' >"$p/toolchains/cpu.json"
+echo '{ "targets": ["good"], "toolchains": ["cpu", "cuda"], "python": ["3.11"] }' \
+	>"$p/recipes/sets/both.json"
+expect 3 "build refuses a missing nvcc" -- pt build --set both
+contains "nvcc at the cuda object" \
+	"toolchains/cuda.json:2:11: error: nvcc \"$work/no-cuda/bin/nvcc\" of toolchain \"cuda\", needed to build good (cuda-py3.11), cannot be run"
+contains "nvcc hint" "hint: install nvcc under $work/no-cuda"
+lacks "the cpu toolchain is fine" 'toolchain "cpu", needed'
+lacks "no job started, not even cpu's" "start   good"
+nothing_written "build with a missing nvcc"
+# A toolchain the plan does not use is not checked; the cpu build runs.
+expect 0 "the cpu variant builds" -- pt build
+contains "built" "1 built, 0 cached"
+rm -f "$p/toolchains/cuda.json" "$p/recipes/sets/both.json"
+rm -rf "$p/build" "$work/cache/out"
+
 finish input_checks
