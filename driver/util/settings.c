@@ -71,3 +71,10 @@ bool setting_no_color(void)
 {
 	return getenv("NO_COLOR") != NULL;
 }
+
+extern char **environ;
+
+char *const *setting_environ(void)
+{
+	return environ;
+}

@@ -30,5 +30,7 @@ const char *setting_cuda_home(void);
 const char *setting_tmpdir(void);
 /* $NO_COLOR set (even empty): no colour on a terminal. */
 bool setting_no_color(void);
+/* This process's whole environment (environ), for what a build would inherit of it. */
+char *const *setting_environ(void);
 
 #endif

@@ -101,4 +101,41 @@ contains "built" "1 built, 0 cached"
 rm -f "$p/toolchains/cuda.json" "$p/recipes/sets/both.json"
 rm -rf "$p/build" "$work/cache/out"
 
+# ---- item 8: an environment the kernel cannot pass is refused when planning -------------
+# big_env COUNT SIZE: good's recipe with COUNT more variables of SIZE-byte values; its env
+# map's first key is at 5:5
+big_env() {
+	python3 - "$p/recipes/good.json" "$work/git/good" "$1" "$2" <<'PY'
+import json, sys
+path, repo, count, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+lines = ['{ "name": "good", "version": "1.0",',
+         f'  "source": {{ "git": "file://{repo}", "ref": "v1" }},',
+         '  "build": ["${python}", "ext_build.py", "${out}"],',
+         '  "env": {',
+         '    "EXT_NAME": "good"']
+lines += [f'   ,"BIG_{i:06d}": "{"x" * size}"' for i in range(count)]
+lines += ['  } }']
+open(path, "w").write("\n".join(lines) + "\n")
+PY
+}
+arg_max=$(getconf ARG_MAX)
+big_env $((arg_max / 1000 + 10)) 1000
+for cmd in plan lock fetch build; do
+	expect 2 "$cmd, environment over ARG_MAX" -- pt $cmd
+	contains "$cmd: at the env map" "recipes/good.json:5:5: error: recipe \"good\" (cpu-py3.11): the build's environment and command line would take"
+	contains "$cmd: names the limit" "(ARG_MAX) the kernel passes to a program: the build would fail with \"Argument list too long\""
+	contains "$cmd: the parts" "the recipe's \"env\" $((arg_max / 1000 + 11)) variables"
+	contains "$cmd: hint" "remove variables the build does not read"
+	nothing_written "$cmd with an environment over ARG_MAX"
+done
+big_env 1 140000
+expect 2 "one variable over MAX_ARG_STRLEN" -- pt plan
+contains "at the variable" "recipes/good.json:6:19: error: recipe \"good\" (cpu-py3.11): \"BIG_000000\" is 137 KiB, more than the 128 KiB the kernel passes as one variable (MAX_ARG_STRLEN)"
+lacks "the total is fine" "(ARG_MAX)"
+big_env 1 130000
+expect 0 "one variable just under MAX_ARG_STRLEN" -- pt plan
+big_env 2000 10
+expect 0 "2000 variables plan" -- pt plan
+recipe good v1 '{ "EXT_NAME": "good" }'
+
 finish input_checks
