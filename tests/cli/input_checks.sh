@@ -138,4 +138,28 @@ big_env 2000 10
 expect 0 "2000 variables plan" -- pt plan
 recipe good v1 '{ "EXT_NAME": "good" }'
 
+# ---- item 11: --frozen with an empty cache gives the one hint that applies ---------------
+mkdir -p "$work/arc/good-1.0"
+cp "$work/git/good/ext.c" "$work/git/good/ext_build.py" "$work/arc/good-1.0/"
+tar -czf "$work/arc/good-1.0.tar.gz" -C "$work/arc" good-1.0
+sha=$(sha256sum "$work/arc/good-1.0.tar.gz" | cut -d' ' -f1)
+cat >"$p/recipes/good.json" <<EOR
+{ "name": "good", "version": "1.0",
+  "source": { "archive": "file://$work/arc/good-1.0.tar.gz", "sha256": "$sha", "strip": 1 },
+  "build": ["\${python}", "ext_build.py", "\${out}"],
+  "env": { "EXT_NAME": "good" } }
+EOR
+expect 0 "lock the archive" -- pt lock
+cp "$p/ptbuild.lock" "$work/lock.before"
+export PTBUILD_CACHE=$work/empty-cache
+for cmd in fetch build; do
+	expect 3 "$cmd --frozen, empty cache" -- pt $cmd --frozen
+	contains "$cmd --frozen: what is missing" "is not in the cache ($work/empty-cache/dist/$sha/good-1.0.tar.gz), and --frozen forbids the network"
+	contains "$cmd --frozen: the hint that applies" 'hint: run `ptbuild fetch` once with the network to fill the cache'
+	lacks "$cmd --frozen: no lock --update hint" "if the new file is right"
+	nothing_written "$cmd --frozen with an empty cache"
+	[ -z "$(ls "$work/empty-cache/dist" 2>/dev/null)" ] || fail "$cmd --frozen: wrote into the cache"
+done
+export PTBUILD_CACHE=$work/cache
+
 finish input_checks
