@@ -7,6 +7,8 @@
 
 #include "build/failure_record.h"
 #include "build/steps.h"
+#include "plan/fingerprint.h"
+#include "util/buf.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -181,6 +183,38 @@ static const char **toolchain_compilers(const struct build *b)
 	return names;
 }
 
+/*
+ * Every toolchain a job builds with has the compilers it names (cc, cxx, and nvcc or mcc):
+ * they answered --version when the plan took their fingerprints. A missing one stops the
+ * run before any tree is prepared or job started (an environment error), naming the
+ * variants that need it. Cached and prebuilt variants need no compiler, and neither does
+ * a pure Python package (builder "python"). 0 or -1 (classified).
+ */
+static int check_compilers(struct build *b)
+{
+	const struct fingerprints *fp = &b->s->plan.fp;
+	size_t since = b->d->n;
+	int errors = 0;
+	for (size_t t = 0; t < fp->ntc; t++) {
+		struct buf users = BUF_INIT;
+		size_t nusers = 0;
+		for (size_t j = 0; j < b->njobs; j++) {
+			const struct variant *v = b->items[b->job_item[j]].v;
+			if (v->tc != fp->tc[t].tc || v->recipe->builder == BUILDER_PYTHON)
+				continue;
+			if (nusers++ < 5)
+				buf_addf(&users, "%s%s (%s)", nusers > 1 ? ", " : "", v->recipe->name,
+					 v->label);
+		}
+		if (nusers > 5)
+			buf_addf(&users, " and %zu more", nusers - 5);
+		if (nusers)
+			errors += fingerprint_check_tools(&fp->tc[t], users.data, b->d);
+		buf_release(&users);
+	}
+	return errors ? diags_classify(b->d, since, DIAG_ENVIRONMENT) : 0;
+}
+
 /* The source trees of the variants to build, listed and prepared. 0 or -1 (classified). */
 static int prepare_trees(struct build *b)
 {
@@ -221,7 +255,7 @@ int build_run(struct build *b, const struct build_events *ev)
 	b->ev = ev;
 	if (!b->njobs)
 		return 0;
-	if (prepare_trees(b) < 0 || prepare_ccache(b) < 0)
+	if (check_compilers(b) < 0 || prepare_trees(b) < 0 || prepare_ccache(b) < 0)
 		return -1;
 	for (size_t j = 0; j < b->njobs; j++) {
 		b->items[b->job_item[j]].phase = PHASE_START;

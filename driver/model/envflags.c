@@ -62,6 +62,62 @@ void env_set(struct env *e, const char *name, const char *value, const struct po
 	e->v[i].origin = origin;
 }
 
+static int cmp_name_then_place(const void *a, const void *b)
+{
+	const struct envvar *x = *(const struct envvar *const *)a;
+	const struct envvar *y = *(const struct envvar *const *)b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x > y) - (x < y);
+}
+
+void env_set_all(struct env *e, struct envvar *add, size_t n)
+{
+	if (!n)
+		return;
+	/* The additions sorted by name (in their order among equals), the last of each kept. */
+	struct envvar **sorted = xcalloc(n, sizeof(*sorted));
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &add[i];
+	qsort(sorted, n, sizeof(*sorted), cmp_name_then_place);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(sorted[i]->name, sorted[i + 1]->name)) {
+			free(sorted[i]->name);
+			free(sorted[i]->value);
+			continue;
+		}
+		sorted[m++] = sorted[i];
+	}
+	/* Merged with the set, from the back, in place: an addition replaces its namesake. */
+	size_t same = 0;
+	for (size_t i = 0, j = 0; i < e->n && j < m;) {
+		int c = strcmp(e->v[i].name, sorted[j]->name);
+		same += c == 0;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	size_t total = e->n + m - same;
+	GROW(e->v, e->cap, total);
+	size_t i = e->n, j = m, k = total;
+	while (j > 0) {
+		struct envvar *a = sorted[j - 1];
+		int c = i > 0 ? strcmp(e->v[i - 1].name, a->name) : -1;
+		if (c > 0) {
+			e->v[--k] = e->v[--i];
+			continue;
+		}
+		if (c == 0) {
+			free(e->v[i - 1].name);
+			free(e->v[i - 1].value);
+			i--;
+		}
+		e->v[--k] = *a;
+		j--;
+	}
+	e->n = total;
+	free(sorted);
+}
+
 const struct envvar *env_find(const struct env *e, const char *name)
 {
 	size_t i = env_lower_bound(e, name);
@@ -586,4 +642,69 @@ int envflags_check(struct env *e, const struct flag_context *ctx, struct diags *
 	free(c.translated);
 	buf_release(&c.who);
 	return c.failed ? -1 : 0;
+}
+
+/* ---- what the kernel can pass ---------------------------------------------------------- */
+
+size_t env_exec_bytes(const char *name, const char *value)
+{
+	return strlen(name) + 1 + strlen(value) + 1 + sizeof(char *);
+}
+
+int env_check_exec_size(const struct env *e, const struct exec_need *need, struct diags *d)
+{
+	char a[32], b[32];
+	size_t part[3] = { 0 }, count[3] = { 0 }; /* toolchain, recipe, inherited */
+	int errors = 0;
+	for (size_t i = 0; i < e->n; i++) {
+		const struct envvar *v = &e->v[i];
+		size_t bytes = env_exec_bytes(v->name, v->value);
+		int k = v->origin == ENV_TOOLCHAIN ? 0 : v->origin == ENV_RECIPE ? 1 : 2;
+		part[k] += bytes;
+		count[k]++;
+		if (bytes - sizeof(char *) <= EXEC_STRING_MAX || !user_written(v))
+			continue;
+		errors++;
+		diag_error(d, &v->pos, "recipe \"%s\" (%s): \"%s\" is %s, more than the %s the "
+			   "kernel passes as one variable (MAX_ARG_STRLEN): the build would fail with "
+			   "\"Argument list too long\"", need->recipe, need->variant, v->name,
+			   size_format(bytes - sizeof(char *), a, sizeof(a)),
+			   size_format(EXEC_STRING_MAX, b, sizeof(b)));
+		diag_hint(d, "put the value in a file the build reads (in the source tree or a "
+			     "patch) and pass its path in \"%s\"", v->name);
+	}
+	for (char *const *p = need->inherited; p && *p; p++) {
+		const char *eq = strchr(*p, '=');
+		if (!eq)
+			continue;
+		for (const char *const *n = env_inherited_names; *n; n++) {
+			size_t len = (size_t)(eq - *p);
+			if (strlen(*n) == len && !strncmp(*n, *p, len) && !env_find(e, *n)) {
+				part[2] += env_exec_bytes(*n, eq + 1);
+				count[2]++;
+			}
+		}
+	}
+	size_t total = part[0] + part[1] + part[2] + need->argv_bytes + EXEC_PTBUILD_RESERVE;
+	if (need->arg_max <= 0 || total <= (size_t)need->arg_max)
+		return errors ? -1 : 0;
+	errors++;
+	diag_error(d, part[0] > part[1] ? need->toolchain_env : need->recipe_env, "recipe \"%s\" (%s): the build's environment and command line "
+		   "would take %s, more than the %s (ARG_MAX) the kernel passes to a program: the "
+		   "build would fail with \"Argument list too long\"", need->recipe, need->variant,
+		   size_format(total, a, sizeof(a)), size_format((uint64_t)need->arg_max, b, sizeof(b)));
+	struct buf parts = BUF_INIT;
+	static const char *const names[] = { "the toolchain's \"env\"", "the recipe's \"env\"",
+					     "inherited" };
+	for (int k = 0; k < 3; k++)
+		buf_addf(&parts, "%s %zu variable%s (%s), ", names[k], count[k], count[k] == 1 ? "" : "s",
+			 size_format(part[k], a, sizeof(a)));
+	buf_addf(&parts, "the command line %s, ptbuild's own variables %s",
+		 size_format(need->argv_bytes, a, sizeof(a)),
+		 size_format(EXEC_PTBUILD_RESERVE, b, sizeof(b)));
+	diag_hint(d, "%s (each counts \"NAME=VALUE\", its NUL and a pointer); remove variables the "
+		     "build does not read, or put large values in a file the build reads",
+		  parts.data);
+	buf_release(&parts);
+	return -1;
 }

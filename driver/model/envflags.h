@@ -33,6 +33,10 @@ void env_release(struct env *e);
 /* Sets (or replaces) `name`. `pos` may be NULL. */
 void env_set(struct env *e, const char *name, const char *value, const struct pos *pos,
 	     enum env_origin origin);
+/* Sets (or replaces) every variable of `add` at once, taking its names and values (the
+ * array itself stays the caller's); of two with one name the later wins. O((n + m) log m)
+ * where n calls of env_set are O(n * m) for a map in no particular order. */
+void env_set_all(struct env *e, struct envvar *add, size_t n);
 const struct envvar *env_find(const struct env *e, const char *name);
 const char *env_get(const struct env *e, const char *name);
 void env_unset(struct env *e, const char *name);
@@ -43,6 +47,37 @@ void env_prepend_path(struct env *e, const char *dir);
 extern const char *const env_inherited_names[];
 /* Copies the allow-listed variables of `environ` into `e` with origin ENV_INHERITED. */
 void env_inherit(struct env *e, char *const *environ);
+
+/* Linux's limit on one argument or "NAME=VALUE" string of a new program (MAX_ARG_STRLEN,
+ * 32 pages), NUL included. */
+#define EXEC_STRING_MAX (32 * 4096)
+/* What ptbuild adds to every build's environment (VIRTUAL_ENV, MAX_JOBS, the ccache
+ * variables, the venv in PATH, ...) is kept free under ARG_MAX: those paths are short. */
+#define EXEC_PTBUILD_RESERVE (16 * 1024)
+
+/* The bytes the kernel counts for one variable of a program's environment: "NAME=VALUE",
+ * its NUL and its pointer. */
+size_t env_exec_bytes(const char *name, const char *value);
+
+/* What starting a build with `e` would need of the kernel. */
+struct exec_need {
+	char *const *inherited; /* the parent's environ: its allow-listed variables `e` does
+				   not set count too */
+	size_t argv_bytes;      /* the command line, counted as the environment is */
+	long arg_max;           /* sysconf(_SC_ARG_MAX); <= 0: no total limit checked */
+	const char *recipe;     /* for messages */
+	const char *variant;    /* "cpu-py3.11" */
+	const struct pos *toolchain_env, *recipe_env; /* where each "env" map starts (the
+							 total is reported at the larger) */
+};
+
+/*
+ * Refuses an environment a build could not start with (execve fails with "Argument list
+ * too long", E2BIG): a variable over EXEC_STRING_MAX (an error at it), or, with the
+ * inherited variables, the command line and EXEC_PTBUILD_RESERVE, more than `arg_max`
+ * (an error at the larger of the two maps, naming each part's size). Returns -1 if an error was recorded.
+ */
+int env_check_exec_size(const struct env *e, const struct exec_need *need, struct diags *d);
 
 struct flag_context {
 	enum builder builder;

@@ -152,6 +152,7 @@ struct toolchain {
 	const char *file;
 	char *tag;        /* short name in local versions: "cpu", "cu130" */
 	char *cc, *cxx;
+	struct pos cc_pos, cxx_pos; /* where each was written; the name's when left out */
 	struct cuda_config cuda;
 	struct musa_config musa;
 	bool nccl_system;

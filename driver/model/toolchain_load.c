@@ -98,12 +98,16 @@ int toolchain_load(struct toolchain *t, const struct jdoc *doc, struct diags *d)
 					     "image" };
 	fields_known(&f, keys, ARRAY_SIZE(keys));
 	t->tag = fields_string(&f, "tag", true, NULL);
-	t->cc = fields_string(&f, "cc", false, NULL);
-	t->cxx = fields_string(&f, "cxx", false, NULL);
-	if (!t->cc)
+	t->cc = fields_string(&f, "cc", false, &t->cc_pos);
+	t->cxx = fields_string(&f, "cxx", false, &t->cxx_pos);
+	if (!t->cc) {
 		t->cc = xstrdup("gcc");
-	if (!t->cxx)
+		t->cc_pos = t->pos;
+	}
+	if (!t->cxx) {
 		t->cxx = xstrdup("g++");
+		t->cxx_pos = t->pos;
+	}
 	load_accel(&f, "cuda", &t->cuda.enabled, &t->cuda.version, &t->cuda.home, &t->cuda.arch_list,
 		   &t->cuda.arch_pos, &t->cuda.pos, "/usr/local/cuda");
 	struct pos unused;

@@ -254,6 +254,8 @@ static char *tool_identity(struct toolchain_fp *t, const struct toolchain *tc, i
 			   const char *exe, const struct capture *c, struct diags *d)
 {
 	struct buf v = BUF_INIT;
+	t->status[k] = c->status;
+	t->start_errno[k] = c->start_errno;
 	if (c->status == 0) {
 		bool nvcc = k == 2 && tc->cuda.enabled;
 		char *id = nvcc ? nvcc_identity(c->out.data) : first_line(c->out.data);
@@ -300,6 +302,8 @@ static void read_toolchain(struct toolchain_fp *t, const struct probes *ps, stru
 {
 	const struct toolchain *tc = t->tc;
 	t->complete = true;
+	for (int k = 0; k < 3; k++)
+		t->status[k] = NOT_ASKED;
 	char *accel = accelerator_compiler(tc);
 	const char *exes[3] = { tc->cc, tc->cxx, accel };
 	char **slots[3] = { &t->cc, &t->cxx, tc->cuda.enabled ? &t->nvcc : &t->mcc };
@@ -399,4 +403,42 @@ const struct python_fp *fingerprints_python(const struct fingerprints *fp, const
 		if (!strcmp(fp->py[i].version, version))
 			return &fp->py[i];
 	return NULL;
+}
+
+int fingerprint_check_tools(const struct toolchain_fp *t, const char *needed_by, struct diags *d)
+{
+	const struct toolchain *tc = t->tc;
+	char *accel = accelerator_compiler(tc);
+	const char *exes[3] = { tc->cc, tc->cxx, accel };
+	const char *keys[3] = { "cc", "cxx", tc->cuda.enabled ? "cuda" : "musa" };
+	const char *tools[3] = { "C compiler", "C++ compiler", tc->cuda.enabled ? "nvcc" : "mcc" };
+	const struct pos *where[3] = { &tc->cc_pos, &tc->cxx_pos,
+				       tc->cuda.enabled ? &tc->cuda.pos : &tc->musa.pos };
+	int errors = 0;
+	for (int k = 0; k < 3; k++) {
+		if (!exes[k] || t->status[k] == 0 || t->status[k] == NOT_ASKED)
+			continue;
+		errors++;
+		bool path = strchr(exes[k], '/') != NULL;
+		if (t->status[k] < 0)
+			diag_error(d, where[k], "%s \"%s\" of toolchain \"%s\", needed to build %s, %s%s%s",
+				   tools[k], exes[k], tc->name, needed_by,
+				   path ? "cannot be run" : "is not on PATH",
+				   t->start_errno[k] ? ": " : "",
+				   t->start_errno[k] ? strerror(t->start_errno[k]) : "");
+		else
+			diag_error(d, where[k], "%s \"%s\" of toolchain \"%s\", needed to build %s, did "
+				   "not answer --version (exit status %d)", tools[k], exes[k], tc->name,
+				   needed_by, t->status[k]);
+		if (k == 2)
+			diag_hint(d, "install %s under %s, or set \"%s\": {\"home\": ...} to where it is; "
+				     "`ptbuild doctor` shows what this machine has", tools[k],
+				  tc->cuda.enabled ? tc->cuda.home : tc->musa.home, keys[k]);
+		else
+			diag_hint(d, "install %s, or set \"%s\" in the toolchain to a compiler this machine "
+				     "has (a name on PATH or an absolute path); `ptbuild doctor` shows "
+				     "what it has", exes[k], keys[k]);
+	}
+	free(accel);
+	return errors;
 }

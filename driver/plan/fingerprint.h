@@ -21,7 +21,13 @@ struct toolchain_fp {
 	char *mcc;     /* first line of MUSA's `mcc --version`, or NULL when not MUSA */
 	char *nccl;    /* "2.28.9" from nccl.h, "not found: PATH", or NULL when not asked for */
 	bool complete; /* every tool was found */
+	/* How each tool (cc, cxx, nvcc or mcc) answered --version: its exit status (0: it
+	 * answered; -1: it could not start, with the errno), or NOT_ASKED. */
+	int status[3];
+	int start_errno[3];
 };
+
+#define NOT_ASKED (-2)
 
 struct python_fp {
 	char *version;     /* "3.11" as the build set names it */
@@ -45,6 +51,12 @@ void fingerprints_release(struct fingerprints *fp);
 const struct toolchain_fp *fingerprints_toolchain(const struct fingerprints *fp,
 						  const struct toolchain *tc);
 const struct python_fp *fingerprints_python(const struct fingerprints *fp, const char *version);
+
+/* An error, at the toolchain's file:line:col, for each tool of `t` (cc, cxx, nvcc or mcc)
+ * that could not be run or did not answer --version when the fingerprint was taken;
+ * `needed_by` ("x (cpu-py3.11)") says what needs it. Returns the number recorded (the
+ * caller classifies them). */
+int fingerprint_check_tools(const struct toolchain_fp *t, const char *needed_by, struct diags *d);
 
 /*
  * Finds an interpreter for Python `version` ("3.12"): $PTBUILD_PYTHON_3_12, then python3.12

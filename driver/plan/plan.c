@@ -4,10 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/interp.h"
 #include "plan/key.h"
 #include "util/buf.h"
+#include "util/settings.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -24,6 +26,7 @@ struct planner {
 	size_t cap;
 	struct diags *d;
 	int errors;
+	long arg_max;  /* sysconf(_SC_ARG_MAX), once asked; -1 when unknown */
 };
 
 static size_t recipe_index(const struct project *p, const struct recipe *r)
@@ -269,6 +272,52 @@ static const char *torch_version_for(const struct planner *pl, const struct vari
 	return version;
 }
 
+/* A toolchain's or recipe's "env" map, expanded in its order, into `env` in batches (a
+ * map of 100,000 variables in no order would be 100,000 insertions into a sorted array).
+ * A value reading ${env.X} sees every variable before it: the batch is set first. */
+static void set_env_map(struct lookup_ctx *lc, struct env *env, const struct kv_list *map,
+			enum env_origin origin)
+{
+	struct envvar *add = xcalloc(map->n + 1, sizeof(*add));
+	size_t n = 0;
+	for (size_t i = 0; i < map->n; i++) {
+		if (n && strstr(map->v[i].value, "${env.")) {
+			env_set_all(env, add, n);
+			n = 0;
+		}
+		add[n++] = (struct envvar){ xstrdup(map->v[i].key),
+					    expand_partial(lc, map->v[i].value), map->v[i].pos,
+					    origin };
+	}
+	env_set_all(env, add, n);
+	free(add);
+}
+
+/* The build could start with this environment and command line: under ARG_MAX and
+ * MAX_ARG_STRLEN (model/envflags), counting what it would inherit from this process. The
+ * default command (pip wheel) is short, inside the reserve for ptbuild's own variables. */
+static void check_exec_size(struct planner *pl, struct variant *v)
+{
+	if (!pl->arg_max)
+		pl->arg_max = sysconf(_SC_ARG_MAX);
+	size_t argv_bytes = 0;
+	for (size_t i = 0; i < v->build_argc; i++)
+		argv_bytes += strlen(v->build_argv[i]) + 1 + sizeof(char *);
+	const struct recipe *r = v->recipe;
+	const struct toolchain *tc = v->tc;
+	struct exec_need need = {
+		.inherited = setting_environ(),
+		.argv_bytes = argv_bytes,
+		.arg_max = pl->arg_max,
+		.recipe = r->name,
+		.variant = v->label,
+		.toolchain_env = tc->env.n ? &tc->env.v[0].key_pos : &tc->pos,
+		.recipe_env = r->env.n ? &r->env.v[0].key_pos : &r->pos,
+	};
+	if (env_check_exec_size(&v->env, &need, pl->d) < 0)
+		pl->errors++;
+}
+
 static void compose_env(struct planner *pl, struct variant *v)
 {
 	const struct toolchain *tc = v->tc;
@@ -286,16 +335,8 @@ static void compose_env(struct planner *pl, struct variant *v)
 		env_set(&v->env, "TORCH_MUSA_ARCH_LIST", tc->musa.arch_list, &tc->musa.pos,
 			ENV_TOOLCHAIN);
 	}
-	for (size_t i = 0; i < tc->env.n; i++) {
-		char *value = expand_partial(&lc, tc->env.v[i].value);
-		env_set(&v->env, tc->env.v[i].key, value, &tc->env.v[i].pos, ENV_TOOLCHAIN);
-		free(value);
-	}
-	for (size_t i = 0; i < r->env.n; i++) {
-		char *value = expand_partial(&lc, r->env.v[i].value);
-		env_set(&v->env, r->env.v[i].key, value, &r->env.v[i].pos, ENV_RECIPE);
-		free(value);
-	}
+	set_env_map(&lc, &v->env, &tc->env, ENV_TOOLCHAIN);
+	set_env_map(&lc, &v->env, &r->env, ENV_RECIPE);
 	if (r->local_version)
 		v->local_version = expand(&lc, r->local_version);
 	v->build_argv = xcalloc(r->build.n + 1, sizeof(char *));
@@ -306,6 +347,7 @@ static void compose_env(struct planner *pl, struct variant *v)
 	struct flag_context fc = { r->builder, r->name, torch_version_for(pl, v), tc->cuda.enabled };
 	if (envflags_check(&v->env, &fc, pl->d) < 0)
 		pl->errors++;
+	check_exec_size(pl, v);
 }
 
 /* ---- patches ---------------------------------------------------------------------------- */

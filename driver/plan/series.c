@@ -103,6 +103,56 @@ static int add_local(const char *rel, const char *project_dir, const char *recip
 	return 0;
 }
 
+/* At most this many of a directory's entries are named in an error. */
+#define SHOWN_ENTRIES 8
+
+/* What a series glob that matched nothing was matched against: the directory searched
+ * (the part of the glob before its first wildcard), and what that directory holds. */
+static void report_no_match(const struct patch_series *ps, const char *project_dir,
+			    const char *recipe, size_t matched, struct diags *d)
+{
+	size_t base = glob_base_len(ps->series);
+	/* "patches/x" without its slash; "." for a glob in the project directory itself */
+	char *rel_dir = base ? xstrndup(ps->series, base - 1) : xstrdup(".");
+	char *dir = base ? path_join(project_dir, rel_dir) : xstrdup(project_dir);
+	const char *wild = ps->series + base;
+	struct buf why = BUF_INIT;
+	char **names = NULL;
+	size_t n = 0;
+	if (matched) {
+		buf_addf(&why, "\"exclude\" removes %s %zu file%s it matches in %s",
+			 matched == 1 ? "the" : "all", matched, matched == 1 ? "" : "s", dir);
+	} else if (!path_exists(dir)) {
+		buf_addf(&why, "the directory %s does not exist", dir);
+	} else if (!is_directory(dir)) {
+		buf_addf(&why, "%s is not a directory", dir);
+	} else if (list_dir(dir, NULL, &names, &n) < 0) {
+		buf_addf(&why, "the directory %s cannot be read: %s", dir, strerror(errno));
+	} else if (!n) {
+		buf_addf(&why, "the directory %s is empty", dir);
+	} else {
+		buf_addf(&why, "%s holds %zu entr%s, none matching \"%s\": ", dir, n,
+			 n == 1 ? "y" : "ies", wild);
+		for (size_t i = 0; i < n && i < SHOWN_ENTRIES; i++)
+			buf_addf(&why, "%s%s", i ? ", " : "", names[i]);
+		if (n > SHOWN_ENTRIES)
+			buf_addf(&why, " and %zu more", n - SHOWN_ENTRIES);
+	}
+	diag_error(d, &ps->pos, "patch series \"%s\" of recipe \"%s\" matches no file: %s",
+		   ps->series, recipe, why.data);
+	if (matched)
+		diag_hint(d, "narrow the \"exclude\" globs (relative to %s), or remove the entry "
+			     "from \"patches\" if no patch applies any more", rel_dir);
+	else
+		diag_hint(d, "put the patch files in %s/ (the glob is relative to the project "
+			     "directory %s), correct the glob, or remove the entry from \"patches\" "
+			     "if no patch applies any more", rel_dir, project_dir);
+	free_names(names, n);
+	buf_release(&why);
+	free(dir);
+	free(rel_dir);
+}
+
 int series_expand_local(const struct patch_series *ps, size_t index, const char *project_dir,
 			const char *recipe, struct patch_list *out, struct diags *d)
 {
@@ -136,11 +186,13 @@ int series_expand_local(const struct patch_series *ps, size_t index, const char 
 			errors++;
 		found++;
 	}
+	size_t matched = rc == 0 ? g.gl_pathc : 0;
 	if (rc == 0)
 		globfree(&g);
-	if (!found)
-		diag_warn(d, &ps->pos, "patch series \"%s\" of recipe \"%s\" matches no file",
-			  ps->series, recipe);
+	if (!found) {
+		report_no_match(ps, project_dir, recipe, matched, d);
+		errors++;
+	}
 	free(pattern);
 	return errors ? -1 : 0;
 }

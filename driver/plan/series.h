@@ -46,7 +46,8 @@ bool series_applies(const struct patch_series *ps, const char *toolchain, const 
 char *series_source(const char *s, const char **rest);
 
 /* This project's files of `ps` (series index `index`), hashed, appended to `out`.
- * Unreadable files are errors; a glob matching nothing is a warning. */
+ * Unreadable files and a glob matching nothing (after `exclude`) are errors, the latter
+ * naming the directory searched and what it holds. */
 int series_expand_local(const struct patch_series *ps, size_t index, const char *project_dir,
 			const char *recipe, struct patch_list *out, struct diags *d);
 

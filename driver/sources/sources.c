@@ -219,11 +219,14 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 		struct pypi_file f;
 		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f,
 				    NULL, NULL, d);
-		if (fr < 0) {
+		if (fr < 0)
 			rc = fr == -2 || rc == -2 ? -2 : -1;
+		/* Only a file that changed since the lock (-2) is fixed by updating the lock; a
+		 * file that could not be had (--frozen and not cached, no network, a digest the
+		 * recipe pins) has its own hint already. */
+		if (fr == -2)
 			diag_hint(d, "recipe \"%s\": if the new file is right, run `ptbuild lock "
 				     "--update %s`", r->name, r->name);
-		}
 		pypi_file_release(&f);
 	}
 	return rc;

@@ -86,7 +86,29 @@ struct walker {
 	struct diags *d;
 	size_t i;
 	int errors;
+	size_t last_off;      /* the last position asked for, to go on from there: */
+	struct pos last_pos;  /* a compact document is one line of megabytes */
 };
+
+/* offset_pos for the walk, whose offsets only grow: counted on from the last one when it
+ * is on the same line, so a one-line document is read in linear time. */
+static struct pos walker_pos(struct walker *w, size_t off)
+{
+	const struct jdoc *doc = w->doc;
+	struct pos p = w->last_pos;
+	bool same_line = p.line && off >= w->last_off &&
+			 (p.line >= doc->nlines || doc->line_starts[p.line] > off);
+	if (!same_line) {
+		p = offset_pos(doc, off);
+	} else {
+		for (size_t i = w->last_off; i < off && i < doc->len; i++)
+			if (((unsigned char)doc->text[i] & 0xC0) != 0x80)
+				p.col++;
+	}
+	w->last_off = off;
+	w->last_pos = p;
+	return p;
+}
 
 static void skip_ws(struct walker *w)
 {
@@ -111,6 +133,42 @@ static void skip_scalar(struct walker *w)
 
 static void convert(struct walker *w, const cJSON *c, struct jnode *n);
 
+static int cmp_key_then_place(const void *a, const void *b)
+{
+	const struct jnode *x = *(const struct jnode *const *)a, *y = *(const struct jnode *const *)b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Every key of object `n` that an earlier member has already, in document order; sorting
+ * keeps this O(n log n) for an env map of 100,000 entries. */
+static void check_duplicates(struct walker *w, struct jnode *n)
+{
+	if (n->n < 2)
+		return;
+	const struct jnode **by_key = xcalloc(n->n, sizeof(*by_key));
+	const struct jnode **first = xcalloc(n->n, sizeof(*first)); /* per member, or NULL */
+	for (size_t k = 0; k < n->n; k++)
+		by_key[k] = &n->child[k];
+	qsort(by_key, n->n, sizeof(*by_key), cmp_key_then_place);
+	for (size_t k = 1, g = 0; k < n->n; k++) {
+		if (strcmp(by_key[k]->key, by_key[g]->key))
+			g = k;
+		else
+			first[by_key[k] - n->child] = by_key[g];
+	}
+	for (size_t k = 0; k < n->n; k++) {
+		if (!first[k])
+			continue;
+		diag_error(w->d, &n->child[k].key_pos, "duplicate key \"%s\" (first at line %u)",
+			   n->child[k].key, first[k]->key_pos.line);
+		diag_hint(w->d, "keep one of the two; JSON readers disagree on which wins");
+		w->errors++;
+	}
+	free(first);
+	free(by_key);
+}
+
 static void convert_children(struct walker *w, const cJSON *c, struct jnode *n, bool object)
 {
 	size_t count = 0;
@@ -125,20 +183,11 @@ static void convert_children(struct walker *w, const cJSON *c, struct jnode *n, 
 		skip_ws(w);
 		if (object) {
 			m->key = xstrdup(e->string);
-			m->key_pos = offset_pos(w->doc, w->i);
+			m->key_pos = walker_pos(w, w->i);
 			skip_string(w);
 			skip_ws(w);
 			w->i++; /* ':' */
 			skip_ws(w);
-			for (size_t j = 0; j < k; j++) {
-				if (strcmp(n->child[j].key, m->key) == 0) {
-					diag_error(w->d, &m->key_pos, "duplicate key \"%s\" (first at line %u)",
-						   m->key, n->child[j].key_pos.line);
-					diag_hint(w->d, "keep one of the two; JSON readers disagree on which wins");
-					w->errors++;
-					break;
-				}
-			}
 		}
 		convert(w, e, m);
 		skip_ws(w);
@@ -147,12 +196,14 @@ static void convert_children(struct walker *w, const cJSON *c, struct jnode *n, 
 	}
 	skip_ws(w);
 	w->i++; /* '}' or ']' */
+	if (object)
+		check_duplicates(w, n);
 }
 
 static void convert(struct walker *w, const cJSON *c, struct jnode *n)
 {
 	n->offset = w->i;
-	n->pos = offset_pos(w->doc, w->i);
+	n->pos = walker_pos(w, w->i);
 	if (cJSON_IsObject(c)) {
 		n->type = JSON_OBJECT;
 		convert_children(w, c, n, true);
@@ -402,7 +453,7 @@ int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len,
 		struct pos p = { doc->path, 1, 1 };
 		return diag_error(d, &p, "invalid JSON: the JSON parser refused this file");
 	}
-	struct walker w = { doc, d, 0, 0 };
+	struct walker w = { .doc = doc, .d = d };
 	skip_ws(&w);
 	convert(&w, root, &doc->root);
 	cJSON_Delete(root);

@@ -76,3 +76,10 @@ const char *setting_fault(void)
 {
 	return nonempty("PTBUILD_FAULT");
 }
+
+extern char **environ;
+
+char *const *setting_environ(void)
+{
+	return environ;
+}

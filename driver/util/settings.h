@@ -32,5 +32,7 @@ const char *setting_tmpdir(void);
 bool setting_no_color(void);
 /* $PTBUILD_FAULT: for the fault-injection tests only (util/fault.h). */
 const char *setting_fault(void);
+/* This process's whole environment (environ), for what a build would inherit of it. */
+char *const *setting_environ(void);
 
 #endif
