@@ -185,8 +185,14 @@ bool pypi_find_sdist(const char *page, const char *page_url, const char *norm_na
 		char *frag = strchr(href, '#');
 		char sha[SHA256_HEX_SIZE] = "";
 		if (frag) {
-			if (!strncmp(frag, "#sha256=", 8) && strlen(frag + 8) == 64)
-				memcpy(sha, frag + 8, SHA256_HEX_SIZE);
+			/* Only 64 hex digits are a digest: the cache keeps the file under
+			 * dist/<sha256>/, so anything else ("../..") would name a path outside
+			 * it. Lowercased, as sha256_hex writes them. */
+			const char *v = frag + 8;
+			if (!strncmp(frag, "#sha256=", 8) && strlen(v) == 64 &&
+			    strspn(v, "0123456789abcdefABCDEF") == 64)
+				for (int k = 0; k <= 64; k++)
+					sha[k] = (char)tolower((unsigned char)v[k]);
 			*frag = '\0';
 		}
 		char *q = strchr(href, '?');
