@@ -290,6 +290,25 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		struct diags *d)
 {
 	memset(p, 0, sizeof(*p));
+	/* libgit2 1.5 copies a hunk line only up to a NUL but keeps its full length (reads
+	 * past the copy: found by tests/fuzz/fuzz_patch.c). git itself writes a file with a
+	 * NUL as a binary patch, so a text patch holding one is refused, at its place. */
+	const char *nul = memchr(data, '\0', len);
+	if (nul) {
+		struct pos p0 = { name, 1, 1 };
+		for (const char *c = data; c < nul; c++) {
+			if (*c == '\n') {
+				p0.line++;
+				p0.col = 1;
+			} else if (((unsigned char)*c & 0xC0) != 0x80) {
+				p0.col++; /* characters, not bytes */
+			}
+		}
+		diag_error(d, &p0, "the patch \"%s\" holds a NUL byte: a text patch cannot", name);
+		diag_hint(d, "a file with NUL bytes is binary: make the patch with `git diff --binary` "
+			     "or `git format-patch`");
+		return -1;
+	}
 	struct buf converted = BUF_INIT;
 	struct line_map map = { 0 };
 	if (add_git_headers(data, len, &converted, &map)) {
