@@ -32,6 +32,13 @@ static size_t line_len(const char *s, const char *end)
 	return nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
 }
 
+/* Whether the text [s, end) starts with `prefix`: the text need not end in a NUL. */
+static bool at_prefix(const char *s, const char *end, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return (size_t)(end - s) >= n && !memcmp(s, prefix, n);
+}
+
 /* "a/dir/f.c\t2024-01-01 ..." -> "dir/f.c" (git apply's -p1); NULL for /dev/null. */
 static char *traditional_path(const char *s, size_t len)
 {
@@ -66,7 +73,7 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 {
 	const char *end = data + len;
 	for (const char *s = data; s < end; s += line_len(s, end))
-		if (starts_with(s, "diff --git "))
+		if (at_prefix(s, end, "diff --git "))
 			return false;
 	unsigned line = 0;
 	for (const char *s = data; s < end;) {
@@ -74,8 +81,8 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 		const char *plus = s + n1;
 		size_t n2 = plus < end ? line_len(plus, end) : 0;
 		const char *at = plus + n2;
-		if (n1 > 4 && !strncmp(s, "--- ", 4) && n2 > 4 && !strncmp(plus, "+++ ", 4) &&
-		    at < end && !strncmp(at, "@@ ", 3)) {
+		if (n1 > 4 && at_prefix(s, end, "--- ") && n2 > 4 && at_prefix(plus, end, "+++ ") &&
+		    at_prefix(at, end, "@@ ")) {
 			char *oldp = traditional_path(s + 4, n1 - 4);
 			char *newp = traditional_path(plus + 4, n2 - 4);
 			const char *path = newp ? newp : oldp ? oldp : "";
