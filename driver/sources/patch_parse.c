@@ -6,7 +6,6 @@
 #include <zlib.h>
 
 #include "sources/git_source.h"
-#include "util/strutil.h"
 #include "util/xalloc.h"
 
 /* ---- traditional diffs ------------------------------------------------------------------ */
