@@ -96,7 +96,7 @@ static void test_encoding_errors(void **state)
 		{ "[\"\xed\xa0\x80\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xed", NULL },
 		{ "[\"\xf4\x90\x80\x80\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xf4", NULL },
 		{ "[1]\n// \x80 in a comment\n", 0, "t.json:2:4: error: not valid UTF-8: byte 0x80", NULL },
-		{ "{\"a\":\n \"x\0y\"}", 15,
+		{ "{\"a\":\n \"x\0y\"}", 13,
 		  "t.json:2:4: error: a NUL byte (0x00) is not allowed in a JSON file",
 		  "hint: this is not a text file, or one in another encoding: save it as UTF-8 text" },
 		{ "\xff\xfe{\0}\0", 6,
