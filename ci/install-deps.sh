@@ -5,6 +5,7 @@ packages=(
 	build-essential cmake pkg-config git python3 python3-venv python3-pip
 	libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libssl-dev zlib1g-dev
 	ccache valgrind
+	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes, for ci/fuzz.sh
 )
 sudo=""
 if [ "$(id -u)" != 0 ]; then

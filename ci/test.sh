@@ -4,8 +4,9 @@
 #  1. -Werror build, every test (unit and CLI) with ctest;
 #  2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #  3. the unit tests under valgrind (integration tests, it_*, run under ASan only);
-#  4. the benchmarks, which print their figures;
-#  5. the end-to-end build of real torch_scatter against real torch from PyPI, CPU and CUDA
+#  4. libFuzzer on every parser, FUZZ_SECONDS (60) per target (ci/fuzz.sh);
+#  5. the benchmarks, which print their figures;
+#  6. the end-to-end build of real torch_scatter against real torch from PyPI, CPU and CUDA
 #     (its inputs are downloaded first with pip, into build/e2e; the test itself only
 #     talks to a loopback server).
 set -euo pipefail
@@ -36,6 +37,9 @@ for t in build/test/tests/test_*; do
 		"$t" >/dev/null || { echo "valgrind: $t failed" >&2; exit 1; }
 	echo "valgrind: $(basename "$t") clean"
 done
+
+echo "== fuzzing"
+ci/fuzz.sh
 
 echo "== benchmarks"
 python3 tests/bench/plan_bench.py build/test/ptbuild 10

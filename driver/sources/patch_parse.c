@@ -6,7 +6,6 @@
 #include <zlib.h>
 
 #include "sources/git_source.h"
-#include "util/strutil.h"
 #include "util/xalloc.h"
 
 /* ---- traditional diffs ------------------------------------------------------------------ */
@@ -30,6 +29,13 @@ static size_t line_len(const char *s, const char *end)
 {
 	const char *nl = memchr(s, '\n', (size_t)(end - s));
 	return nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
+}
+
+/* Whether the text [s, end) starts with `prefix`: the text need not end in a NUL. */
+static bool at_prefix(const char *s, const char *end, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return (size_t)(end - s) >= n && !memcmp(s, prefix, n);
 }
 
 /* "a/dir/f.c\t2024-01-01 ..." -> "dir/f.c" (git apply's -p1); NULL for /dev/null. */
@@ -66,7 +72,7 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 {
 	const char *end = data + len;
 	for (const char *s = data; s < end; s += line_len(s, end))
-		if (starts_with(s, "diff --git "))
+		if (at_prefix(s, end, "diff --git "))
 			return false;
 	unsigned line = 0;
 	for (const char *s = data; s < end;) {
@@ -74,8 +80,8 @@ static bool add_git_headers(const char *data, size_t len, struct buf *out, struc
 		const char *plus = s + n1;
 		size_t n2 = plus < end ? line_len(plus, end) : 0;
 		const char *at = plus + n2;
-		if (n1 > 4 && !strncmp(s, "--- ", 4) && n2 > 4 && !strncmp(plus, "+++ ", 4) &&
-		    at < end && !strncmp(at, "@@ ", 3)) {
+		if (n1 > 4 && at_prefix(s, end, "--- ") && n2 > 4 && at_prefix(plus, end, "+++ ") &&
+		    at_prefix(at, end, "@@ ")) {
 			char *oldp = traditional_path(s + 4, n1 - 4);
 			char *newp = traditional_path(plus + 4, n2 - 4);
 			const char *path = newp ? newp : oldp ? oldp : "";
@@ -290,6 +296,25 @@ int patch_parse(struct patch *p, const char *name, const char *data, size_t len,
 		struct diags *d)
 {
 	memset(p, 0, sizeof(*p));
+	/* libgit2 1.5 copies a hunk line only up to a NUL but keeps its full length (reads
+	 * past the copy: found by tests/fuzz/fuzz_patch.c). git itself writes a file with a
+	 * NUL as a binary patch, so a text patch holding one is refused, at its place. */
+	const char *nul = memchr(data, '\0', len);
+	if (nul) {
+		struct pos p0 = { name, 1, 1 };
+		for (const char *c = data; c < nul; c++) {
+			if (*c == '\n') {
+				p0.line++;
+				p0.col = 1;
+			} else if (((unsigned char)*c & 0xC0) != 0x80) {
+				p0.col++; /* characters, not bytes */
+			}
+		}
+		diag_error(d, &p0, "the patch \"%s\" holds a NUL byte: a text patch cannot", name);
+		diag_hint(d, "a file with NUL bytes is binary: make the patch with `git diff --binary` "
+			     "or `git format-patch`");
+		return -1;
+	}
 	struct buf converted = BUF_INIT;
 	struct line_map map = { 0 };
 	if (add_git_headers(data, len, &converted, &map)) {

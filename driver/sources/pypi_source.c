@@ -167,15 +167,8 @@ static char *attribute(const char *tag, const char *end, const char *attr)
 	return NULL;
 }
 
-struct link {
-	char *url;   /* absolute, without the fragment */
-	char *file;
-	char sha256[SHA256_HEX_SIZE];
-};
-
-/* Finds the sdist link for (name, version) on a PEP 503 page; the .tar.gz one first. */
-static bool find_sdist(const char *page, const char *page_url, const char *norm_name,
-		       const char *version, struct link *best, struct buf *seen)
+bool pypi_find_sdist(const char *page, const char *page_url, const char *norm_name,
+		     const char *version, struct pypi_link *best, struct buf *seen)
 {
 	bool found = false;
 	for (const char *p = page; (p = strchr(p, '<'));) {
@@ -193,8 +186,14 @@ static bool find_sdist(const char *page, const char *page_url, const char *norm_
 		char *frag = strchr(href, '#');
 		char sha[SHA256_HEX_SIZE] = "";
 		if (frag) {
-			if (!strncmp(frag, "#sha256=", 8) && strlen(frag + 8) == 64)
-				memcpy(sha, frag + 8, SHA256_HEX_SIZE);
+			/* Only 64 hex digits are a digest: the cache keeps the file under
+			 * dist/<sha256>/, so anything else ("../..") would name a path outside
+			 * it. Lowercased, as sha256_hex writes them. */
+			const char *v = frag + 8;
+			if (!strncmp(frag, "#sha256=", 8) && strlen(v) == 64 &&
+			    strspn(v, "0123456789abcdefABCDEF") == 64)
+				for (int k = 0; k <= 64; k++)
+					sha[k] = (char)tolower((unsigned char)v[k]);
 			*frag = '\0';
 		}
 		char *q = strchr(href, '?');
@@ -237,13 +236,13 @@ int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct 
 	struct buf page_url = BUF_INIT, page = BUF_INIT, seen = BUF_INIT;
 	buf_addf(&page_url, "%s%s/", base, norm);
 	struct download_opts dopts = { .cache_dir = o->cache_dir, .mirrors = o->mirrors };
-	struct link link = { 0 };
+	struct pypi_link link = { 0 };
 	int rc = -1;
 	if (download_page(&dopts, page_url.data, &page, d) < 0) {
 		diag_hint(d, "the index is $PIP_INDEX_URL, else https://pypi.org/simple/");
 		goto out;
 	}
-	if (!find_sdist(page.data, page_url.data, norm, version, &link, &seen)) {
+	if (!pypi_find_sdist(page.data, page_url.data, norm, version, &link, &seen)) {
 		char *shown = url_redact(page_url.data);
 		diag_error(d, NULL, "the index has no sdist of %s %s (%s)", name, version, shown);
 		if (seen.len)

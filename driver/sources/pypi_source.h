@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "sources/mirrors.h"
+#include "util/buf.h"
 #include "model/pins.h"
 #include "util/diag.h"
 
@@ -42,6 +43,20 @@ void pypi_file_release(struct pypi_file *f);
 int pypi_requirement_split(const char *req, char **name, char **version);
 /* PEP 503 normalized project name: lowercase, runs of "-", "_", "." become "-". */
 char *pypi_normalize(const char *name);
+
+/* A link on a PEP 503 page. Caller frees url and file. */
+struct pypi_link {
+	char *url;   /* absolute, without the fragment */
+	char *file;
+	char sha256[SHA256_HEX_SIZE]; /* from "#sha256=", or "" */
+};
+
+/* Finds the sdist link for (norm_name, version) on the PEP 503 `page` read from
+ * `page_url`, the .tar.gz one first, into `best` (zeroed by the caller); the names of
+ * other sdists there go to `seen`, for a hint. Used by pypi_sdist; exported for the
+ * fuzzer (tests/fuzz/fuzz_pep503.c). */
+bool pypi_find_sdist(const char *page, const char *page_url, const char *norm_name,
+		     const char *version, struct pypi_link *best, struct buf *seen);
 
 /*
  * The sdist of `requirement`. With `want` (from the lock), a cached copy is used without

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,104 @@ static struct pos offset_pos(const struct jdoc *doc, size_t off)
 		if (((unsigned char)doc->text[i] & 0xC0) != 0x80) /* count characters, not bytes */
 			col++;
 	return (struct pos){ doc->path, (unsigned)lo + 1, col };
+}
+
+/* ---- encoding ----------------------------------------------------------------------- */
+
+size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0; /* overlong */
+		else if (c == 0xED)
+			hi = 0x9F; /* U+D800..U+DFFF, the surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F; /* past U+10FFFF */
+	} else {
+		return 0; /* a continuation byte, C0/C1 (overlong) or F5..FF */
+	}
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Whether the text looks like UTF-16 without a byte order mark: ASCII characters with
+ * a NUL beside each, the NULs all at even (big-endian) or all at odd (little-endian)
+ * offsets of the first bytes. Sets *big_endian. */
+static bool looks_utf16(const unsigned char *t, size_t len, bool *big_endian)
+{
+	size_t n = len < 64 ? len & ~(size_t)1 : 64;
+	if (n < 4)
+		return false;
+	bool le = true, be = true;
+	for (size_t i = 0; i < n; i += 2) {
+		le = le && t[i] && !t[i + 1];
+		be = be && !t[i] && t[i + 1];
+	}
+	*big_endian = be;
+	return le || be;
+}
+
+static struct pos offset_pos(const struct jdoc *doc, size_t off);
+
+/*
+ * The encoding rule (docs/files.md, "Encoding"): UTF-8, a UTF-8 byte order mark allowed
+ * (jdoc_parse drops it), no NUL byte. UTF-16 is named as such, with how to convert.
+ * Returns 0 or -1 with the error recorded at the first offending byte.
+ */
+static int check_encoding(const struct jdoc *doc, const unsigned char *t, size_t len,
+			  struct diags *d)
+{
+	bool big_endian = false;
+	if (len >= 2 && ((t[0] == 0xFF && t[1] == 0xFE) || (t[0] == 0xFE && t[1] == 0xFF))) {
+		struct pos p = { doc->path, 1, 1 };
+		diag_error(d, &p, "the file is UTF-16 (it starts with the byte order mark %02X %02X), "
+			   "not UTF-8", t[0], t[1]);
+		diag_hint(d, "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 '%s' > NEW", doc->path);
+		return -1;
+	}
+	if (looks_utf16(t, len, &big_endian)) {
+		struct pos p = { doc->path, 1, 1 };
+		diag_error(d, &p, "the file looks like UTF-16%s (a NUL byte beside every character), "
+			   "not UTF-8", big_endian ? "BE" : "LE");
+		diag_hint(d, "save it as UTF-8, e.g. iconv -f UTF-16%s -t UTF-8 '%s' > NEW",
+			  big_endian ? "BE" : "LE", doc->path);
+		return -1;
+	}
+	for (size_t i = 0; i < len;) {
+		if (!t[i]) {
+			struct pos p = offset_pos(doc, i);
+			diag_error(d, &p, "a NUL byte (0x00) is not allowed in a JSON file");
+			diag_hint(d, "this is not a text file, or one in another encoding: save it as "
+				  "UTF-8 text, or remove the byte");
+			return -1;
+		}
+		size_t n = utf8_seq(t + i, len - i);
+		if (!n) {
+			struct pos p = offset_pos(doc, i);
+			diag_error(d, &p, "not valid UTF-8: byte 0x%02x does not belong here", t[i]);
+			diag_hint(d, "save the file as UTF-8 (from Latin-1: iconv -f LATIN1 -t UTF-8 '%s' "
+				  "> NEW)", doc->path);
+			return -1;
+		}
+		i += n;
+	}
+	return 0;
 }
 
 /* ---- the positional walk over text cJSON has already accepted ------------------------ */
@@ -218,6 +317,11 @@ static void convert(struct walker *w, const cJSON *c, struct jnode *n)
 		if (cJSON_IsNumber(c)) {
 			n->type = JSON_NUMBER;
 			n->num = c->valuedouble;
+			if (!isfinite(n->num)) {
+				diag_error(w->d, &n->pos, "number is too large for a double");
+				diag_hint(w->d, "write it as a string if it is an identifier");
+				w->errors++;
+			}
 		} else if (cJSON_IsBool(c)) {
 			n->type = JSON_BOOL;
 			n->boolean = cJSON_IsTrue(c);
@@ -263,6 +367,49 @@ static bool loc_eof(struct locator *l)
 			"a closing brace, bracket or quote is missing");
 }
 
+/* The four hex digits of "\\uXXXX" at l->t + at + 2, or -1. */
+static long loc_hex4(const struct locator *l, size_t at)
+{
+	if (l->len - at < 6)
+		return -1;
+	long v = 0;
+	for (size_t k = at + 2; k < at + 6; k++) {
+		char h = l->t[k];
+		int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 :
+			    h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+		if (digit < 0)
+			return -1;
+		v = v * 16 + digit;
+	}
+	return v;
+}
+
+/* "\\uXXXX" at l->i (a surrogate pair as two): one character, never U+0000, which a
+ * value could not hold. Moves past it. */
+static bool loc_unicode_escape(struct locator *l)
+{
+	long v = loc_hex4(l, l->i);
+	if (v < 0)
+		return loc_fail(l, l->i, "invalid \\u escape: it takes four hex digits",
+				"write e.g. \\u00e9, or the character itself");
+	if (v == 0)
+		return loc_fail(l, l->i, "\\u0000 (a NUL character) is not allowed in a string",
+				"remove it: no file, command or variable can hold one");
+	if (v >= 0xDC00 && v <= 0xDFFF)
+		return loc_fail(l, l->i, "invalid \\u escape: a low surrogate without a high one "
+				"before it", "write the character itself, in UTF-8");
+	if (v >= 0xD800 && v <= 0xDBFF) {
+		long low = l->len - l->i >= 12 && l->t[l->i + 6] == '\\' && l->t[l->i + 7] == 'u' ?
+				   loc_hex4(l, l->i + 6) : -1;
+		if (low < 0xDC00 || low > 0xDFFF)
+			return loc_fail(l, l->i, "invalid \\u escape: a high surrogate without a low "
+					"one after it", "write the character itself, in UTF-8");
+		l->i += 6;
+	}
+	l->i += 6;
+	return true;
+}
+
 static bool loc_string(struct locator *l)
 {
 	size_t open = l->i++;
@@ -276,6 +423,11 @@ static bool loc_string(struct locator *l)
 			if (!e || !strchr("\"\\/bfnrtu", e))
 				return loc_fail(l, l->i, "invalid escape in a string",
 						"write a backslash as \\\\");
+			if (e == 'u') {
+				if (!loc_unicode_escape(l))
+					return false;
+				continue;
+			}
 			l->i++;
 		}
 		l->i++;
@@ -426,6 +578,12 @@ int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len,
 {
 	memset(doc, 0, sizeof(*doc));
 	doc->path = xstrdup(path);
+	/* A UTF-8 byte order mark is dropped: positions count from the character after it,
+	 * as an editor shows them. */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	/* One trailing space past the text, so every scan may look one byte ahead. */
 	doc->text = xmalloc(len + 2);
 	memcpy(doc->text, text, len);
@@ -433,10 +591,8 @@ int jdoc_parse(struct jdoc *doc, const char *path, const char *text, size_t len,
 	doc->text[len + 1] = '\0';
 	doc->len = len + 1;
 	index_lines(doc);
-	if (memchr(text, '\0', len)) {
-		struct pos p = { doc->path, 0, 0 };
-		return diag_error(d, &p, "not a text file: it contains a NUL byte");
-	}
+	if (check_encoding(doc, (const unsigned char *)text, len, d) < 0)
+		return -1;
 	size_t bad;
 	if (blank_comments(doc->text, doc->len, &bad) < 0) {
 		struct pos p = offset_pos(doc, bad);

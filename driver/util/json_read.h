@@ -2,8 +2,10 @@
  * JSON with comments, read with positions.
  *
  * `//` and block comments are blanked, cJSON parses, and a second pass over the text gives
- * every member and value its file:line:col. Duplicate member names are errors. json_read.c
- * is the only file that includes cJSON.
+ * every member and value its file:line:col. Duplicate member names are errors. The text
+ * must be UTF-8 (a UTF-8 byte order mark is skipped) without NUL bytes, raw or as \u0000:
+ * UTF-16, a NUL and invalid UTF-8 are each reported at their place (docs/files.md,
+ * "Encoding"). json_read.c is the only file that includes cJSON.
  */
 #ifndef PTBUILD_JSON_READ_H
 #define PTBUILD_JSON_READ_H
@@ -53,5 +55,10 @@ const struct jnode *jnode_get(const struct jnode *obj, const char *key);
 const struct jnode **jnode_sorted_members(const struct jnode *obj);
 /* "a string", "an object", ... for messages. */
 const char *jtype_name(enum jtype type);
+
+/* Length of the well-formed UTF-8 sequence at s[0] (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF; `len` > 0 bytes readable), or 0 when the bytes there
+ * are not one. */
+size_t utf8_seq(const unsigned char *s, size_t len);
 
 #endif

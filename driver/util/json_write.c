@@ -1,6 +1,7 @@
 /* The streaming JSON writer: jw_*, and parsed values written back canonically. */
 #include "util/json_write.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,22 @@ void json_quote(struct buf *out, const char *s)
 			buf_adds(out, "\\r");
 			break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20) {
 				buf_addf(out, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				buf_addch(out, (char)*p);
+			} else {
+				/* Text from outside (a path, a git message, a child's output) may
+				 * be any bytes; JSON is UTF-8, so a byte that does not start a
+				 * well-formed sequence becomes U+FFFD, as a UTF-8 decoder shows it. */
+				size_t n = utf8_seq(p, strnlen((const char *)p, 4));
+				if (n) {
+					buf_add(out, (const char *)p, n);
+					p += n - 1;
+				} else {
+					buf_adds(out, "\xEF\xBF\xBD");
+				}
+			}
 		}
 	}
 	buf_addch(out, '"');
@@ -169,7 +182,10 @@ void jw_node(struct jw *w, const struct jnode *n)
 		jw_bool(w, n->boolean);
 		break;
 	case JSON_NUMBER:
-		if (n->num == (double)(long long)n->num) {
+		/* The reader refuses what is not finite; a value written here never is. */
+		if (!isfinite(n->num)) {
+			jw_null(w);
+		} else if (fabs(n->num) < 9.2e18 && n->num == (double)(long long)n->num) {
 			jw_int(w, (long long)n->num);
 		} else {
 			before_item(w);

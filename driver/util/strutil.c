@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +103,13 @@ const char *closest_match(const char *word, const char *const *candidates, size_
 	return prefixed;
 }
 
-/* Reads one numeric component; returns the pointer after it. */
+/* Reads one numeric component; returns the pointer after it. One past LONG_MAX stays
+ * LONG_MAX (found by tests/fuzz/fuzz_recipe.c: the multiplication overflowed). */
 static const char *read_component(const char *s, long *out)
 {
 	long v = 0;
-	while (isdigit((unsigned char)*s))
-		v = v * 10 + (*s++ - '0');
+	for (; isdigit((unsigned char)*s); s++)
+		v = v > (LONG_MAX - 9) / 10 ? LONG_MAX : v * 10 + (*s - '0');
 	*out = v;
 	return s;
 }

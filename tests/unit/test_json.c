@@ -76,6 +76,118 @@ static void test_syntax_errors(void **state)
 	}
 }
 
+/* Bytes that are not UTF-8 text: each refused at the first offending byte, with a hint. */
+static void test_encoding_errors(void **state)
+{
+	(void)state;
+	struct row {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *expect, *hint;
+	} rows[] = {
+		{ "{\n  \"a\": \"caf\xe9\"}", 0,
+		  "t.json:2:12: error: not valid UTF-8: byte 0xe9 does not belong here",
+		  "hint: save the file as UTF-8 (from Latin-1: iconv -f LATIN1 -t UTF-8 't.json' > NEW)" },
+		/* columns count characters: "é" before the bad byte is one */
+		{ "{\"\xc3\xa9\": \"\xff\"}", 0, "t.json:1:8: error: not valid UTF-8: byte 0xff", NULL },
+		/* cut short, overlong, a surrogate, past U+10FFFF, a stray continuation byte */
+		{ "[\"\xe2\x82\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xe2", NULL },
+		{ "[\"\xc0\xaf\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xc0", NULL },
+		{ "[\"\xed\xa0\x80\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xed", NULL },
+		{ "[\"\xf4\x90\x80\x80\"]", 0, "t.json:1:3: error: not valid UTF-8: byte 0xf4", NULL },
+		{ "[1]\n// \x80 in a comment\n", 0, "t.json:2:4: error: not valid UTF-8: byte 0x80", NULL },
+		{ "{\"a\":\n \"x\0y\"}", 13,
+		  "t.json:2:4: error: a NUL byte (0x00) is not allowed in a JSON file",
+		  "hint: this is not a text file, or one in another encoding: save it as UTF-8 text" },
+		{ "\xff\xfe{\0}\0", 6,
+		  "t.json:1:1: error: the file is UTF-16 (it starts with the byte order mark FF FE), "
+		  "not UTF-8", "hint: save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 't.json' > NEW" },
+		{ "\xfe\xff\0{\0}", 6, "t.json:1:1: error: the file is UTF-16 (it starts with the "
+		  "byte order mark FE FF)", NULL },
+		{ "{\0\"\0a\0\"\0:\0 \0\"\0b\0\"\0}\0", 20,
+		  "t.json:1:1: error: the file looks like UTF-16LE (a NUL byte beside every "
+		  "character), not UTF-8", "hint: save it as UTF-8, e.g. iconv -f UTF-16LE -t UTF-8" },
+		{ "\0[\0]", 4, "t.json:1:1: error: the file looks like UTF-16BE", NULL },
+		/* escapes a C string cannot hold, or that are not one character */
+		{ "{\"a\": \"x\\u0000\"}", 0,
+		  "t.json:1:9: error: invalid JSON: \\u0000 (a NUL character) is not allowed in a string",
+		  "hint: remove it" },
+		{ "[\"\\u12\"]", 0, "t.json:1:3: error: invalid JSON: invalid \\u escape: it takes "
+		  "four hex digits", NULL },
+		{ "[\"\\udc00\"]", 0, "t.json:1:3: error: invalid JSON: invalid \\u escape: a low "
+		  "surrogate without a high one before it", NULL },
+		{ "[\"ab\\ud800x\"]", 0, "t.json:1:5: error: invalid JSON: invalid \\u escape: a high "
+		  "surrogate without a low one after it", NULL },
+		{ "[\"\\ud800\\u0041\"]", 0, "t.json:1:3: error: invalid JSON: invalid \\u escape: a "
+		  "high surrogate", NULL },
+		{ "{\"n\": 1e999}", 0, "t.json:1:7: error: number is too large for a double", NULL },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct diags d;
+		diags_init(&d);
+		struct jdoc doc;
+		size_t len = rows[i].len ? rows[i].len : strlen(rows[i].text);
+		assert_int_equal(jdoc_parse(&doc, "t.json", rows[i].text, len, &d), -1);
+		char *t = diags_text(&d);
+		assert_contains(t, rows[i].expect);
+		if (rows[i].hint)
+			assert_contains(t, rows[i].hint);
+		free(t);
+		jdoc_release(&doc);
+		diags_release(&d);
+	}
+}
+
+/* A UTF-8 byte order mark is skipped: positions count from the character after it. Escapes
+ * of real characters, surrogate pairs included, decode. */
+static void test_utf8_bom_and_escapes(void **state)
+{
+	(void)state;
+	struct diags d;
+	diags_init(&d);
+	struct jdoc doc;
+	assert_int_equal(parse(&doc, "\xEF\xBB\xBF{\"a\": \"\\u00e9\\ud83d\\ude00\"}", &d), 0);
+	const struct jnode *a = jnode_get(&doc.root, "a");
+	assert_int_equal(doc.root.pos.col, 1);
+	assert_int_equal(a->key_pos.col, 2);
+	assert_string_equal(a->str, "\xc3\xa9\xf0\x9f\x98\x80");
+	jdoc_release(&doc);
+	assert_int_equal(parse(&doc, "\xEF\xBB\xBF\n{,}", &d), -1);
+	char *t = diags_text(&d);
+	assert_contains(t, "t.json:2:2: error: invalid JSON");
+	free(t);
+	jdoc_release(&doc);
+	diags_release(&d);
+}
+
+/* The writer never writes bytes a JSON reader refuses: invalid UTF-8 from outside (a path,
+ * a git message) becomes U+FFFD, well-formed characters stay, and a number that is not
+ * finite or not a long long is still valid JSON. */
+static void test_writer_keeps_output_utf8(void **state)
+{
+	(void)state;
+	struct buf out = BUF_INIT;
+	json_quote(&out, "caf\xe9 \xc3\xa9 \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80 \x80");
+	assert_string_equal(out.data, "\"caf\xEF\xBF\xBD \xc3\xa9 \xEF\xBF\xBD\xEF\xBF\xBD "
+				      "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xf0\x9f\x98\x80 \xEF\xBF\xBD\"");
+	struct diags d;
+	diags_init(&d);
+	struct jdoc doc;
+	assert_int_equal(parse(&doc, out.data, &d), 0);
+	jdoc_release(&doc);
+	assert_int_equal(parse(&doc, "[1e300, -1e19, 3]", &d), 0);
+	char *c = jnode_compact(&doc.root);
+	assert_string_equal(c, "[1.0000000000000001e+300,-1e+19,3]");
+	free(c);
+	doc.root.child[0].num = 1e300 * 1e300; /* infinity, as no parsed value holds */
+	c = jnode_compact(&doc.root);
+	assert_string_equal(c, "[null,-1e+19,3]");
+	free(c);
+	jdoc_release(&doc);
+	diags_release(&d);
+	buf_release(&out);
+}
+
 static void test_comment_markers_inside_strings(void **state)
 {
 	(void)state;
@@ -157,6 +269,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_values_and_positions),
 		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_encoding_errors),
+		cmocka_unit_test(test_utf8_bom_and_escapes),
+		cmocka_unit_test(test_writer_keeps_output_utf8),
 		cmocka_unit_test(test_comment_markers_inside_strings),
 		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_canonical_and_diff),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sources/patch_apply.h"
+#include "sources/patch_parse.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/os.h"
@@ -381,6 +382,27 @@ static void test_refusals(void **state)
 	assert_file("long.txt", "1\n2\n");
 }
 
+/* A NUL byte in a text patch is refused at its line:col (libgit2 1.5 read past its copy of
+ * such a hunk line: tests/fuzz/regressions/patch/nul-in-hunk.patch). */
+static void test_nul_byte_refused(void **state)
+{
+	(void)state;
+	static const char text[] = "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n"
+				   "@@ -1,2 +1,2 @@\n one\n-t\xc3\xa9o\n+th\0ee\n";
+	struct diags d;
+	diags_init(&d);
+	struct patch p;
+	assert_int_equal(patch_parse(&p, "p.patch", text, sizeof(text) - 1, &d), -1);
+	char *msg = diags_text(&d);
+	assert_contains(msg, "p.patch:7:4: error: the patch \"p.patch\" holds a NUL byte: a text "
+			     "patch cannot");
+	assert_contains(msg, "hint: a file with NUL bytes is binary: make the patch with `git diff "
+			     "--binary`");
+	free(msg);
+	patch_release(&p);
+	diags_release(&d);
+}
+
 static void test_digest_checked_before_use(void **state)
 {
 	(void)state;
@@ -473,6 +495,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_series_builds_on_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_byte_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_checked_before_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary_patches_from_git, setup, teardown),
 	};

@@ -17,6 +17,9 @@ static void test_version_cmp(void **state)
 	assert_true(version_cmp("2.9.0rc1", "2.9.0") < 0);
 	assert_true(version_cmp("2.9.1+cu130", "2.9.1") == 0);
 	assert_true(version_cmp("0.24.1", "0.24.10") < 0);
+	/* a component past LONG_MAX is still greater (it overflowed to a negative number) */
+	assert_true(version_cmp("1.10000000000000000000", "1.3") > 0);
+	assert_true(version_cmp("1.3", "1.99999999999999999999999") < 0);
 	assert_true(version_valid("2.1.2"));
 	assert_false(version_valid("latest"));
 	assert_false(version_valid("2."));

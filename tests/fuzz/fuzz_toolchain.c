@@ -1,0 +1,31 @@
+/* The bytes as a toolchain file: the JSON reader, then toolchain_load. */
+#include "fuzz_util.h"
+
+#include "model/toolchain_load.h"
+#include "util/json.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct diags d;
+	diags_init(&d);
+	struct jdoc doc;
+	if (jdoc_parse(&doc, "toolchains/fuzz.json", (const char *)data, size, &d) == 0) {
+		fuzz_check_roundtrip(&doc);
+		struct toolchain t;
+		if (toolchain_load(&t, &doc, &d) == 0)
+			toolchain_release(&t);
+	}
+	struct buf text = BUF_INIT;
+	diags_render(&d, &text, true); /* messages quote the input: render them too */
+	buf_release(&text);
+	jdoc_release(&doc);
+	diags_release(&d);
+	return 0;
+}
