@@ -106,8 +106,37 @@ static int add_local(const char *rel, const char *project_dir, const char *recip
 /* At most this many of a directory's entries are named in an error. */
 #define SHOWN_ENTRIES 8
 
-/* What a series glob that matched nothing was matched against: the directory searched
- * (the part of the glob before its first wildcard), and what that directory holds. */
+/* What a glob that matched nothing was matched against, into `why`: the directory searched
+ * (`dir`, the part of the glob before its first wildcard `wild`) and what it holds;
+ * `matched` files matched but "exclude" removed them. */
+static void describe_no_match(const char *dir, const char *wild, size_t matched,
+			      struct buf *why)
+{
+	char **names = NULL;
+	size_t n = 0;
+	if (matched) {
+		buf_addf(why, "\"exclude\" removes %s %zu file%s it matches in %s",
+			 matched == 1 ? "the" : "all", matched, matched == 1 ? "" : "s", dir);
+	} else if (!path_exists(dir)) {
+		buf_addf(why, "the directory %s does not exist", dir);
+	} else if (!is_directory(dir)) {
+		buf_addf(why, "%s is not a directory", dir);
+	} else if (list_dir(dir, NULL, &names, &n) < 0) {
+		buf_addf(why, "the directory %s cannot be read: %s", dir, strerror(errno));
+	} else if (!n) {
+		buf_addf(why, "the directory %s is empty", dir);
+	} else {
+		buf_addf(why, "%s holds %zu entr%s, none matching \"%s\": ", dir, n,
+			 n == 1 ? "y" : "ies", wild);
+		for (size_t i = 0; i < n && i < SHOWN_ENTRIES; i++)
+			buf_addf(why, "%s%s", i ? ", " : "", names[i]);
+		if (n > SHOWN_ENTRIES)
+			buf_addf(why, " and %zu more", n - SHOWN_ENTRIES);
+	}
+	free_names(names, n);
+}
+
+/* A series of this project's files that matched nothing: an error naming what was searched. */
 static void report_no_match(const struct patch_series *ps, const char *project_dir,
 			    const char *recipe, size_t matched, struct diags *d)
 {
@@ -115,29 +144,8 @@ static void report_no_match(const struct patch_series *ps, const char *project_d
 	/* "patches/x" without its slash; "." for a glob in the project directory itself */
 	char *rel_dir = base ? xstrndup(ps->series, base - 1) : xstrdup(".");
 	char *dir = base ? path_join(project_dir, rel_dir) : xstrdup(project_dir);
-	const char *wild = ps->series + base;
 	struct buf why = BUF_INIT;
-	char **names = NULL;
-	size_t n = 0;
-	if (matched) {
-		buf_addf(&why, "\"exclude\" removes %s %zu file%s it matches in %s",
-			 matched == 1 ? "the" : "all", matched, matched == 1 ? "" : "s", dir);
-	} else if (!path_exists(dir)) {
-		buf_addf(&why, "the directory %s does not exist", dir);
-	} else if (!is_directory(dir)) {
-		buf_addf(&why, "%s is not a directory", dir);
-	} else if (list_dir(dir, NULL, &names, &n) < 0) {
-		buf_addf(&why, "the directory %s cannot be read: %s", dir, strerror(errno));
-	} else if (!n) {
-		buf_addf(&why, "the directory %s is empty", dir);
-	} else {
-		buf_addf(&why, "%s holds %zu entr%s, none matching \"%s\": ", dir, n,
-			 n == 1 ? "y" : "ies", wild);
-		for (size_t i = 0; i < n && i < SHOWN_ENTRIES; i++)
-			buf_addf(&why, "%s%s", i ? ", " : "", names[i]);
-		if (n > SHOWN_ENTRIES)
-			buf_addf(&why, " and %zu more", n - SHOWN_ENTRIES);
-	}
+	describe_no_match(dir, ps->series + base, matched, &why);
 	diag_error(d, &ps->pos, "patch series \"%s\" of recipe \"%s\" matches no file: %s",
 		   ps->series, recipe, why.data);
 	if (matched)
@@ -147,7 +155,6 @@ static void report_no_match(const struct patch_series *ps, const char *project_d
 		diag_hint(d, "put the patch files in %s/ (the glob is relative to the project "
 			     "directory %s), correct the glob, or remove the entry from \"patches\" "
 			     "if no patch applies any more", rel_dir, project_dir);
-	free_names(names, n);
 	buf_release(&why);
 	free(dir);
 	free(rel_dir);
@@ -306,10 +313,51 @@ char *series_globs_reading(const struct project *p, const char *name)
 	return buf_detach(&b);
 }
 
-int series_read_tree(const char *tree, const char *globs, struct pin *pin, struct diags *d)
+/* Every series of `p` that reads `glob` in the tree of `source` and matched nothing there:
+ * an error at each, naming the tree, its pin and what the glob was matched against. */
+static void report_no_match_in_tree(const struct project *p, const char *source,
+				    const char *glob, const char *tree, const struct pin *pin,
+				    struct diags *d)
+{
+	size_t base = glob_base_len(glob);
+	char *rel_dir = base ? xstrndup(glob, base - 1) : xstrdup(".");
+	char *dir = base ? path_join(tree, rel_dir) : xstrdup(tree);
+	struct buf why = BUF_INIT;
+	describe_no_match(dir, glob + base, 0, &why);
+	bool reported = false;
+	for (size_t r = 0; p && r < p->nrecipes; r++) {
+		const struct recipe *rec = &p->recipes[r];
+		for (size_t i = 0; i < rec->npatches; i++) {
+			const struct patch_series *ps = &rec->patches[i];
+			const char *rest;
+			char *src = ps->series ? series_source(ps->series, &rest) : NULL;
+			if (src && !strcmp(src, source) && !strcmp(rest, glob)) {
+				diag_error(d, &ps->pos, "patch series \"%s\" of recipe \"%s\" matches "
+					   "no file in the tree of \"%s\" at %.12s: %s", ps->series,
+					   rec->name, source, pin->commit[0] ? pin->commit : "its pin",
+					   why.data);
+				diag_hint(d, "look in %s for the patches of this version of \"%s\" and "
+					     "correct the glob (relative to the top of its tree), or "
+					     "remove the entry from \"patches\"", tree, source);
+				reported = true;
+			}
+			free(src);
+		}
+	}
+	if (!reported) /* an explicit file of a list: series_expand says it is missing */
+		diag_error(d, NULL, "no file of recipe \"%s\" at %.12s matches \"%s\", which a "
+			   "patch series reads: %s", source, pin->commit[0] ? pin->commit : "its pin",
+			   glob, why.data);
+	buf_release(&why);
+	free(dir);
+	free(rel_dir);
+}
+
+int series_read_tree(const char *tree, const char *globs, const struct project *p,
+		     struct pin *pin, struct diags *d)
 {
 	pin_clear_reads(pin);
-	int rc = 0;
+	int rc = 0, unmatched = 0;
 	const char *g = globs;
 	for (char *one; rc == 0 && (one = next_line(&g));) {
 		char *pattern = path_join(tree, one);
@@ -327,18 +375,23 @@ int series_read_tree(const char *tree, const char *globs, struct pin *pin, struc
 					pin_add_read(pin, rel, sha);
 			}
 		}
-		if (grc == 0)
+		if (grc == 0) {
 			globfree(&gl);
-		else if (grc == GLOB_NOMATCH)
-			diag_warn(d, NULL, "no file of recipe \"%s\" at %.12s matches \"%s\", which a "
-				  "patch series reads", pin->recipe, pin->commit[0] ? pin->commit : "its pin",
-				  one);
+		} else if (grc == GLOB_NOMATCH) {
+			report_no_match_in_tree(p, pin->recipe, one, tree, pin, d);
+			unmatched++;
+		}
 		free(pattern);
 		free(one);
 	}
-	if (rc == 0)
-		pin->read_globs = xstrdup(globs);
-	return rc;
+	if (rc < 0)
+		return -1;
+	if (unmatched) {
+		pin_clear_reads(pin);
+		return -2;
+	}
+	pin->read_globs = xstrdup(globs);
+	return 0;
 }
 
 void patch_list_digest(const struct patch_list *l, char out[SHA256_HEX_SIZE])

@@ -63,8 +63,10 @@ bool series_expand(const struct patch_series *ps, size_t index, const struct pat
 char *series_globs_reading(const struct project *p, const char *name);
 
 /* Lists and hashes the files of `tree` that `globs` (as from series_globs_reading) match
- * into `pin`'s reads. Returns -1 when a file cannot be read. */
-int series_read_tree(const char *tree, const char *globs, struct pin *pin, struct diags *d);
+ * into `pin`'s reads. Returns -1 when a file cannot be read, -2 when a glob matches no file
+ * (an error at each series of `p` that reads it). */
+int series_read_tree(const char *tree, const char *globs, const struct project *p,
+		     struct pin *pin, struct diags *d);
 
 /* A digest of the list (names and contents, in order): patched trees are named by it. */
 void patch_list_digest(const struct patch_list *l, char out[SHA256_HEX_SIZE]);

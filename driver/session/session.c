@@ -273,9 +273,11 @@ static int read_series_sources(struct session *s, struct diags *d, const struct 
 			size_t since = d->n;
 			int rc = source_checkout(&so, r, pin, pin->resolved_now, NULL, &tree, &st,
 						 d);
+			if (rc == 0)
+				rc = series_read_tree(tree, globs, &s->project, pin, d);
 			if (rc == -2)
-				errors++; /* a wrong input */
-			else if (rc < 0 || series_read_tree(tree, globs, pin, d) < 0)
+				errors++; /* a wrong input: a patch, or a glob matching nothing */
+			else if (rc < 0)
 				errors += diags_classify(d, since, DIAG_ENVIRONMENT) < 0;
 			free(tree);
 		}

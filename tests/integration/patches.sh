@@ -231,4 +231,14 @@ sed -i 's|"series": "patches/framework/\*.patch" }|"series": "patches/framework/
 expect 2 "fetch --locked with a new series" -- pt fetch --locked
 contains "new series" "does not list the files of recipe \"backend\" that patch series read now"
 
+# ---- a series of the backend's tree that matches nothing is an error, not a silent no-op -------
+cp "$proj/ptbuild.lock" "$work/lock.before"
+sed -i 's|"series": "patches/framework/\*.patch" }|"series": "patches/framework/*.patch" },\n    { "series": "${src:backend}/torch_patches/nowhere/*.patch" }|' \
+	"$proj/recipes/framework.json"
+expect 2 "lock --update with a series matching nothing in the backend" -- pt lock --update
+contains "empty series" 'error: patch series "${src:backend}/torch_patches/nowhere/*.patch" of recipe "framework" matches no file in the tree of "backend" at '
+contains "empty series: what was searched" "torch_patches/nowhere does not exist"
+contains "empty series: the hint" "correct the glob (relative to the top of its tree)"
+cmp -s "$proj/ptbuild.lock" "$work/lock.before" || fail "a series matching nothing changed the lock"
+
 finish patches
