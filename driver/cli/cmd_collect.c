@@ -18,7 +18,7 @@
 
 static const char collect_help[] =
 	"usage: ptbuild collect --out DIR [TARGET...] [--set F] [--toolchain T] [--python V]\n"
-	"                       [--slim]\n"
+	"                       [--slim] [--dockerfile-syntax IMAGE]\n"
 	"\n"
 	"Puts the wheels of every variant of the plan (the targets and what they depend on,\n"
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
@@ -39,16 +39,21 @@ static const char collect_help[] =
 	"  --out DIR        the wheelhouse (required)\n"
 	"  --slim           drop test trees and debug symbols from the wheels (headers and\n"
 	"                   share/cmake stay); prints the sizes before and after\n"
+	"  --dockerfile-syntax IMAGE\n"
+	"                   start each Dockerfile with `# syntax=IMAGE` (a frontend your\n"
+	"                   registry mirrors); by default none: the engine's built-in\n"
+	"                   frontend (Docker >= 20.10 with BuildKit) needs no network\n"
 	"  --json           what was collected as JSON on stdout\n"
 	"\n"
 	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong, 3 DIR cannot\n"
 	"be written.\n";
 
-enum { OPT_OUT = 3100, OPT_SLIM };
+enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX };
 
 struct collect_args {
 	struct plan_args plan;
 	const char *out;
+	const char *syntax;
 	bool slim;
 };
 
@@ -56,6 +61,7 @@ static const struct option collect_long[] = {
 	PLAN_LONG_OPTIONS,
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "slim", no_argument, NULL, OPT_SLIM },
+	{ "dockerfile-syntax", required_argument, NULL, OPT_SYNTAX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -69,6 +75,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	}
 	if (opt == OPT_SLIM) {
 		a->slim = true;
+		return 0;
+	}
+	if (opt == OPT_SYNTAX) {
+		a->syntax = arg;
 		return 0;
 	}
 	return plan_args_option(&a->plan, opt, arg) ? 0 : -1;
@@ -247,6 +257,7 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 	char *work_tmp = path_join(s->work_dir, "tmp");
 	struct house_spec spec = {
 		.dir = dir,
+		.dockerfile_syntax = a->syntax,
 		.variants = hv,
 		.nvariants = s->plan.n,
 		.wheels = c->v,

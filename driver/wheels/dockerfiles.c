@@ -213,6 +213,16 @@ static int check_input(const struct docker_input *in, struct diags *d)
 				EPOCH_MIN);
 		diag_hint(d, "wheels are zip files, which cannot store a time before 1980");
 	}
+	if (in->syntax && (!*in->syntax || first_bad(in->syntax, DOCKER_IMAGE_CHARS) >= 0)) {
+		struct buf shown = BUF_INIT;
+		add_shown(&shown, in->syntax);
+		rc = diag_error(d, NULL, "cannot write the Dockerfiles: the syntax image \"%s\" is "
+					 "not an image reference", shown.data);
+		diag_hint(d, "give an image your engine can pull, such as "
+			     "registry.example.com/docker/dockerfile:1, or leave --dockerfile-syntax "
+			     "out to use the engine's built-in frontend");
+		buf_release(&shown);
+	}
 	for (size_t i = 0; i < in->n; i++)
 		if (check_target(d, in, i) < 0)
 			rc = -1;
@@ -244,12 +254,18 @@ static void add_stage_args(struct buf *b, const struct docker_input *in)
 	buf_addf(b, "ARG SOURCE_DATE_EPOCH=%lld\n", in->source_date_epoch);
 }
 
-/* The first lines of every Dockerfile: the parser directive and what the file is. */
+/*
+ * The first lines of every Dockerfile: the parser directive when one was asked for, and
+ * what the file is. Without a directive BuildKit uses its built-in frontend (Docker >=
+ * 20.10, which has RUN --mount and COPY --chmod); with one it pulls that image first,
+ * which an air-gapped site can do only from its own registry.
+ */
 static void add_title(struct buf *b, const struct docker_input *in, const char *file,
 		      const char *what)
 {
-	buf_addf(b, "# syntax=docker/dockerfile:1\n"
-		    "# %s of the \"%s\" wheelhouse, written by `ptbuild collect`\n"
+	if (in->syntax)
+		buf_addf(b, "# syntax=%s\n", in->syntax);
+	buf_addf(b, "# %s of the \"%s\" wheelhouse, written by `ptbuild collect`\n"
 		    "# (write it again rather than edit it).\n"
 		    "#\n"
 		    "%s",
@@ -268,8 +284,8 @@ static void render_base(struct buf *b, const struct docker_input *in)
 		  "# entrypoint that runs the command as USER_ID:GROUP_ID. Dockerfile.release and\n"
 		  "# Dockerfile.dev build on it.\n"
 		  "#\n"
-		  "# Build it first, inside the wheelhouse (BuildKit: Docker >= 23, or buildx), once\n"
-		  "# per variant you need:\n");
+		  "# Build it first, inside the wheelhouse, with BuildKit (Docker >= 23, or\n"
+		  "# DOCKER_BUILDKIT=1 on Docker 20.10), once per variant you need:\n");
 	for (size_t i = 0; i < in->n; i++)
 		buf_addf(b, "#   docker build -f Dockerfile.base --build-arg VARIANT=%s --build-arg "
 			    "BASE_IMAGE=%s --build-arg SOURCE_DATE_EPOCH=%lld -t ptbuild-base:%s .\n",

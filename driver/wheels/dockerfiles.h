@@ -34,14 +34,16 @@ struct docker_input {
 	size_t n;
 	long long source_date_epoch;   /* default of ARG SOURCE_DATE_EPOCH; 1980 or later */
 	const char *set_name;          /* for comments and hints: "default" */
+	const char *syntax;            /* a "# syntax=" frontend image, or NULL: none (the
+	                                * engine's built-in frontend, which works offline) */
 };
 
 /*
  * Writes Dockerfile.base, Dockerfile.dev, Dockerfile.release and docker-entrypoint.sh into
  * `dir` (which must exist), each atomically. The output depends only on `in`: writing twice
  * gives identical files. A value Dockerfiles cannot carry (a newline, a character outside
- * [A-Za-z0-9._:/@+-] in an image, outside [A-Za-z0-9._-] in a label) is an error naming the
- * target and the field, and nothing is written. Returns 0, or -1 with errors in `d`.
+ * [A-Za-z0-9._:/@+-] in an image or the syntax image, outside [A-Za-z0-9._-] in a label) is
+ * an error naming the target and the field, and nothing is written. Returns 0, or -1 with errors in `d`.
  */
 int dockerfiles_write(const char *dir, const struct docker_input *in, struct diags *d);
 

@@ -477,7 +477,8 @@ static int house_fill(const struct house_spec *spec, const char *tmp, struct hou
 		return -1;
 	}
 	struct docker_input din = { .t = r->targets, .n = r->ntargets,
-				    .source_date_epoch = spec->epoch, .set_name = spec->set_name };
+				    .source_date_epoch = spec->epoch, .set_name = spec->set_name,
+				    .syntax = spec->dockerfile_syntax };
 	if (dockerfiles_write(tmp, &din, d) < 0) {
 		r->bad_input = true;
 		return -1;

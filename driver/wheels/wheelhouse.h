@@ -60,6 +60,7 @@ struct house_input {
 
 struct house_spec {
 	const char *dir;                    /* the wheelhouse, absolute; replaced as a whole */
+	const char *dockerfile_syntax;      /* "# syntax=" image of the Dockerfiles, or NULL */
 	const struct house_variant *variants; /* borrowed: the plan's, in plan order */
 	size_t nvariants;
 	struct house_input *wheels;         /* borrowed; updated by --slim (see above) */

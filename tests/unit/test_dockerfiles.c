@@ -110,7 +110,7 @@ static void test_write(void **state)
 {
 	(void)state;
 	char *dir = tmpdir_make("dockerfiles");
-	struct docker_input in = { two_targets, 2, EPOCH, "default" };
+	struct docker_input in = { two_targets, 2, EPOCH, "default", NULL };
 	struct diags d;
 	diags_init(&d);
 	assert_int_equal(dockerfiles_write(dir, &in, &d), 0);
@@ -121,7 +121,9 @@ static void test_write(void **state)
 		text[i] = slurp(dir, files[i]);
 	const char *base = text[0], *dev = text[1], *release = text[2], *entry = text[3];
 	for (size_t i = 0; i < 3; i++) {
-		assert_true(starts_with(text[i], "# syntax=docker/dockerfile:1\n"));
+		/* no parser directive: BuildKit would pull its frontend image, offline too */
+		assert_true(starts_with(text[i], "# Dockerfile."));
+		assert_null(strstr(text[i], "# syntax="));
 		assert_int_equal(check_stages(files[i], text[i]), 1);
 		assert_not_contains(text[i], "\r");
 	}
@@ -258,6 +260,41 @@ static const struct bad_input bad_inputs[] = {
 	{ NULL, NULL, -5, "SOURCE_DATE_EPOCH -5 is not between" },
 };
 
+/* A site that mirrors a frontend image asks for it; a value that is not an image is refused. */
+static void test_syntax_directive(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make("dockerfiles-syntax");
+	struct docker_input in = { two_targets, 2, EPOCH, "default",
+				   "registry.example.com/docker/dockerfile:1.7" };
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(dockerfiles_write(dir, &in, &d), 0);
+	for (size_t i = 0; i < 3; i++) {
+		char *text = slurp(dir, files[i]);
+		assert_true(starts_with(text, "# syntax=registry.example.com/docker/dockerfile:1.7\n# "
+					      "Dockerfile."));
+		assert_int_equal(count(text, "# syntax="), 1);
+		free(text);
+	}
+	tmpdir_remove(dir);
+	free(dir);
+	char *bad_dir = tmpdir_make("dockerfiles-syntax-bad");
+	in.syntax = "docker/dockerfile:1\nRUN curl evil";
+	assert_int_equal(dockerfiles_write(bad_dir, &in, &d), -1);
+	char *text = diags_text(&d);
+	assert_contains(text, "the syntax image \"docker/dockerfile:1\\nRUN curl evil\" is not an "
+			      "image reference");
+	assert_contains(text, "hint: ");
+	free(text);
+	char *path = path_join(bad_dir, files[0]);
+	assert_false(path_exists(path));
+	free(path);
+	diags_release(&d);
+	tmpdir_remove(bad_dir);
+	free(bad_dir);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -280,7 +317,7 @@ static void test_bad_input(void **state)
 			field = &t[0].cuda_version;
 		if (field)
 			*field = c->value;
-		struct docker_input in = { t, 2, c->epoch, "default" };
+		struct docker_input in = { t, 2, c->epoch, "default", NULL };
 		struct diags d;
 		diags_init(&d);
 		assert_int_equal(dockerfiles_write(dir, &in, &d), -1);
@@ -297,7 +334,7 @@ static void test_bad_input(void **state)
 
 	/* the same label twice, no targets at all, a set name with a newline */
 	struct docker_target same[2] = { two_targets[0], two_targets[0] };
-	struct docker_input in = { same, 2, EPOCH, "default" };
+	struct docker_input in = { same, 2, EPOCH, "default", NULL };
 	struct diags d;
 	diags_init(&d);
 	assert_int_equal(dockerfiles_write(dir, &in, &d), -1);
@@ -305,14 +342,14 @@ static void test_bad_input(void **state)
 	assert_contains(text, "two docker targets are labelled \"cpu-py3.11\"");
 	free(text);
 	diags_release(&d);
-	in = (struct docker_input){ two_targets, 0, EPOCH, "default" };
+	in = (struct docker_input){ two_targets, 0, EPOCH, "default", NULL };
 	diags_init(&d);
 	assert_int_equal(dockerfiles_write(dir, &in, &d), -1);
 	text = diags_text(&d);
 	assert_contains(text, "the wheelhouse has no toolchain and Python to make images for");
 	free(text);
 	diags_release(&d);
-	in = (struct docker_input){ two_targets, 2, EPOCH, "def\nault" };
+	in = (struct docker_input){ two_targets, 2, EPOCH, "def\nault", NULL };
 	diags_init(&d);
 	assert_int_equal(dockerfiles_write(dir, &in, &d), -1);
 	text = diags_text(&d);
@@ -322,7 +359,7 @@ static void test_bad_input(void **state)
 
 	/* a directory that does not exist */
 	char *missing = path_join(dir, "no/such/dir");
-	in = (struct docker_input){ two_targets, 2, EPOCH, "default" };
+	in = (struct docker_input){ two_targets, 2, EPOCH, "default", NULL };
 	diags_init(&d);
 	assert_int_equal(dockerfiles_write(missing, &in, &d), -1);
 	text = diags_text(&d);
@@ -425,6 +462,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_syntax_directive),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_default_images),
 		cmocka_unit_test(test_toolchain_image),
