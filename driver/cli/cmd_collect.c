@@ -24,6 +24,7 @@ static const char collect_help[] =
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
 	"  *.whl                        the wheels (`pip install --find-links DIR`)\n"
 	"  simple/<project>/index.html  a PEP 503 index with #sha256= links\n"
+	"  *.whl.metadata               each wheel's METADATA (PEP 658), named by the index\n"
 	"                               (`pip install --index-url file://DIR/simple`)\n"
 	"  SHA256SUMS                   for `sha256sum -c`\n"
 	"  manifest.json                each wheel: recipe, variant, toolchain, Python, build key,\n"

@@ -202,6 +202,57 @@ out:
 	return rc;
 }
 
+/* "<name>-<version>.dist-info/METADATA" at the top of the wheel (not a vendored copy). */
+static bool is_core_metadata(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	return slash && !strcmp(slash, "/METADATA") && slash - name > 10 &&
+	       !strncmp(slash - 10, ".dist-info", 10);
+}
+
+int wheel_read_metadata(const char *path, struct buf *out, struct diags *d)
+{
+	buf_reset(out);
+	struct archive *a = archive_read_new();
+	archive_read_support_format_zip_seekable(a);
+	int rc = -1;
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		diag_error(d, NULL, "%s is not a readable zip archive: %s", path,
+			   archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			diag_error(d, NULL, "%s is not a well-formed zip archive: %s", path,
+				   archive_error_string(a));
+			goto out;
+		}
+		const char *name = archive_entry_pathname(e);
+		if (!name || !is_core_metadata(name))
+			continue; /* the seekable reader skips a member without reading it */
+		char chunk[1 << 14];
+		la_ssize_t n;
+		while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
+			buf_add(out, chunk, (size_t)n);
+		if (n < 0) {
+			diag_error(d, NULL, "%s: cannot read %s: %s", path, name,
+				   archive_error_string(a));
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	diag_error(d, NULL, "%s has no .dist-info/METADATA", path);
+	diag_hint(d, "a wheel without core metadata cannot be installed; rebuild it");
+out:
+	archive_read_free(a);
+	return rc;
+}
+
 int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, struct diags *d)
 {
 	memset(out, 0, sizeof(*out));

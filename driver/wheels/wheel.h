@@ -70,6 +70,10 @@ void wheel_members_release(struct wheel_members *m);
  * duplicate, a symlink or anything else but files and directories.
  */
 int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, struct diags *d);
+/* The text of the wheel's <name>-<version>.dist-info/METADATA (its core metadata, what
+ * PEP 658 serves beside the wheel) into `out`, read from the zip's central directory
+ * without unpacking anything else. -1 with an error when it has none. */
+int wheel_read_metadata(const char *path, struct buf *out, struct diags *d);
 
 /*
  * Packs the files under `dir` into a wheel at `path`, deterministically: entries sorted by

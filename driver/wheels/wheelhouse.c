@@ -71,6 +71,29 @@ static int write_text(const char *path, const struct buf *b, struct diags *d)
 	return 0;
 }
 
+/* <wheel>.metadata beside the wheel in `dir` (PEP 658), its digest, and its Requires-Python
+ * (NULL when it has none; caller frees). */
+static int write_core_metadata(const char *dir, const char *file, char sha[SHA256_HEX_SIZE],
+			       char **requires_python, struct diags *d)
+{
+	char *wheel = path_join(dir, file);
+	struct buf text = BUF_INIT, name = BUF_INIT;
+	int rc = wheel_read_metadata(wheel, &text, d);
+	if (rc == 0) {
+		struct sha256 h;
+		sha256_init(&h);
+		sha256_update(&h, text.data, text.len);
+		sha256_final_hex(&h, sha);
+		*requires_python = metadata_get(text.data, "Requires-Python");
+		buf_addf(&name, "%s.metadata", wheel);
+		rc = write_text(name.data, &text, d);
+	}
+	buf_release(&name);
+	buf_release(&text);
+	free(wheel);
+	return rc;
+}
+
 int house_write_index(const char *dir, const struct house_wheel *v, size_t n, struct diags *d)
 {
 	char *simple = path_join(dir, "simple");
@@ -109,9 +132,25 @@ int house_write_index(const char *dir, const struct house_wheel *v, size_t n, st
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(v[i].project, projects[k]) || (i && !strcmp(v[i - 1].file, v[i].file)))
 				continue;
+			char meta_sha[SHA256_HEX_SIZE];
+			char *requires_python = NULL;
+			rc = write_core_metadata(dir, v[i].file, meta_sha, &requires_python, d);
+			if (rc < 0)
+				break;
 			buf_adds(&page, "<a href=\"../../");
 			href_escape(&page, v[i].file);
-			buf_addf(&page, "#sha256=%s\">", v[i].sha256);
+			/* PEP 658/714: pip reads the dependencies from <wheel>.metadata instead of
+			 * downloading the wheel (a 640 MiB torch one) to resolve */
+			buf_addf(&page, "#sha256=%s\" data-dist-info-metadata=\"sha256=%s\" "
+					"data-core-metadata=\"sha256=%s\"", v[i].sha256, meta_sha,
+				 meta_sha);
+			if (requires_python) {
+				buf_adds(&page, " data-requires-python=\"");
+				html_escape(&page, requires_python);
+				buf_adds(&page, "\"");
+				free(requires_python);
+			}
+			buf_adds(&page, ">");
 			html_escape(&page, v[i].file);
 			buf_adds(&page, "</a><br>\n");
 		}
@@ -119,7 +158,9 @@ int house_write_index(const char *dir, const struct house_wheel *v, size_t n, st
 		struct buf pdir = BUF_INIT;
 		buf_addf(&pdir, "%s/%s", simple, projects[k]);
 		char *index = path_join(pdir.data, "index.html");
-		if (make_dirs(pdir.data, 0755) < 0)
+		if (rc < 0)
+			; /* a wheel without readable metadata: said above */
+		else if (make_dirs(pdir.data, 0755) < 0)
 			rc = diag_error(d, NULL, "cannot create %s: %s", pdir.data, strerror(errno));
 		else
 			rc = write_text(index, &page, d);

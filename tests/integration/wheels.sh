@@ -142,6 +142,15 @@ print('op ok')"
 	contains "import after --$style" "op ok"
 done
 
+# PEP 658/714: the index serves each wheel's core metadata, and pip resolves from it
+for w in "$house"/*.whl; do
+	[ -f "$w.metadata" ] || fail "the wheelhouse lacks $(basename "$w").metadata"
+done
+python3 -m venv "$work/venv-meta"
+expect 0 "pip download from the index" -- "$work/venv-meta/bin/pip" download -v --no-deps \
+	-d "$work/meta-dl" --index-url "file://$house/simple" ext
+contains "pip reads the metadata file, not the wheel" ".whl.metadata"
+
 # Dockerfile.release: its own pip line, run against the wheelhouse in a fresh venv
 pytools=$SRC/build/pytools/bin/python
 if [ ! -x "$pytools" ] || ! "$pytools" -c 'import dockerfile_parse' 2>/dev/null; then

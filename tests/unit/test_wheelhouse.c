@@ -6,20 +6,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/os.h"
 #include "wheels/wheelhouse.h"
 
+/* A real (tiny) wheel: its core metadata, with Requires-Python when `requires_python`. */
 static void input(struct house_input *w, const char *dir, const char *file, size_t variant,
-		  bool main)
+		  bool main, const char *requires_python)
 {
-	write_text(dir, file, file);
 	w->src = path_join(dir, file);
 	w->file = strdup(file);
+	char *dash = strchr(file, '-');
+	const char *ver = dash + 1;
+	size_t vlen = strcspn(ver, "-");
+	struct buf out = BUF_INIT;
+	assert_int_equal(shell_run(&out, "python3 -c 'import sys, zipfile\n"
+				   "z = zipfile.ZipFile(sys.argv[1], \"w\")\n"
+				   "i = zipfile.ZipInfo(sys.argv[2] + \".dist-info/METADATA\", (1980, 1, 1, 0, 0, 0))\n"
+				   "z.writestr(i, \"Metadata-Version: 2.1\\nName: \" + sys.argv[3] + ((\"\\n"
+				   "Requires-Python: \" + sys.argv[4]) if sys.argv[4] else \"\") + \"\\n\")\n"
+				   "z.close()' %s %.*s-%.*s %.*s '%s'",
+				   w->src, (int)(dash - file), file, (int)vlen, ver,
+				   (int)(dash - file), file,
+				   requires_python ? requires_python : ""), 0);
+	buf_release(&out);
 	assert_int_equal(sha256_file_hex(w->src, w->sha256), 0);
-	w->size = strlen(file);
+	struct stat st;
+	assert_int_equal(stat(w->src, &st), 0);
+	w->size = (uint64_t)st.st_size;
 	w->variant = variant;
 	w->main = main;
 }
@@ -46,9 +63,10 @@ static void test_collect(void **state)
 		{ "dep", "cpu-py3.11", &tc, "3.11", "k2", false, NULL },
 	};
 	struct house_input w[3];
-	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true);
-	input(&w[1], cache, "dep-2.0-py3-none-any.whl", 1, true);
-	input(&w[2], cache, "dep-2.0-py3-none-any.whl", 0, false); /* the same file again */
+	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true,
+	      ">=3.9,<3.14");
+	input(&w[1], cache, "dep-2.0-py3-none-any.whl", 1, true, NULL);
+	input(&w[2], cache, "dep-2.0-py3-none-any.whl", 0, false, NULL); /* the same file again */
 	struct house_spec spec = { .dir = out, .variants = v, .nvariants = 2, .wheels = w,
 				   .nwheels = 3, .epoch = 1700000000, .set_name = "default",
 				   .tmp_dir = dir };
@@ -69,6 +87,24 @@ static void test_collect(void **state)
 	assert_contains(manifest, "\"source_date_epoch\": 1700000000");
 	char *simple = slurp(out, "simple/ext/index.html");
 	assert_contains(simple, "ext-1.0-cp311-cp311-linux_x86_64.whl#sha256=");
+	/* PEP 658/714: the core metadata beside each wheel, its digest and Requires-Python in
+	 * the link, so pip resolves without downloading the wheel */
+	char *meta = slurp(out, "ext-1.0-cp311-cp311-linux_x86_64.whl.metadata");
+	assert_string_equal(meta, "Metadata-Version: 2.1\nName: ext\nRequires-Python: >=3.9,<3.14\n");
+	char meta_sha[SHA256_HEX_SIZE];
+	char *meta_path = path_join(out, "ext-1.0-cp311-cp311-linux_x86_64.whl.metadata");
+	assert_int_equal(sha256_file_hex(meta_path, meta_sha), 0);
+	struct buf attr = BUF_INIT;
+	buf_addf(&attr, "\" data-dist-info-metadata=\"sha256=%s\" data-core-metadata=\"sha256=%s\" "
+			"data-requires-python=\"&gt;=3.9,&lt;3.14\">", meta_sha, meta_sha);
+	assert_contains(simple, attr.data);
+	buf_release(&attr);
+	free(meta_path);
+	free(meta);
+	char *dep_page = slurp(out, "simple/dep/index.html");
+	assert_contains(dep_page, "data-core-metadata=\"sha256=");
+	assert_not_contains(dep_page, "data-requires-python");
+	free(dep_page);
 	free(simple);
 	free(manifest);
 	free(sums);
