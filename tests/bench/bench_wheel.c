@@ -14,6 +14,7 @@
 #include "util/hash.h"
 #include "util/os.h"
 #include "wheels/verify.h"
+#include "wheels/wheel.h"
 
 static int repack(const char *wheel, const char *out, const char *tmp, char hex[SHA256_HEX_SIZE],
 		  double *secs)
@@ -69,9 +70,16 @@ int main(int argc, char **argv)
 	printf("bench_wheel: verify %.1f s: %zu members, %zu shared objects, %d findings\n",
 	       monotonic_seconds() - t0, vs.members, vs.shared_objects, findings);
 	diags_print(&d, stdout, false);
+	/* what collect reads of each wheel for the index (PEP 658): the METADATA member only */
+	struct buf meta = BUF_INIT;
+	t0 = monotonic_seconds();
+	int mrc = wheel_read_metadata(argv[1], &meta, &d);
+	printf("bench_wheel: core metadata %.3f s: %zu bytes%s\n", monotonic_seconds() - t0,
+	       meta.len, mrc < 0 ? " (FAILED)" : "");
+	buf_release(&meta);
 	diags_release(&d);
 	remove_tree(tmp);
 	free(a);
 	free(b);
-	return rc == 0 && !strcmp(ha, hb) ? 0 : 1;
+	return rc == 0 && mrc == 0 && !strcmp(ha, hb) ? 0 : 1;
 }
