@@ -49,17 +49,23 @@ int read_file(const char *path, struct buf *out)
 	return 0;
 }
 
-/* fsync(2) of a directory: what makes a rename in it survive a crash of the machine. */
-static int fsync_dir(const char *dir)
+/* `op` (fsync, syncfs) on `path` opened with `flags`; errno from whichever step failed. */
+static int sync_path(const char *path, int flags, int (*op)(int))
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int rc = fsync(fd);
+	int rc = op(fd);
 	int saved = errno;
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+/* fsync(2) of a directory: what makes a rename in it survive a crash of the machine. */
+static int fsync_dir(const char *dir)
+{
+	return sync_path(dir, O_RDONLY | O_DIRECTORY, fsync);
 }
 
 int fsync_parent(const char *path)
@@ -77,26 +83,12 @@ int fsync_parent(const char *path)
 
 int flush_filesystem(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = syncfs(fd);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return sync_path(path, O_RDONLY, syncfs);
 }
 
 int fsync_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return sync_path(path, O_RDONLY, fsync);
 }
 
 /* The file through "<path>.tmp.<pid>" and rename(2); fsync'd (file and directory) if `durable`. */
