@@ -202,6 +202,31 @@ out:
 	return rc;
 }
 
+/* The wheel's zip, read through its central directory (members are skipped by seeking);
+ * NULL with an error when it cannot be opened. */
+static struct archive *open_wheel(const char *path, struct diags *d)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_format_zip_seekable(a);
+	if (archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK)
+		return a;
+	diag_error(d, NULL, "%s is not a readable zip archive: %s", path, archive_error_string(a));
+	archive_read_free(a);
+	return NULL;
+}
+
+/* The next member's header: ARCHIVE_OK, ARCHIVE_EOF, or -1 with an error. */
+static int next_member(struct archive *a, const char *path, struct archive_entry **e,
+		       struct diags *d)
+{
+	int r = archive_read_next_header(a, e);
+	if (r == ARCHIVE_EOF || r == ARCHIVE_OK || r == ARCHIVE_WARN)
+		return r == ARCHIVE_EOF ? ARCHIVE_EOF : ARCHIVE_OK;
+	diag_error(d, NULL, "%s is not a well-formed zip archive: %s", path,
+		   archive_error_string(a));
+	return -1;
+}
+
 /* "<name>-<version>.dist-info/METADATA" at the top of the wheel (not a vendored copy). */
 static bool is_core_metadata(const char *name)
 {
@@ -213,24 +238,17 @@ static bool is_core_metadata(const char *name)
 int wheel_read_metadata(const char *path, struct buf *out, struct diags *d)
 {
 	buf_reset(out);
-	struct archive *a = archive_read_new();
-	archive_read_support_format_zip_seekable(a);
+	struct archive *a = open_wheel(path, d);
 	int rc = -1;
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		diag_error(d, NULL, "%s is not a readable zip archive: %s", path,
-			   archive_error_string(a));
+	if (!a)
 		goto out;
-	}
 	for (;;) {
 		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
+		int r = next_member(a, path, &e, d);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			diag_error(d, NULL, "%s is not a well-formed zip archive: %s", path,
-				   archive_error_string(a));
+		if (r < 0)
 			goto out;
-		}
 		const char *name = archive_entry_pathname(e);
 		if (!name || !is_core_metadata(name))
 			continue; /* the seekable reader skips a member without reading it */
@@ -258,24 +276,17 @@ int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, s
 	memset(out, 0, sizeof(*out));
 	if (mkdir(dir, 0755) < 0)
 		return diag_error(d, NULL, "cannot create %s: %s", dir, strerror(errno));
-	struct archive *a = archive_read_new();
-	archive_read_support_format_zip_seekable(a);
+	struct archive *a = open_wheel(path, d);
 	int rc = -1;
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		diag_error(d, NULL, "%s is not a readable zip archive: %s", path,
-			   archive_error_string(a));
+	if (!a)
 		goto out;
-	}
 	for (;;) {
 		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
+		int r = next_member(a, path, &e, d);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			diag_error(d, NULL, "%s is not a well-formed zip archive: %s", path,
-				   archive_error_string(a));
+		if (r < 0)
 			goto out;
-		}
 		const char *name = archive_entry_pathname(e);
 		if (!name || !member_path_ok(name)) {
 			bool is_dir = name && ends_with(name, "/") && name[1];
