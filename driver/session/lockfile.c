@@ -24,7 +24,9 @@ static const char *const source_keys[] = { "commit", "files", "kind", "reads", "
 static const char *const reads_keys[] = { "files", "globs" };
 static const char *const file_keys[] = { "name", "python", "sha256" };
 static const char *const sub_keys[] = { "commit", "overridden", "url" };
-static const char *const variant_keys[] = { "inputs", "key" };
+static const char *const variant_keys[] = { "inputs", "key", "runtime" };
+static const char *const runtime_keys[] = { "files", "requires" };
+static const char *const runtime_file_keys[] = { "name", "sha256" };
 static const char *const top_keys[] = { "format", "sources", "variants" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -132,6 +134,68 @@ static void load_reads(struct fields *f, struct pin *pin)
 	f->errors += rf.errors;
 }
 
+static void release_runtime(struct lock_variant *v)
+{
+	free(v->runtime_requires);
+	for (size_t i = 0; i < v->nruntime; i++)
+		free(v->runtime[i].name);
+	free(v->runtime);
+	v->runtime_requires = NULL;
+	v->runtime = NULL;
+	v->nruntime = 0;
+}
+
+static void add_runtime_file(struct lock_variant *v, const char *name, const char *sha256)
+{
+	v->runtime = xrealloc(v->runtime, (v->nruntime + 1) * sizeof(*v->runtime));
+	struct pinned_file *f = &v->runtime[v->nruntime++];
+	memset(f, 0, sizeof(*f));
+	f->name = xstrdup(name);
+	snprintf(f->sha256, sizeof(f->sha256), "%s", sha256);
+}
+
+/* A variant's "runtime": {"requires": [LINE...], "files": [{"name", "sha256"}...]}. */
+static void load_runtime(struct fields *vf, struct lock_variant *v)
+{
+	const struct jnode *obj = fields_get(vf, "runtime", JSON_OBJECT, false);
+	if (!obj)
+		return;
+	struct fields rf;
+	fields_init(&rf, vf->doc, obj, "the \"runtime\" of a locked variant", vf->d);
+	fields_known(&rf, runtime_keys, N(runtime_keys));
+	struct strpos_list reqs = { 0 };
+	const struct jnode *req_node = fields_get(&rf, "requires", JSON_ARRAY, true);
+	if (req_node)
+		node_string_list(&rf, req_node, "requires", true, &reqs);
+	struct buf joined = BUF_INIT;
+	buf_adds(&joined, "");
+	for (size_t i = 0; i < reqs.n; i++)
+		buf_addf(&joined, "%s%s", i ? "\n" : "", reqs.v[i].s);
+	strpos_list_release(&reqs);
+	const struct jnode *files = fields_get(&rf, "files", JSON_ARRAY, true);
+	for (size_t i = 0; files && i < files->n; i++) {
+		const struct jnode *e = &files->child[i];
+		if (e->type != JSON_OBJECT) {
+			diag_error(vf->d, &e->pos, "element %zu of \"files\" in %s must be an object",
+				   i + 1, rf.what);
+			rf.errors++;
+			continue;
+		}
+		struct fields ff;
+		fields_init(&ff, vf->doc, e, "a pinned runtime wheel", vf->d);
+		fields_known(&ff, runtime_file_keys, N(runtime_file_keys));
+		char *name = fields_string(&ff, "name", true, NULL);
+		char sha[SHA256_HEX_SIZE] = "";
+		hex_member(&ff, "sha256", 64, true, sha);
+		if (!ff.errors && name)
+			add_runtime_file(v, name, sha);
+		rf.errors += ff.errors;
+		free(name);
+	}
+	v->runtime_requires = buf_detach(&joined);
+	vf->errors += rf.errors;
+}
+
 static int load_source(struct lockfile *l, const struct jnode *e, struct diags *d)
 {
 	struct buf what = BUF_INIT;
@@ -216,12 +280,16 @@ int lockfile_load(struct lockfile *l, const char *path, struct diags *d)
 		char key[SHA256_HEX_SIZE] = "";
 		hex_member(&vf, "key", 64, true, key);
 		const struct jnode *inputs = fields_get(&vf, "inputs", JSON_OBJECT, true);
+		struct lock_variant runtime = { 0 };
+		load_runtime(&vf, &runtime);
 		if (!vf.errors) {
 			char *text = jnode_compact(inputs);
 			lockfile_set_variant(l, e->key, key, text);
 			l->v[l->n - 1].pos = e->key_pos;
+			lock_variant_copy_runtime(&l->v[l->n - 1], &runtime);
 			free(text);
 		}
+		release_runtime(&runtime);
 		errors += vf.errors;
 	}
 	errors += f.errors;
@@ -265,12 +333,43 @@ void lockfile_set_variant(struct lockfile *l, const char *id, const char *key, c
 	snprintf(v->key, sizeof(v->key), "%s", key);
 }
 
+static int cmp_runtime_file(const void *a, const void *b)
+{
+	return strcmp(((const struct pinned_file *)a)->name, ((const struct pinned_file *)b)->name);
+}
+
+void lock_variant_copy_runtime(struct lock_variant *to, const struct lock_variant *from)
+{
+	if (to == from)
+		return;
+	release_runtime(to);
+	if (!from->runtime_requires)
+		return;
+	to->runtime_requires = xstrdup(from->runtime_requires);
+	for (size_t i = 0; i < from->nruntime; i++)
+		add_runtime_file(to, from->runtime[i].name, from->runtime[i].sha256);
+	if (to->nruntime)
+		qsort(to->runtime, to->nruntime, sizeof(*to->runtime), cmp_runtime_file);
+}
+
+void lockfile_set_runtime(struct lockfile *l, const char *id, const char *requires,
+			  const struct pinned_file *files, size_t n)
+{
+	struct lock_variant *v = (struct lock_variant *)lockfile_variant(l, id);
+	if (!v)
+		return;
+	struct lock_variant from = { .runtime_requires = (char *)requires,
+				     .runtime = (struct pinned_file *)files, .nruntime = n };
+	lock_variant_copy_runtime(v, &from);
+}
+
 void lockfile_release(struct lockfile *l)
 {
 	pins_release(&l->pins);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].id);
 		free(l->v[i].inputs);
+		release_runtime(&l->v[i]);
 	}
 	free(l->v);
 	jdoc_release(&l->doc);
@@ -372,6 +471,28 @@ static void write_pin(struct jw *w, const struct pin *pin)
 	jw_object_end(w);
 }
 
+static void write_runtime(struct jw *w, const struct lock_variant *v)
+{
+	jw_key(w, "runtime");
+	jw_object_begin(w);
+	jw_key(w, "files");
+	jw_array_begin(w);
+	for (size_t i = 0; i < v->nruntime; i++) {
+		jw_object_begin(w);
+		jw_kstring(w, "name", v->runtime[i].name);
+		jw_kstring(w, "sha256", v->runtime[i].sha256);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	jw_key(w, "requires");
+	jw_array_begin(w);
+	const char *r = v->runtime_requires;
+	for (char *one; (one = next_line(&r)); free(one))
+		jw_string(w, one);
+	jw_array_end(w);
+	jw_object_end(w);
+}
+
 int lockfile_write(const struct lockfile *l, const char *path, struct diags *d)
 {
 	struct buf out = BUF_INIT;
@@ -405,6 +526,8 @@ int lockfile_write(const struct lockfile *l, const char *path, struct diags *d)
 		jw_key(&w, "inputs");
 		write_embedded(&w, vs[i]->inputs);
 		jw_kstring(&w, "key", vs[i]->key);
+		if (vs[i]->runtime_requires)
+			write_runtime(&w, vs[i]);
 		jw_object_end(&w);
 	}
 	free(vs);

@@ -23,6 +23,12 @@ struct lock_variant {
 	char key[SHA256_HEX_SIZE];
 	char *inputs;                /* owned: the key's input document, canonical compact JSON */
 	struct pos pos;              /* where it was read (file borrowed from the lockfile) */
+	/* The runtime closure of the variant's built wheel (build/runtime.h), valid for `key`:
+	 * its Requires-Dist lines that the plan does not provide (sorted, one per line, "" for
+	 * none) and the wheels pip resolved them to. NULL requires: not pinned. */
+	char *runtime_requires;      /* owned */
+	struct pinned_file *runtime; /* owned, sorted by name; python NULL */
+	size_t nruntime;
 };
 
 struct lockfile {
@@ -43,6 +49,12 @@ void lockfile_release(struct lockfile *l);
 const struct lock_variant *lockfile_variant(const struct lockfile *l, const char *id);
 /* Adds or replaces a variant's entry. */
 void lockfile_set_variant(struct lockfile *l, const char *id, const char *key, const char *inputs);
+
+/* Sets (replacing) the runtime closure of variant `id` (which must be in the lock). */
+void lockfile_set_runtime(struct lockfile *l, const char *id, const char *requires,
+			  const struct pinned_file *files, size_t n);
+/* Copies `from`'s runtime closure into `to`. */
+void lock_variant_copy_runtime(struct lock_variant *to, const struct lock_variant *from);
 
 /* Where recipe `name`'s pin was read, for messages (pos.file NULL when unknown). */
 struct pos lockfile_source_pos(const struct lockfile *l, const char *name);

@@ -29,6 +29,10 @@ static void fill(struct lockfile *l)
 	pin_add_sub(g, "third_party/a", "https://h/a.git", C1, true);
 	lockfile_set_variant(l, "torch_wheel/cpu-py3.11", S1, "{\"b\":1,\"a\":[\"x\"]}");
 	lockfile_set_variant(l, "a_git/cpu-py3.11", S2, "{\"env\":{\"X\":\"1\"}}");
+	struct pinned_file rt[2] = { { NULL, "scipy-1.0-cp311.whl", S1 },
+				     { NULL, "numpy-2.0-cp311.whl", S2 } };
+	lockfile_set_runtime(l, "a_git/cpu-py3.11", "numpy\nscipy>=1; python_version >= \"3.9\"",
+			     rt, 2);
 }
 
 static void test_round_trip(void **state)
@@ -64,6 +68,13 @@ static void test_round_trip(void **state)
 	const struct lock_variant *v = lockfile_variant(&l, "torch_wheel/cpu-py3.11");
 	assert_string_equal(v->inputs, "{\"a\":[\"x\"],\"b\":1}");
 	assert_string_equal(v->key, S1);
+	/* the runtime closure: its lines and files (sorted by name) */
+	v = lockfile_variant(&l, "a_git/cpu-py3.11");
+	assert_string_equal(v->runtime_requires, "numpy\nscipy>=1; python_version >= \"3.9\"");
+	assert_int_equal(v->nruntime, 2);
+	assert_string_equal(v->runtime[0].name, "numpy-2.0-cp311.whl");
+	assert_string_equal(v->runtime[1].sha256, S1);
+	assert_null(lockfile_variant(&l, "torch_wheel/cpu-py3.11")->runtime_requires);
 	/* written again from what was read: the same bytes */
 	assert_int_equal(lockfile_write(&l, path, &d), 0);
 	struct buf second = BUF_INIT;
@@ -102,6 +113,13 @@ static void test_bad_locks(void **state)
 		  "unknown key \"extra\" in the lock file" },
 		{ "{\"format\": 1, \"sources\": {}, \"variants\": {\"x/y\": {\"key\": \"00\", \"inputs\": {}}}}",
 		  "\"key\" in a locked variant must be 64 lowercase hex digits" },
+		{ "{\"format\": 1, \"sources\": {}, \"variants\": {\"x/y\": {\"key\": \"" S1 "\", "
+		  "\"inputs\": {}, \"runtime\": {\"requires\": [], \"files\": [{\"name\": \"a.whl\", "
+		  "\"sha256\": \"00\"}]}}}}",
+		  "\"sha256\" in a pinned runtime wheel must be 64 lowercase hex digits" },
+		{ "{\"format\": 1, \"sources\": {}, \"variants\": {\"x/y\": {\"key\": \"" S1 "\", "
+		  "\"inputs\": {}, \"runtime\": {\"files\": []}}}}",
+		  "\"requires\"" },
 		{ "{\"format\": 1, \"sources\": {}",
 		  "ptbuild.lock:1:29: error: invalid JSON: unexpected end of file" },
 	};
