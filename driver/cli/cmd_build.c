@@ -137,6 +137,19 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	ui_init(&ui, cli, s.project.dir);
 	struct build_events ev = ui_build_events(&ui);
 	code = build_run(&b, &ev) < 0 ? cli_exit_code(cli) : EXIT_OK;
+	/* With a lock, the runtime closure of what was built is pinned there (--locked:
+	 * checked against it); without one, collect resolves it. */
+	if (code == EXIT_OK && (s.have_lock || rq.locked)) {
+		struct runtime_request rr = {
+			.mode = a.frozen ? RUNTIME_FROZEN : a.locked ? RUNTIME_LOCKED : RUNTIME_RESOLVE,
+			.offline = rq.offline,
+			.offline_flag = rq.offline_flag,
+			.lock = s.have_lock ? &s.lock : NULL,
+		};
+		struct runtime_set rt;
+		code = cli_runtime(cli, &s, &pins, &rr, !rq.locked, &rt);
+		runtime_set_release(&rt);
+	}
 	ui_summary(&ui, &b, code, &cli->diags);
 	cli->answered = cli->json; /* the result line carried the diagnostics */
 done:

@@ -10,6 +10,7 @@
 #include "util/json.h"
 #include "build/outcache.h"
 #include "session/session.h"
+#include "plan/fingerprint.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -18,7 +19,7 @@
 
 static const char collect_help[] =
 	"usage: ptbuild collect --out DIR [TARGET...] [--set F] [--toolchain T] [--python V]\n"
-	"                       [--slim] [--dockerfile-syntax IMAGE]\n"
+	"                       [--slim] [--dockerfile-syntax IMAGE] [--locked | --frozen]\n"
 	"\n"
 	"Puts the wheels of every variant of the plan (the targets and what they depend on,\n"
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
@@ -29,12 +30,18 @@ static const char collect_help[] =
 	"  SHA256SUMS                   for `sha256sum -c`\n"
 	"  manifest.json                each wheel: recipe, variant, toolchain, Python, build key,\n"
 	"                               source commit and submodule commits, the lock's digest\n"
-	"  requirements/<variant>.txt   the pinned versions of one toolchain and Python\n"
+	"  requirements/<variant>.txt   every wheel of one toolchain and Python, pinned with\n"
+	"                               its sha256 (`pip install --require-hashes -r`)\n"
 	"  Dockerfile.base|dev|release  images from the toolchain's base image; release\n"
 	"  docker-entrypoint.sh         installs only the wheelhouse, offline\n"
 	"DIR is replaced as a whole (written beside it, then renamed); collecting the same\n"
 	"builds again gives identical files. Every variant must be built (`ptbuild build`).\n"
 	"Sources are pinned as `build` pins them: from ptbuild.lock, or resolved if not locked.\n"
+	"The runtime requirements of built wheels that the plan does not provide (scipy for\n"
+	"torch_sparse) come with them: the closure ptbuild.lock pins, else resolved with pip\n"
+	"from the index. Before DIR is replaced, pip proves that every variant installs from\n"
+	"DIR alone (--no-index --require-hashes, dry run); if not, nothing is replaced and the\n"
+	"error names the wheel and the requirement.\n"
 	"\n"
 	PLAN_OPTIONS_HELP
 	"  --out DIR        the wheelhouse (required)\n"
@@ -44,18 +51,20 @@ static const char collect_help[] =
 	"                   start each Dockerfile with `# syntax=IMAGE` (a frontend your\n"
 	"                   registry mirrors); by default none: the engine's built-in\n"
 	"                   frontend (Docker >= 20.10 with BuildKit) needs no network\n"
+	"  --locked         sources and runtime closures from ptbuild.lock only\n"
+	"  --frozen         --locked without network access: every file from the cache\n"
 	"  --json           what was collected as JSON on stdout\n"
 	"\n"
-	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong, 3 DIR cannot\n"
-	"be written.\n";
+	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong (or the\n"
+	"wheelhouse would be incomplete), 3 DIR cannot be written or a file cannot be had.\n";
 
-enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX };
+enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX, OPT_COLLECT_LOCKED, OPT_COLLECT_FROZEN };
 
 struct collect_args {
 	struct plan_args plan;
 	const char *out;
 	const char *syntax;
-	bool slim;
+	bool slim, locked, frozen;
 };
 
 static const struct option collect_long[] = {
@@ -63,6 +72,8 @@ static const struct option collect_long[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "slim", no_argument, NULL, OPT_SLIM },
 	{ "dockerfile-syntax", required_argument, NULL, OPT_SYNTAX },
+	{ "locked", no_argument, NULL, OPT_COLLECT_LOCKED },
+	{ "frozen", no_argument, NULL, OPT_COLLECT_FROZEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -80,6 +91,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	}
 	if (opt == OPT_SYNTAX) {
 		a->syntax = arg;
+		return 0;
+	}
+	if (opt == OPT_COLLECT_LOCKED || opt == OPT_COLLECT_FROZEN) {
+		*(opt == OPT_COLLECT_LOCKED ? &a->locked : &a->frozen) = true;
 		return 0;
 	}
 	return plan_args_option(&a->plan, opt, arg) ? 0 : -1;
@@ -183,6 +198,90 @@ static int pick_all(struct collect *c)
 	return missing ? -1 : 0;
 }
 
+/* The runtime closures of the built variants, as dependencies of each. */
+static int pick_runtime(struct collect *c, const struct collect_args *a)
+{
+	struct session *s = c->s;
+	struct runtime_request rr = {
+		.mode = a->frozen ? RUNTIME_FROZEN : a->locked ? RUNTIME_LOCKED : RUNTIME_RESOLVE,
+		.offline = a->frozen,
+		.offline_flag = a->frozen ? "--frozen" : NULL,
+		.lock = s->have_lock ? &s->lock : NULL,
+	};
+	struct runtime_set rt;
+	int code = cli_runtime(c->cli, s, c->pins, &rr, false, &rt);
+	for (size_t i = 0; code == EXIT_OK && i < rt.n; i++) {
+		const struct runtime_closure *rc = &rt.v[i];
+		for (size_t f = 0; f < rc->nfiles; f++) {
+			struct stat st;
+			uint64_t size = stat(rc->files[f].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+			pick(c, xstrdup(rc->files[f].path), rc->files[f].name, rc->files[f].sha256,
+			     size, rc->variant, false);
+		}
+	}
+	runtime_set_release(&rt);
+	return code;
+}
+
+/* The interpreter of Python `version` in the plan, or NULL. */
+static const char *interpreter_of(const struct session *s, const char *version)
+{
+	const struct python_fp *fp = fingerprints_python(&s->plan.fp, version);
+	return fp ? fp->interpreter : NULL;
+}
+
+/*
+ * house_collect's check: each variant installs from the new wheelhouse alone. pip run by
+ * the variant's interpreter, --isolated (no configuration or PIP_* variables), resolves
+ * requirements/<variant>.txt with --no-index --require-hashes --dry-run: a requirement no
+ * wheel there answers, or one not pinned in the file, fails with pip's words, which name
+ * the requirement and the wheel that has it.
+ */
+static int check_complete(void *ctx, const char *tmp, const struct house_result *r,
+			  struct diags *d)
+{
+	const struct session *s = ctx;
+	int errors = 0;
+	for (size_t t = 0; t < r->ntargets; t++) {
+		const struct docker_target *dt = &r->targets[t];
+		const char *python = interpreter_of(s, dt->python);
+		if (!python) {
+			diag_warn(d, NULL, "no Python %s interpreter here to check that %s installs "
+					   "from the wheelhouse alone", dt->python, dt->label);
+			continue;
+		}
+		char *req = path_join(tmp, dt->requirements);
+		/* --report makes a dry run pass PEP 668's check of an externally managed
+		 * (Debian's) Python: nothing is installed */
+		const char *argv[] = { python, "-m", "pip", "install", "--isolated", "--dry-run",
+				       "--report", "/dev/null", "--ignore-installed", "--no-index", "--require-hashes",
+				       "--disable-pip-version-check", "--no-input",
+				       "--find-links", tmp, "-r", req, NULL };
+		struct buf log = BUF_INIT;
+		int status = run_capture(argv, &log, 30 * 60 * 1000);
+		if (status != 0) {
+			struct buf why = BUF_INIT;
+			const char *cursor = log.data ? log.data : "";
+			for (char *line; (line = next_line(&cursor)); free(line))
+				if (starts_with(line, "ERROR: ") || starts_with(line, "    "))
+					buf_addf(&why, "\n  %s", starts_with(line, "ERROR: ") ? line + 7 : line + 4);
+			char *shown = str_replace_all(why.data ? why.data : "", tmp, "<wheelhouse>");
+			diag_error(d, NULL, "the wheelhouse does not install %s by itself: pip "
+					    "(%s) says:%s", dt->label, python,
+				   *shown ? shown : " (nothing; exit status not 0)");
+			diag_hint(d, "a wheel requires a project no wheel of %s provides at a pinned "
+				     "version: add the recipe that builds it to the set, or pin the "
+				     "runtime closure (`ptbuild lock` after `ptbuild build`)", dt->label);
+			free(shown);
+			buf_release(&why);
+			errors++;
+		}
+		buf_release(&log);
+		free(req);
+	}
+	return errors ? -1 : 0;
+}
+
 /* --slim's line per wheel, as each is done. */
 static void on_slim(void *ctx, const char *file, const struct finish_result *fr)
 {
@@ -270,6 +369,8 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 		.tmp_dir = work_tmp,
 		.on_slim = on_slim,
 		.ctx = c->cli,
+		.check = check_complete,
+		.check_ctx = s,
 	};
 	struct house_result r;
 	int code = EXIT_OK;
@@ -307,7 +408,8 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 		goto done;
 	/* as `build` pins: the lock where it matches the recipes, else resolved (without a lock
 	 * a build's keys come from resolved sources, so collect must resolve them the same way) */
-	struct pin_request rq = { .note_unlocked = true };
+	struct pin_request rq = { .note_unlocked = true, .locked = a.locked || a.frozen,
+				  .offline = a.frozen, .offline_flag = OFFLINE_FLAG(a.frozen, false) };
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
@@ -315,6 +417,9 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 		code = EXIT_BUILD_FAILED;
 		goto done;
 	}
+	code = pick_runtime(&c, &a);
+	if (code != EXIT_OK)
+		goto done;
 	struct buf json = BUF_INIT;
 	code = collect_into(&c, &a, &json);
 	buf_release(&json);

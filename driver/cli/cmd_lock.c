@@ -146,6 +146,22 @@ int cmd_lock(struct cli *cli, int argc, char **argv)
 		lockfile_set_variant(&next, id, s.plan.v[i].key, s.plan.v[i].key_input);
 		free(id);
 	}
+	/* The runtime closures of built variants: kept where the key is unchanged (resolved
+	 * again by --update), resolved for what was built since. */
+	if (!o.update)
+		runtime_carry(&s.lock, &next);
+	struct runtime_request rr = {
+		.mode = RUNTIME_RESOLVE,
+		.offline = o.offline,
+		.offline_flag = rq.offline_flag,
+		.lock = &next,
+	};
+	struct runtime_set rt;
+	code = cli_runtime(cli, &s, &pins, &rr, false, &rt);
+	runtime_record(&s, &rt, &next);
+	runtime_set_release(&rt);
+	if (code != EXIT_OK)
+		goto done;
 	if (lockfile_write(&next, s.lock_path, &cli->diags) < 0) {
 		code = EXIT_ENVIRONMENT;
 		goto done;

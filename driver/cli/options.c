@@ -118,3 +118,32 @@ int cli_session_pin(struct cli *cli, struct session *s, const struct pin_request
 {
 	return code_of(cli, session_pin_sources(s, rq, out, &cli->diags));
 }
+
+int cli_runtime(struct cli *cli, struct session *s, const struct pins *pins,
+		const struct runtime_request *rq, bool record, struct runtime_set *out)
+{
+	int rc = runtime_resolve(s, pins, rq, out, &cli->diags);
+	for (size_t i = 0; rc == 0 && i < out->n && !cli->quiet && !cli->json; i++) {
+		const struct runtime_closure *c = &out->v[i];
+		if (!c->resolved_now || !*c->requires)
+			continue;
+		char *list = str_replace_all(c->requires, "\n", ", ");
+		fprintf(cli->out, "runtime %s/%s: %s -> %zu wheel%s\n",
+			s->plan.v[c->variant].recipe->name, s->plan.v[c->variant].label, list,
+			c->nfiles, c->nfiles == 1 ? "" : "s");
+		free(list);
+	}
+	if (rc < 0)
+		return code_of(cli, rc);
+	if (!record || !s->have_lock)
+		return EXIT_OK;
+	size_t written = runtime_record(s, out, &s->lock);
+	if (!written)
+		return EXIT_OK;
+	if (lockfile_write(&s->lock, s->lock_path, &cli->diags) < 0)
+		return EXIT_ENVIRONMENT;
+	if (!cli->quiet && !cli->json)
+		fprintf(cli->out, "pinned the runtime closure of %zu variant%s in %s\n", written,
+			written == 1 ? "" : "s", s->lock_path);
+	return EXIT_OK;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "build/build.h"
+#include "build/runtime.h"
 #include "cli/cli.h"
 #include "session/session.h"
 
@@ -70,5 +71,13 @@ int cli_session_open(struct cli *cli, struct session *s, const struct plan_args 
 /* session_pin_sources(), returning an exit code. */
 int cli_session_pin(struct cli *cli, struct session *s, const struct pin_request *rq,
 		    struct pins *out);
+
+/*
+ * The runtime closures of the plan's built variants (build/runtime.h) into `out`, one line
+ * per closure resolved now ("runtime VARIANT: LINES -> N wheels"); with `record` and a
+ * lock, those resolved now are written into ptbuild.lock (a line says so). The exit code.
+ */
+int cli_runtime(struct cli *cli, struct session *s, const struct pins *pins,
+		const struct runtime_request *rq, bool record, struct runtime_set *out);
 
 #endif

@@ -343,13 +343,18 @@ static bool wheel_of(const char *name, const char *project)
 	return same;
 }
 
-/* `pip download` of `requirement` (with its dependencies when `with_deps`) into `dir`. */
-static int pip_download(const char *python, const char *requirement, bool with_deps,
-			const char *dir, struct diags *d)
+/* `pip download --only-binary :all: --dest dir` with `args` (NULL-terminated, at most 8);
+ * `what` names the request in the error. */
+static int pip_download_args(const char *python, const char *const *args, const char *what,
+			     const char *dir, struct diags *d)
 {
-	const char *argv[] = { python, "-m", "pip", "download", "--only-binary", ":all:",
-			       "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-			       "--dest", dir, requirement, with_deps ? NULL : "--no-deps", NULL };
+	const char *argv[24] = { python, "-m", "pip", "download", "--only-binary", ":all:",
+				 "--disable-pip-version-check", "--no-input", "--progress-bar",
+				 "off", "--dest", dir };
+	size_t n = 12;
+	for (size_t i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
 	struct buf log = BUF_INIT;
 	int status = run_capture(argv, &log, 60 * 60 * 1000);
 	if (status != 0) {
@@ -357,12 +362,84 @@ static int pip_download(const char *python, const char *requirement, bool with_d
 		if (status < 0)
 			diag_error(d, NULL, "cannot run %s -m pip: %s", python, strerror(errno));
 		else
-			diag_error(d, NULL, "pip download of wheel %s with %s failed (exit %d):\n%s",
-				   requirement, python, status, tail);
+			diag_error(d, NULL, "pip download of %s with %s failed (exit %d):\n%s", what,
+				   python, status, tail);
 		free(tail);
 	}
 	buf_release(&log);
 	return status != 0 ? -1 : 0;
+}
+
+/* `pip download` of `requirement` (with its dependencies when `with_deps`) into `dir`. */
+static int pip_download(const char *python, const char *requirement, bool with_deps,
+			const char *dir, struct diags *d)
+{
+	const char *args[] = { requirement, with_deps ? NULL : "--no-deps", NULL };
+	struct buf what = BUF_INIT;
+	buf_addf(&what, "wheel %s", requirement);
+	int rc = pip_download_args(python, args, what.data, dir, d);
+	buf_release(&what);
+	return rc;
+}
+
+/* A fresh cache/dist/.pip.tmp-PID for one pip download; caller frees. NULL on error. */
+static char *pip_scratch(const struct pypi_opts *o, struct diags *d)
+{
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s/dist/.pip", o->cache_dir);
+	remove_stale_temps(tmp.data);
+	buf_addf(&tmp, ".tmp-%ld", (long)getpid());
+	remove_tree(tmp.data);
+	if (make_dirs(tmp.data, 0755) < 0) {
+		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
+		buf_release(&tmp);
+		return NULL;
+	}
+	return buf_detach(&tmp);
+}
+
+int pypi_requirements(const struct pypi_opts *o, const char *python, const char *what,
+		      const char *requirements, const char *constraints, const char *find_links,
+		      bool (*skip)(const char *file, void *ctx), void *ctx,
+		      struct pypi_file **out, size_t *nout, struct diags *d)
+{
+	*out = NULL;
+	*nout = 0;
+	if (o->offline) {
+		diag_error(d, NULL, "%s: not pinned, and %s allows no network to resolve them",
+			   what, o->offline_flag ? o->offline_flag : "--frozen");
+		diag_hint(d, "run `ptbuild lock` with the network first; it pins them");
+		return -1;
+	}
+	char *tmp = pip_scratch(o, d);
+	if (!tmp)
+		return -1;
+	const char *args[] = { "-r", requirements, "-c", constraints, "--find-links", find_links,
+			       NULL };
+	char **names = NULL;
+	size_t nnames = 0;
+	int rc = pip_download_args(python, args, what, tmp, d);
+	if (rc == 0)
+		list_dir(tmp, NULL, &names, &nnames);
+	*out = xcalloc(nnames + 1, sizeof(**out));
+	for (size_t i = 0; rc == 0 && i < nnames; i++) {
+		if (skip && skip(names[i], ctx))
+			continue;
+		if (!ends_with(names[i], ".whl")) {
+			diag_error(d, NULL, "pip download of %s brought %s, which is not a wheel", what,
+				   names[i]);
+			diag_hint(d, "every runtime requirement must have a wheel for this platform");
+			rc = -1;
+		} else if (keep_in_cache(o, tmp, names[i], &(*out)[*nout], d) < 0) {
+			rc = -1;
+		} else {
+			(*nout)++;
+		}
+	}
+	remove_tree(tmp);
+	free(tmp);
+	free_names(names, nnames);
+	return rc;
 }
 
 /*
@@ -420,29 +497,23 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		return 0;
 	if (o->offline)
 		return offline_miss(o, "wheel", requirement, want, d);
-	struct buf tmp = BUF_INIT;
-	buf_addf(&tmp, "%s/dist/.pip", o->cache_dir);
-	remove_stale_temps(tmp.data);
-	buf_addf(&tmp, ".tmp-%ld", (long)getpid());
+	char *tmp = pip_scratch(o, d);
+	if (!tmp)
+		return -1;
 	char **names = NULL;
 	size_t nnames = 0;
 	char *project = NULL, *version = NULL;
 	int rc = -1;
-	remove_tree(tmp.data);
-	if (make_dirs(tmp.data, 0755) < 0) {
-		diag_error(d, NULL, "cannot create %s: %s", tmp.data, strerror(errno));
-		goto out;
-	}
-	if (pip_download(python, requirement, deps != NULL, tmp.data, d) < 0)
+	if (pip_download(python, requirement, deps != NULL, tmp, d) < 0)
 		goto out;
 	if (pypi_requirement_split(requirement, &project, &version) < 0)
 		project = xstrdup(requirement);
 	size_t main_index = SIZE_MAX;
-	list_dir(tmp.data, NULL, &names, &nnames); /* unreadable: no names, no wheel found */
-	if (find_main_wheel(requirement, project, tmp.data, names, nnames, deps != NULL,
+	list_dir(tmp, NULL, &names, &nnames); /* unreadable: no names, no wheel found */
+	if (find_main_wheel(requirement, project, tmp, names, nnames, deps != NULL,
 			    &main_index, d) < 0)
 		goto out;
-	char *main_path = path_join(tmp.data, names[main_index]);
+	char *main_path = path_join(tmp, names[main_index]);
 	char sha[SHA256_HEX_SIZE];
 	if (sha256_file_hex(main_path, sha) < 0) {
 		diag_error(d, NULL, "cannot read %s: %s", main_path, strerror(errno));
@@ -454,16 +525,16 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		rc = changed_upstream(requirement, want, names[main_index], sha, d);
 		goto out;
 	}
-	if (keep_in_cache(o, tmp.data, names[main_index], out, d) < 0)
+	if (keep_in_cache(o, tmp, names[main_index], out, d) < 0)
 		goto out;
-	if (deps && keep_deps(o, tmp.data, names, nnames, main_index, deps, ndeps, d) < 0)
+	if (deps && keep_deps(o, tmp, names, nnames, main_index, deps, ndeps, d) < 0)
 		goto out;
 	rc = 0;
 out:
 	free(project);
 	free(version);
-	remove_tree(tmp.data);
+	remove_tree(tmp);
 	free_names(names, nnames);
-	buf_release(&tmp);
+	free(tmp);
 	return rc;
 }

@@ -77,4 +77,17 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,
 	       size_t *ndeps, struct diags *d);
 
+/*
+ * `pip download` (run by `python`) of the requirements file `requirements`, within the
+ * constraints file `constraints`, also looking in the directory `find_links` (pip prefers
+ * a file there to the index's copy of the same file): every wheel they need, with their
+ * dependencies, except those `skip` says to leave (the plan provides them). Each kept wheel
+ * is moved into the cache by its digest, into *out (caller releases each and frees the
+ * array, also on error). `what` names the request in messages. Offline: an error.
+ */
+int pypi_requirements(const struct pypi_opts *o, const char *python, const char *what,
+		      const char *requirements, const char *constraints, const char *find_links,
+		      bool (*skip)(const char *file, void *ctx), void *ctx,
+		      struct pypi_file **out, size_t *nout, struct diags *d);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 bool starts_with(const char *s, const char *prefix)
@@ -22,6 +23,19 @@ char *next_line(const char **cursor)
 	size_t len = strcspn(s, "\n");
 	*cursor = s + len + (s[len] == '\n');
 	return xstrndup(s, len);
+}
+
+char *str_replace_all(const char *s, const char *from, const char *to)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "");
+	size_t n = strlen(from);
+	for (const char *hit; (hit = strstr(s, from)); s = hit + n) {
+		buf_add(&b, s, (size_t)(hit - s));
+		buf_adds(&b, to);
+	}
+	buf_adds(&b, s);
+	return buf_detach(&b);
 }
 
 bool ends_with(const char *s, const char *suffix)

@@ -10,6 +10,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 bool starts_with(const char *s, const char *prefix);
+/* `s` with every `from` (non-empty) replaced by `to`; caller frees. */
+char *str_replace_all(const char *s, const char *from, const char *to);
 bool ends_with(const char *s, const char *suffix);
 /* Whether `s` is one of the `n` strings of `list`. */
 bool str_in_list(const char *s, const char *const *list, size_t n);

@@ -375,7 +375,9 @@ static int write_manifest(const struct house_spec *spec, const char *tmp,
 	return 0;
 }
 
-/* "project==version" of the own wheels of the variants labelled `label`, sorted, each once. */
+/* "project==version --hash=sha256:<digest>" of every wheel of the variants labelled
+ * `label` (their own, the closures of wheel sources, the runtime closures of built ones),
+ * sorted, each once: what `pip install --require-hashes -r` installs. */
 static void requirements_text(const struct house_spec *spec, const char *label, struct buf *text)
 {
 	char **lines = NULL;
@@ -383,11 +385,11 @@ static void requirements_text(const struct house_spec *spec, const char *label, 
 	for (size_t p = 0; p < spec->nwheels; p++) {
 		const struct house_input *w = &spec->wheels[p];
 		struct wheel_name wn;
-		if (!w->main || strcmp(spec->variants[w->variant].label, label) ||
+		if (strcmp(spec->variants[w->variant].label, label) ||
 		    wheel_name_parse(w->file, &wn) < 0)
 			continue;
 		struct buf line = BUF_INIT;
-		buf_addf(&line, "%s==%s", wn.dist, wn.version);
+		buf_addf(&line, "%s==%s --hash=sha256:%s", wn.dist, wn.version, w->sha256);
 		wheel_name_release(&wn);
 		lines = xrealloc(lines, (nl + 1) * sizeof(char *));
 		lines[nl++] = buf_detach(&line);
@@ -521,6 +523,10 @@ static int house_fill(const struct house_spec *spec, const char *tmp, struct hou
 				    .source_date_epoch = spec->epoch, .set_name = spec->set_name,
 				    .syntax = spec->dockerfile_syntax };
 	if (dockerfiles_write(tmp, &din, d) < 0) {
+		r->bad_input = true;
+		return -1;
+	}
+	if (spec->check && spec->check(spec->check_ctx, tmp, r, d) < 0) {
 		r->bad_input = true;
 		return -1;
 	}

@@ -58,6 +58,8 @@ struct house_input {
 	bool main;                    /* the variant's own wheel (not a dependency it pins) */
 };
 
+struct house_result;
+
 struct house_spec {
 	const char *dir;                    /* the wheelhouse, absolute; replaced as a whole */
 	const char *dockerfile_syntax;      /* "# syntax=" image of the Dockerfiles, or NULL */
@@ -70,6 +72,12 @@ struct house_spec {
 	const char *lock_path;              /* its digest goes into the manifest; NULL: none */
 	bool slim;
 	const char *tmp_dir;                /* where --slim unpacks */
+	/* Called when everything is written into `tmp` and before it replaces `dir`, to
+	 * check the result (collect: each variant installs from it alone); -1 with errors in
+	 * `d` refuses the wheelhouse as a bad input. May be NULL. */
+	int (*check)(void *check_ctx, const char *tmp, const struct house_result *r,
+		     struct diags *d);
+	void *check_ctx;
 	/* Called after each wheel is slimmed (progress); may be NULL. */
 	void (*on_slim)(void *ctx, const char *file, const struct finish_result *fr);
 	void *ctx;

@@ -111,8 +111,10 @@ done
 (cd "$house" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match the wheels"
 grep -q "href=\"../../ext-1.0%2Bpt21cpu-$py-$py-linux_[a-z0-9_]*.whl#sha256=$(sha256sum "$ext_whl" | cut -c1-64)\"" \
 	"$house/simple/ext/index.html" || fail "the index link lacks the escaped name or the digest: $(cat "$house/simple/ext/index.html")"
-grep -qx "ext==1.0+pt21cpu" "$house/requirements/$variant.txt" || fail "requirements lack ext: $(cat "$house/requirements/$variant.txt")"
-grep -qx "torch==2.1.2+cpu" "$house/requirements/$variant.txt" || fail "requirements lack torch"
+grep -qx "ext==1.0+pt21cpu --hash=sha256:$(sha256sum "$house"/ext-*.whl | cut -c1-64)" "$house/requirements/$variant.txt" ||
+	fail "requirements lack ext with its digest: $(cat "$house/requirements/$variant.txt")"
+grep -qx "torch==2.1.2+cpu --hash=sha256:$(sha256sum "$house"/torch-*.whl | cut -c1-64)" "$house/requirements/$variant.txt" ||
+	fail "requirements lack torch with its digest"
 python3 - "$house/manifest.json" "$(git -C "$work/git/ext" rev-parse v1)" "$(sha256sum "$p/ptbuild.lock" | cut -c1-64)" "$variant" <<'EOF' || fail "manifest.json is incomplete"
 import json, sys
 m = json.load(open(sys.argv[1]))

@@ -79,7 +79,12 @@ static void test_collect(void **state)
 	assert_int_equal(r.ntargets, 1);
 	assert_string_equal(r.targets[0].image, "debian:12-3.11");
 	char *req = slurp(out, "requirements/cpu-py3.11.txt");
-	assert_string_equal(req, "dep==2.0\next==1.0\n");
+	/* every wheel of the label, pinned by digest for --require-hashes */
+	struct buf want = BUF_INIT;
+	buf_addf(&want, "dep==2.0 --hash=sha256:%s\next==1.0 --hash=sha256:%s\n", w[1].sha256,
+		 w[0].sha256);
+	assert_string_equal(req, want.data);
+	buf_release(&want);
 	char *sums = slurp(out, "SHA256SUMS");
 	assert_contains(sums, "  dep-2.0-py3-none-any.whl\n");
 	char *manifest = slurp(out, "manifest.json");
