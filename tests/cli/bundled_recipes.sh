@@ -83,12 +83,12 @@ PY
 	mv "$work/$1.after.json" "$work/$1.json"
 }
 
-# torch: every nightly variant depends on it; default (prebuilt torch) and musa (patched
+# torch: every nightly variant depends on it; default and pyg (prebuilt torch) and musa (patched
 # torch 2.7.1) do not read recipes/torch.json, so none of their keys may move.
 add_flag torch USE_MAGMA 0
-for set in nightly default musa; do compare "$set" torch; done
+for set in nightly default pyg musa; do compare "$set" torch; done
 grep -q '"torch"' "$work/nightly.json" || fail "nightly plans no torch"
 # torch_scatter: nothing depends on it, so only its own variants move.
 add_flag torch_scatter WITH_SYMBOLS 0
-for set in nightly default musa; do compare "$set" torch_scatter; done
+for set in nightly default pyg musa; do compare "$set" torch_scatter; done
 echo "1 passed, 0 failed"
