@@ -10,6 +10,8 @@
 #include "util/json.h"
 #include "build/outcache.h"
 #include "session/session.h"
+#include "session/trees.h"
+#include "sources/sources.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -18,7 +20,7 @@
 
 static const char collect_help[] =
 	"usage: ptbuild collect --out DIR [TARGET...] [--set F] [--toolchain T] [--python V]\n"
-	"                       [--slim] [--dockerfile-syntax IMAGE]\n"
+	"                       [--slim] [--dockerfile-syntax IMAGE] [--ptbuild-source DIR]\n"
 	"\n"
 	"Puts the wheels of every variant of the plan (the targets and what they depend on,\n"
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
@@ -32,6 +34,9 @@ static const char collect_help[] =
 	"  requirements/<variant>.txt   the pinned versions of one toolchain and Python\n"
 	"  Dockerfile.base|dev|release  images from the toolchain's base image; release\n"
 	"  docker-entrypoint.sh         installs only the wheelhouse, offline\n"
+	"  dev/ptbuild/, dev/project/   what Dockerfile.dev copies: ptbuild's sources, and the\n"
+	"                               project's recipes, toolchains, patches, lock, mirrors\n"
+	"                               and build/src/ trees (hard links where possible)\n"
 	"DIR is replaced as a whole (written beside it, then renamed); collecting the same\n"
 	"builds again gives identical files. Every variant must be built (`ptbuild build`).\n"
 	"Sources are pinned as `build` pins them: from ptbuild.lock, or resolved if not locked.\n"
@@ -44,17 +49,21 @@ static const char collect_help[] =
 	"                   start each Dockerfile with `# syntax=IMAGE` (a frontend your\n"
 	"                   registry mirrors); by default none: the engine's built-in\n"
 	"                   frontend (Docker >= 20.10 with BuildKit) needs no network\n"
+	"  --ptbuild-source DIR\n"
+	"                   ptbuild's sources for dev/ptbuild/ (default: the installed copy in\n"
+	"                   <prefix>/share/ptbuild/src, else the tree this binary was built from)\n"
 	"  --json           what was collected as JSON on stdout\n"
 	"\n"
 	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong, 3 DIR cannot\n"
 	"be written.\n";
 
-enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX };
+enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX, OPT_PTBUILD_SOURCE };
 
 struct collect_args {
 	struct plan_args plan;
 	const char *out;
 	const char *syntax;
+	const char *ptbuild_source;
 	bool slim;
 };
 
@@ -63,6 +72,7 @@ static const struct option collect_long[] = {
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "slim", no_argument, NULL, OPT_SLIM },
 	{ "dockerfile-syntax", required_argument, NULL, OPT_SYNTAX },
+	{ "ptbuild-source", required_argument, NULL, OPT_PTBUILD_SOURCE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -80,6 +90,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	}
 	if (opt == OPT_SYNTAX) {
 		a->syntax = arg;
+		return 0;
+	}
+	if (opt == OPT_PTBUILD_SOURCE) {
+		a->ptbuild_source = arg;
 		return 0;
 	}
 	return plan_args_option(&a->plan, opt, arg) ? 0 : -1;
@@ -237,10 +251,47 @@ static void print_text(struct cli *cli, const char *dir, const struct house_resu
 	}
 }
 
+/* The names under build/src/ of the trees the plan builds from (what Dockerfile.dev copies);
+ * owned array of owned names. */
+static char **plan_trees(const struct session *s, size_t *n)
+{
+	struct tree_work w = { 0 };
+	struct diags d;
+	diags_init(&d);
+	char **names = xcalloc(1, sizeof(char *));
+	*n = 0;
+	/* unresolved series have no tree to copy yet: the build said so already */
+	if (trees_list(&s->plan, &s->project, &(struct tree_select){ 0 }, &w, &d) == 0) {
+		names = xrealloc(names, (w.n + 1) * sizeof(char *));
+		for (size_t i = 0; i < w.n; i++) {
+			enum source_kind k = w.v[i].r->source.kind;
+			if (k == SOURCE_WHEEL || k == SOURCE_PATH)
+				continue;
+			names[(*n)++] = source_tree_name(w.v[i].r, w.v[i].patches ? w.v[i].digest
+										  : NULL);
+		}
+	}
+	trees_release(&w);
+	diags_release(&d);
+	return names;
+}
+
 /* The wheelhouse of what pick_all found, written by the wheels layer; the exit code. */
 static int collect_into(struct collect *c, const struct collect_args *a, struct buf *json)
 {
 	struct session *s = c->s;
+	char *ptbuild_source = dev_stage_find_source(a->ptbuild_source, &c->cli->diags);
+	if (!ptbuild_source)
+		return EXIT_ENVIRONMENT;
+	size_t ntrees = 0;
+	char **trees = plan_trees(s, &ntrees);
+	struct dev_stage dev = {
+		.ptbuild_source = ptbuild_source,
+		.project_dir = s->project.dir,
+		.work_dir = s->work_dir,
+		.trees = (const char *const *)trees,
+		.ntrees = ntrees,
+	};
 	struct house_variant *hv = xcalloc(s->plan.n + 1, sizeof(*hv));
 	for (size_t i = 0; i < s->plan.n; i++) {
 		const struct variant *v = &s->plan.v[i];
@@ -270,6 +321,7 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 		.tmp_dir = work_tmp,
 		.on_slim = on_slim,
 		.ctx = c->cli,
+		.dev = &dev,
 	};
 	struct house_result r;
 	int code = EXIT_OK;
@@ -283,6 +335,10 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 	free(work_tmp);
 	free(dir);
 	free(hv);
+	for (size_t i = 0; i < ntrees; i++)
+		free(trees[i]);
+	free(trees);
+	free(ptbuild_source);
 	return code;
 }
 
