@@ -73,6 +73,13 @@ int image_house_load(const char *dir, enum image_kind kind, struct image_house *
 					    : NULL;
 	if (!path_exists(manifest))
 		rc = not_a_house(d, dir, "it has no manifest.json");
+	else if (rc < 0) {
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "its manifest.json cannot be read (%s)",
+			 parse.n ? parse.v[0].msg : "no reason given");
+		rc = not_a_house(d, dir, why.data);
+		buf_release(&why);
+	}
 	else if (!epoch || epoch->type != JSON_NUMBER)
 		rc = not_a_house(d, dir, "its manifest.json has no \"source_date_epoch\"");
 	else
@@ -101,6 +108,15 @@ int image_house_load(const char *dir, enum image_kind kind, struct image_house *
 	if (!path_exists(df.data))
 		rc = not_a_house(d, dir, "it has no Dockerfile for this kind of image");
 	buf_release(&df);
+	char *dev = path_join(dir, "dev/ptbuild/CMakeLists.txt");
+	if (rc == 0 && kind == IMAGE_DEV && !path_exists(dev)) {
+		diag_error(d, NULL, "the wheelhouse %s has no dev/ptbuild/: an earlier ptbuild "
+				    "collected it, and Dockerfile.dev copies ptbuild's sources from there",
+			   dir);
+		rc = -1;
+		diag_hint(d, "collect it again (`ptbuild collect --out %s`)", dir);
+	}
+	free(dev);
 	if (rc < 0)
 		image_house_release(h);
 	return rc;

@@ -45,6 +45,11 @@ contains "no --wheelhouse" "image needs --wheelhouse DIR"
 expect 2 "an unknown option" -- pt image base --wheelhouse "$wh" --bogus
 expect 2 "a tag that is an option" -- pt image base --wheelhouse "$wh" --tag=--rm
 contains "a tag that is an option" 'is not an image name'
+mkdir -p "$work/broken"
+echo '{ "source_date_epoch": ' >"$work/broken/manifest.json"
+expect 2 "a manifest that is not JSON" -- pt image base --wheelhouse "$work/broken"
+contains "a manifest that is not JSON" "is not a wheelhouse ptbuild wrote: "
+contains "a manifest that is not JSON: where" "manifest.json"
 expect 2 "not a wheelhouse" -- pt image base --wheelhouse "$work"
 contains "not a wheelhouse" "is not a wheelhouse ptbuild wrote: it has no manifest.json"
 contains "not a wheelhouse: hint" "ptbuild collect --out DIR"
@@ -56,6 +61,9 @@ contains "an unknown variant: the list" "its variants: cpu-py3.11"
 expect 0 "base --dry-run" -- env PATH=/nonexistent "$PTBUILD" -C "$p" image base --wheelhouse "$wh" --dry-run
 [ "$out" = "DOCKER_BUILDKIT=1 docker build -f $wh/Dockerfile.base --network=none --progress=plain --build-arg BASE_IMAGE=python:3.11-slim-bookworm --build-arg VARIANT=cpu-py3.11 --build-arg SOURCE_DATE_EPOCH=1700000000 -t ptbuild-base:cpu-py3.11 $wh" ] ||
 	fail "base --dry-run printed: $out"
+expect 2 "dev from a wheelhouse without dev/" -- pt image dev --wheelhouse "$wh" --dry-run
+contains "dev from a wheelhouse without dev/" "has no dev/ptbuild/: an earlier ptbuild collected it"
+mkdir -p "$wh/dev/ptbuild" && : >"$wh/dev/ptbuild/CMakeLists.txt"
 expect 0 "dev --dry-run" -- pt image dev --wheelhouse "$wh" --dry-run --tag my/dev:1
 [ "$out" = "DOCKER_BUILDKIT=1 docker build -f $wh/Dockerfile.dev --network=host --progress=plain --build-arg BASE=ptbuild-base:cpu-py3.11 --build-arg SOURCE_DATE_EPOCH=1700000000 -t my/dev:1 $wh" ] ||
 	fail "dev --dry-run printed: $out"
