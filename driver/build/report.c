@@ -23,6 +23,7 @@ void report_release(struct report *r)
 			failure_record_release(&r->rows[i].fail);
 	}
 	free(r->rows);
+	image_records_release(r->images, r->nimages);
 	free(r->targets);
 	free(r->labels);
 	memset(r, 0, sizeof(*r));
@@ -156,6 +157,7 @@ void report_load(struct report *r, const struct session *s, const struct pins *p
 		    !pins_find(pins, v->recipe->name))
 			unpinned++;
 	}
+	image_records_load(s->work_dir, &r->images, &r->nimages, out);
 	if (unpinned) {
 		diag_warn(out, NULL, "%zu variant%s show%s as stale because %s source is "
 			  "not in ptbuild.lock: its build key cannot match the last build's",

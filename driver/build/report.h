@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "build/failure_record.h"
+#include "build/images.h"
 #include "build/outcache.h"
 #include "model/pins.h"
 #include "plan/plan.h"
@@ -47,12 +48,16 @@ struct report {
 	size_t nlabels;
 	const char *set;               /* borrowed; NULL without a set */
 	size_t counts[REPORT_NSTATUS];
+	struct image_record *images;   /* owned: what `ptbuild image` built (build/images/),
+					  by variant, then kind */
+	size_t nimages;
 };
 
 /*
  * Fills `r` (zeroed) with a row per variant of the session's plan whose recipe is one of
  * `targets` (all when ntargets is 0). Records that cannot be read, and stale variants whose
- * source is not locked, are warnings in `out`. `r` borrows from the session's plan.
+ * source is not locked, are warnings in `out`. `r` borrows from the session's plan. The
+ * image records of the work directory come with it (all of them, whatever the targets).
  */
 void report_load(struct report *r, const struct session *s, const struct pins *pins,
 		 char *const *targets, size_t ntargets, struct diags *out);

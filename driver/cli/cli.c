@@ -29,6 +29,8 @@ static const char main_help[] =
 	"           which inputs changed since the last good build of each variant\n"
 	"  collect  --out DIR [TARGET...] [--slim]\n"
 	"           the wheelhouse: wheels, PEP 503 index, SHA256SUMS, manifest, Dockerfiles\n"
+	"  image    base|dev|release --wheelhouse DIR [--variant L] [--dry-run]\n"
+	"           build an image of the wheelhouse with Docker, offline; report shows it\n"
 	"  verify   WHEEL... [--python X.Y] [--arch-list L] [--system-nccl]\n"
 	"           RECORD hashes, tags, CUDA arches, NCCL linkage, C++ ABI\n"
 	"  report   [TARGET...] [--format md|json|html] [--out FILE]\n"
@@ -60,6 +62,7 @@ static const struct command commands[] = {
 	{ "doctor", cmd_doctor },
 	{ "explain", cmd_explain },
 	{ "fetch", cmd_fetch },
+	{ "image", cmd_image },
 	{ "lock", cmd_lock },
 	{ "plan", cmd_plan },
 	{ "report", cmd_report },

@@ -11,6 +11,8 @@
 #include "build/outcache.h"
 #include "session/session.h"
 #include "plan/fingerprint.h"
+#include "session/trees.h"
+#include "sources/sources.h"
 #include "util/os.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -19,7 +21,8 @@
 
 static const char collect_help[] =
 	"usage: ptbuild collect --out DIR [TARGET...] [--set F] [--toolchain T] [--python V]\n"
-	"                       [--slim] [--dockerfile-syntax IMAGE] [--locked | --frozen]\n"
+	"                       [--slim] [--dockerfile-syntax IMAGE] [--ptbuild-source DIR]\n"
+	"                       [--locked | --frozen]\n"
 	"\n"
 	"Puts the wheels of every variant of the plan (the targets and what they depend on,\n"
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
@@ -34,6 +37,9 @@ static const char collect_help[] =
 	"                               its sha256 (`pip install --require-hashes -r`)\n"
 	"  Dockerfile.base|dev|release  images from the toolchain's base image; release\n"
 	"  docker-entrypoint.sh         installs only the wheelhouse, offline\n"
+	"  dev/ptbuild/, dev/project/   what Dockerfile.dev copies: ptbuild's sources, and the\n"
+	"                               project's recipes, toolchains, patches, lock, mirrors\n"
+	"                               and build/src/ trees (hard links where possible)\n"
 	"DIR is replaced as a whole (written beside it, then renamed); collecting the same\n"
 	"builds again gives identical files. Every variant must be built (`ptbuild build`).\n"
 	"Sources are pinned as `build` pins them: from ptbuild.lock, or resolved if not locked.\n"
@@ -53,17 +59,22 @@ static const char collect_help[] =
 	"                   frontend (Docker >= 20.10 with BuildKit) needs no network\n"
 	"  --locked         sources and runtime closures from ptbuild.lock only\n"
 	"  --frozen         --locked without network access: every file from the cache\n"
+	"  --ptbuild-source DIR\n"
+	"                   ptbuild's sources for dev/ptbuild/ (default: the installed copy in\n"
+	"                   <prefix>/share/ptbuild/src, else the tree this binary was built from)\n"
 	"  --json           what was collected as JSON on stdout\n"
 	"\n"
 	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong (or the\n"
 	"wheelhouse would be incomplete), 3 DIR cannot be written or a file cannot be had.\n";
 
-enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX, OPT_COLLECT_LOCKED, OPT_COLLECT_FROZEN };
+enum { OPT_OUT = 3100, OPT_SLIM, OPT_SYNTAX, OPT_PTBUILD_SOURCE, OPT_COLLECT_LOCKED,
+       OPT_COLLECT_FROZEN };
 
 struct collect_args {
 	struct plan_args plan;
 	const char *out;
 	const char *syntax;
+	const char *ptbuild_source;
 	bool slim, locked, frozen;
 };
 
@@ -74,6 +85,7 @@ static const struct option collect_long[] = {
 	{ "dockerfile-syntax", required_argument, NULL, OPT_SYNTAX },
 	{ "locked", no_argument, NULL, OPT_COLLECT_LOCKED },
 	{ "frozen", no_argument, NULL, OPT_COLLECT_FROZEN },
+	{ "ptbuild-source", required_argument, NULL, OPT_PTBUILD_SOURCE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -95,6 +107,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	}
 	if (opt == OPT_COLLECT_LOCKED || opt == OPT_COLLECT_FROZEN) {
 		*(opt == OPT_COLLECT_LOCKED ? &a->locked : &a->frozen) = true;
+		return 0;
+	}
+	if (opt == OPT_PTBUILD_SOURCE) {
+		a->ptbuild_source = arg;
 		return 0;
 	}
 	return plan_args_option(&a->plan, opt, arg) ? 0 : -1;
@@ -336,10 +352,47 @@ static void print_text(struct cli *cli, const char *dir, const struct house_resu
 	}
 }
 
+/* The names under build/src/ of the trees the plan builds from (what Dockerfile.dev copies);
+ * owned array of owned names. */
+static char **plan_trees(const struct session *s, size_t *n)
+{
+	struct tree_work w = { 0 };
+	struct diags d;
+	diags_init(&d);
+	char **names = xcalloc(1, sizeof(char *));
+	*n = 0;
+	/* unresolved series have no tree to copy yet: the build said so already */
+	if (trees_list(&s->plan, &s->project, &(struct tree_select){ 0 }, &w, &d) == 0) {
+		names = xrealloc(names, (w.n + 1) * sizeof(char *));
+		for (size_t i = 0; i < w.n; i++) {
+			enum source_kind k = w.v[i].r->source.kind;
+			if (k == SOURCE_WHEEL || k == SOURCE_PATH)
+				continue;
+			names[(*n)++] = source_tree_name(w.v[i].r, w.v[i].patches ? w.v[i].digest
+										  : NULL);
+		}
+	}
+	trees_release(&w);
+	diags_release(&d);
+	return names;
+}
+
 /* The wheelhouse of what pick_all found, written by the wheels layer; the exit code. */
 static int collect_into(struct collect *c, const struct collect_args *a, struct buf *json)
 {
 	struct session *s = c->s;
+	char *ptbuild_source = dev_stage_find_source(a->ptbuild_source, &c->cli->diags);
+	if (!ptbuild_source)
+		return EXIT_ENVIRONMENT;
+	size_t ntrees = 0;
+	char **trees = plan_trees(s, &ntrees);
+	struct dev_stage dev = {
+		.ptbuild_source = ptbuild_source,
+		.project_dir = s->project.dir,
+		.work_dir = s->work_dir,
+		.trees = (const char *const *)trees,
+		.ntrees = ntrees,
+	};
 	struct house_variant *hv = xcalloc(s->plan.n + 1, sizeof(*hv));
 	for (size_t i = 0; i < s->plan.n; i++) {
 		const struct variant *v = &s->plan.v[i];
@@ -371,6 +424,7 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 		.ctx = c->cli,
 		.check = check_complete,
 		.check_ctx = s,
+		.dev = &dev,
 	};
 	struct house_result r;
 	int code = EXIT_OK;
@@ -384,6 +438,10 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 	free(work_tmp);
 	free(dir);
 	free(hv);
+	for (size_t i = 0; i < ntrees; i++)
+		free(trees[i]);
+	free(trees);
+	free(ptbuild_source);
 	return code;
 }
 

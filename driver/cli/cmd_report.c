@@ -32,7 +32,9 @@ static const char report_help[] =
 	"  failed       the last build failed\n"
 	"  not built    no build recorded\n"
 	"  prebuilt     a wheel source: nothing is built\n"
-	"Sources are identified by ptbuild.lock (nothing is fetched).\n"
+	"Sources are identified by ptbuild.lock (nothing is fetched). Images that `ptbuild\n"
+	"image` built (build/images/) follow: per variant and kind (base, dev, release) their\n"
+	"tag, size, id, when and how long.\n"
 	"\n"
 	PLAN_OPTIONS_HELP
 	"  --format F       md (default: a matrix and a detail table, GitHub Markdown), json or\n"

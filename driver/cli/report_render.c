@@ -97,6 +97,21 @@ static char *first_line(const char *s)
 	return xstrndup(s ? s : "", strcspn(s ? s : "", "\n"));
 }
 
+/* The columns of an image record as text. */
+struct image_cells {
+	char size[32], id[24], built[32], seconds[32];
+};
+
+static void image_cells(const struct image_record *im, struct image_cells *c)
+{
+	size_format((uint64_t)im->size, c->size, sizeof(c->size));
+	/* "sha256:0123456789ab": the short id `docker images` shows */
+	const char *hex = strncmp(im->id, "sha256:", 7) ? im->id : im->id + 7;
+	snprintf(c->id, sizeof(c->id), "%.12s", hex);
+	format_time(im->built_at, c->built, sizeof(c->built));
+	format_duration(im->seconds, c->seconds, sizeof(c->seconds));
+}
+
 /* ---- Markdown ----------------------------------------------------------------------------- */
 
 /* Text safe in a GitHub table cell: `|` and the characters that start markup escaped,
@@ -114,6 +129,9 @@ static void md_escape(struct buf *out, const char *s)
 	}
 }
 
+static void md_matrix(const struct report *r, struct buf *out);
+static void md_images(const struct report *r, struct buf *out);
+
 void report_render_md(const struct report *r, struct buf *out)
 {
 	buf_adds(out, "# ");
@@ -121,8 +139,35 @@ void report_render_md(const struct report *r, struct buf *out)
 	buf_adds(out, "\n\n");
 	summary_line(r, out);
 	buf_adds(out, ".\n\n");
-	if (!r->n)
+	if (r->n)
+		md_matrix(r, out);
+	md_images(r, out);
+}
+
+/* The images `ptbuild image` built: training (dev) and inference (release) sizes side by
+ * side per variant. */
+static void md_images(const struct report *r, struct buf *out)
+{
+	if (!r->nimages)
 		return;
+	buf_adds(out, "\n## Images\n\n| variant | kind | tag | size | id | built (UTC) | "
+		      "build time |\n|---|---|---|---:|---|---|---:|\n");
+	for (size_t i = 0; i < r->nimages; i++) {
+		const struct image_record *im = &r->images[i];
+		struct image_cells c;
+		image_cells(im, &c);
+		buf_adds(out, "| ");
+		md_escape(out, im->variant);
+		buf_addf(out, " | %s | ", im->kind);
+		md_escape(out, im->tag);
+		buf_addf(out, " | %s | ", c.size);
+		md_escape(out, c.id);
+		buf_addf(out, " | %s | %s |\n", c.built, c.seconds);
+	}
+}
+
+static void md_matrix(const struct report *r, struct buf *out)
+{
 	buf_adds(out, "| target |");
 	for (size_t j = 0; j < r->nlabels; j++) {
 		buf_addch(out, ' ');
@@ -324,6 +369,26 @@ void report_render_html(const struct report *r, struct buf *out)
 		}
 		buf_adds(out, "</ul>\n");
 	}
+	if (r->nimages) {
+		buf_adds(out, "<h2>Images</h2>\n<table class=\"images\">\n<thead><tr><th>variant</th>"
+			      "<th>kind</th><th>tag</th><th>size</th><th>id</th><th>built (UTC)</th>"
+			      "<th>build time</th></tr></thead>\n<tbody>\n");
+		for (size_t i = 0; i < r->nimages; i++) {
+			const struct image_record *im = &r->images[i];
+			struct image_cells c;
+			image_cells(im, &c);
+			buf_adds(out, "<tr>");
+			html_cell(out, "td", NULL, im->variant);
+			html_cell(out, "td", NULL, im->kind);
+			html_cell(out, "td", NULL, im->tag);
+			html_cell(out, "td", "num", c.size);
+			html_cell(out, "td", NULL, c.id);
+			html_cell(out, "td", NULL, c.built);
+			html_cell(out, "td", "num", c.seconds);
+			buf_adds(out, "</tr>\n");
+		}
+		buf_adds(out, "</tbody>\n</table>\n");
+	}
 	buf_adds(out, "</body>\n</html>\n");
 }
 
@@ -380,6 +445,22 @@ void report_render_json(const struct report *r, struct jw *w)
 		} else {
 			jw_null(w);
 		}
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	jw_key(w, "images");
+	jw_array_begin(w);
+	for (size_t i = 0; i < r->nimages; i++) {
+		const struct image_record *im = &r->images[i];
+		jw_object_begin(w);
+		jw_kstring(w, "kind", im->kind);
+		jw_kstring(w, "variant", im->variant);
+		jw_kstring(w, "tag", im->tag);
+		jw_kstring(w, "id", im->id);
+		jw_kint(w, "size", im->size);
+		jw_kint(w, "built_at", im->built_at);
+		jw_kseconds(w, "seconds", im->seconds);
+		jw_kstring(w, "wheelhouse", im->wheelhouse);
 		jw_object_end(w);
 	}
 	jw_array_end(w);

@@ -421,7 +421,7 @@ static void render_release(struct buf *b, const struct docker_input *in)
 
 /* ---- Dockerfile.dev ----------------------------------------------------------------------- */
 
-#define PROJECT_COPY "COPY --from=project --chown=" DEFAULT_UID ":" DEFAULT_UID " "
+#define PROJECT_COPY "COPY --chown=" DEFAULT_UID ":" DEFAULT_UID " "
 
 static void render_dev(struct buf *b, const struct docker_input *in)
 {
@@ -431,14 +431,15 @@ static void render_dev(struct buf *b, const struct docker_input *in)
 		  "# toolchains, patches, lock and source trees (build/src/), for source builds\n"
 		  "# inside the image.\n"
 		  "#\n"
+		  "# Everything it copies is in the wheelhouse, staged by `ptbuild collect`:\n"
+		  "# dev/ptbuild/ (ptbuild's sources) and dev/project/ (the project), so one plain\n"
+		  "# `docker build` builds it. Its apt step needs the base image's package mirror\n"
+		  "# (--network=host); `ptbuild image dev` runs the same command.\n"
 		  "# Build ptbuild-base:<variant> first (Dockerfile.base), then, inside the\n"
-		  "# wheelhouse, with two named contexts: `ptbuild`, ptbuild's source directory,\n"
-		  "# and `project`, the project directory (after `ptbuild fetch` there, so that\n"
-		  "# build/src/ has every tree):\n");
+		  "# wheelhouse:\n");
 	for (size_t i = 0; i < in->n; i++)
-		buf_addf(b, "#   docker build -f Dockerfile.dev --build-arg BASE=ptbuild-base:%s "
-			    "--build-arg SOURCE_DATE_EPOCH=%lld --build-context ptbuild=PTBUILD_SOURCE_DIR "
-			    "--build-context project=PROJECT_DIR -t ptbuild-dev:%s .\n",
+		buf_addf(b, "#   docker build -f Dockerfile.dev --network=host --build-arg "
+			    "BASE=ptbuild-base:%s --build-arg SOURCE_DATE_EPOCH=%lld -t ptbuild-dev:%s .\n",
 			 in->t[i].label, in->source_date_epoch, in->t[i].label);
 	buf_adds(b, "#\n# --build-arg BASE: ptbuild-base:<variant>, one of ");
 	add_labels(b, in);
@@ -461,7 +462,7 @@ static void render_dev(struct buf *b, const struct docker_input *in)
 		    "    apt-get install -y --no-install-recommends build-essential cmake ninja-build "
 		    "git ccache pkg-config \\\n"
 		    "        libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libssl-dev "
-		    "zlib1g-dev libcmocka-dev; \\\n"
+		    "zlib1g-dev; \\\n"
 		    "    apt-get clean; \\\n"
 		    "    rm -rf /var/lib/apt/lists/*\n");
 	buf_adds(b, "# ccache's files: a BuildKit cache mount while building, a volume\n"
@@ -471,34 +472,27 @@ static void render_dev(struct buf *b, const struct docker_input *in)
 		    " PTBUILD_DEFAULT_GID=" DEFAULT_UID "\n"
 		    "RUN mkdir -p /ccache /cache && chmod 1777 /ccache /cache && "
 		    "ln -sfn /ccache /cache/ccache\n");
-	buf_adds(b, "# ptbuild from the named context `ptbuild`: its sources, not its build\n"
-		    "# directories.\n"
-		    "COPY --from=ptbuild CMakeLists.txt /opt/ptbuild/src/\n"
-		    "COPY --from=ptbuild driver /opt/ptbuild/src/driver/\n"
-		    "COPY --from=ptbuild tests /opt/ptbuild/src/tests/\n"
+	buf_adds(b, "# ptbuild from dev/ptbuild/: CMakeLists.txt and driver/, built without its\n"
+		    "# tests (-DPTBUILD_TESTS=OFF).\n"
+		    "COPY dev/ptbuild /opt/ptbuild/src/\n"
 		    "RUN --mount=type=cache,target=/ccache set -eu; \\\n"
 		    "    cmake -S /opt/ptbuild/src -B /tmp/ptbuild-build -G Ninja "
 		    "-DCMAKE_BUILD_TYPE=RelWithDebInfo \\\n"
-		    "        -DCMAKE_C_COMPILER_LAUNCHER=ccache; \\\n"
+		    "        -DPTBUILD_TESTS=OFF -DCMAKE_C_COMPILER_LAUNCHER=ccache; \\\n"
 		    "    cmake --build /tmp/ptbuild-build --target ptbuild; \\\n"
 		    "    install -m 0755 /tmp/ptbuild-build/ptbuild /usr/local/bin/ptbuild; \\\n"
 		    "    rm -rf /tmp/ptbuild-build\n");
-	buf_adds(b, "# The project from the named context `project`: recipes/ and toolchains/,\n"
-		    "# patches/, ptbuild.lock and mirrors.json where they exist (a wildcard that\n"
-		    "# matches nothing copies nothing), and the source trees of build/src/ with their\n"
-		    "# pin markers.\n"
+	buf_adds(b, "# The project from dev/project/: recipes/ and toolchains/, patches/,\n"
+		    "# ptbuild.lock and mirrors.json where the project has them, and the source\n"
+		    "# trees of build/src/ with their pin markers.\n"
 		    "WORKDIR /project\n"
-		    PROJECT_COPY "recipes /project/recipes/\n"
-		    PROJECT_COPY "toolchains /project/toolchains/\n"
-		    PROJECT_COPY "patche[s] /project/patches/\n"
-		    PROJECT_COPY "ptbuild.loc[k] mirrors.jso[n] /project/\n"
-		    PROJECT_COPY "build/src /project/build/src/\n");
+		    PROJECT_COPY "dev/project /project/\n");
 	buf_addf(b, "# To build the set while building the image: the sources are in build/src/\n"
-		    "# above; the sdists and wheels come from ptbuild's cache, given as a third\n"
-		    "# named context (--build-context cache=$HOME/.cache/ptbuild). The wheels stay\n"
-		    "# in /cache/out/.\n"
+		    "# above; the sdists and wheels come from ptbuild's cache, given as a bind mount\n"
+		    "# of a directory of the build context (copy or link it into the wheelhouse as\n"
+		    "# cache/). The wheels stay in /cache/out/.\n"
 		    "# RUN --mount=type=cache,target=/ccache \\\n"
-		    "#     --mount=type=bind,from=cache,source=dist,target=/cache/dist \\\n"
+		    "#     --mount=type=bind,source=cache/dist,target=/cache/dist \\\n"
 		    "#     ptbuild build --frozen --set %s\n"
 		    "CMD [\"bash\"]\n",
 		 in->set_name);

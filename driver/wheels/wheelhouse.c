@@ -519,6 +519,8 @@ static int house_fill(const struct house_spec *spec, const char *tmp, struct hou
 		r->bad_input = true;
 		return -1;
 	}
+	if (spec->dev && dev_stage_write(tmp, spec->dev, d) < 0)
+		return -1;
 	struct docker_input din = { .t = r->targets, .n = r->ntargets,
 				    .source_date_epoch = spec->epoch, .set_name = spec->set_name,
 				    .syntax = spec->dockerfile_syntax };

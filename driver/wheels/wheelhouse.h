@@ -20,6 +20,7 @@
 #include "model/pins.h"
 #include "util/diag.h"
 #include "util/hash.h"
+#include "wheels/dev_stage.h"
 #include "wheels/dockerfiles.h"
 #include "wheels/finish.h"
 
@@ -78,6 +79,8 @@ struct house_spec {
 	int (*check)(void *check_ctx, const char *tmp, const struct house_result *r,
 		     struct diags *d);
 	void *check_ctx;
+	const struct dev_stage *dev;        /* what Dockerfile.dev copies, staged in dev/;
+					       NULL: no dev/ */
 	/* Called after each wheel is slimmed (progress); may be NULL. */
 	void (*on_slim)(void *ctx, const char *file, const struct finish_result *fr);
 	void *ctx;

@@ -168,25 +168,8 @@ static void test_write(void **state)
 				 "--build-arg SOURCE_DATE_EPOCH=1700000000 "
 				 "-t ptbuild-release:cuda-13.0-py3.12 .\n");
 
-	/* dev: compilers, ccache mount, ptbuild and the project from named contexts */
-	assert_contains(dev, "\nARG BASE=ptbuild-base:cpu-py3.11\nFROM ${BASE}\n"
-			     "ARG SOURCE_DATE_EPOCH=1700000000\n");
-	assert_contains(dev, "--no-install-recommends build-essential cmake ninja-build git ccache "
-			     "pkg-config");
-	assert_contains(dev, "libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libssl-dev "
-			     "zlib1g-dev");
-	assert_contains(dev, "ENV CCACHE_DIR=/ccache ");
-	assert_contains(dev, "\nCOPY --from=ptbuild driver /opt/ptbuild/src/driver/\n");
-	assert_contains(dev, "\nRUN --mount=type=cache,target=/ccache set -eu;");
-	assert_contains(dev, "#   docker build -f Dockerfile.dev "
-			     "--build-arg BASE=ptbuild-base:cpu-py3.11 "
-			     "--build-arg SOURCE_DATE_EPOCH=1700000000 --build-context "
-			     "ptbuild=PTBUILD_SOURCE_DIR --build-context project=PROJECT_DIR "
-			     "-t ptbuild-dev:cpu-py3.11 .\n");
-	assert_contains(dev, " build/src /project/build/src/\n");
-	assert_contains(dev, " ptbuild.loc[k] mirrors.jso[n] /project/\n");
-	assert_contains(dev, "# RUN --mount=type=cache,target=/ccache \\\n");
-	assert_contains(dev, "#     ptbuild build --frozen --set default\n");
+	/* dev: test_dev_plain_build */
+	(void)dev;
 
 	/* entrypoint: POSIX sh, setpriv as gosu would, plain exec otherwise */
 	assert_true(starts_with(entry, "#!/bin/sh\n"));
@@ -224,6 +207,50 @@ static void test_write(void **state)
 		free(again);
 		free(text[i]);
 	}
+	diags_release(&d);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* Dockerfile.dev builds with one plain `docker build` (Docker 20.10 has no named contexts):
+ * everything it copies is in the wheelhouse's dev/ (collect stages it, wheels/dev_stage). */
+static void test_dev_plain_build(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make("dockerfiles-dev");
+	struct docker_input in = { two_targets, 2, EPOCH, "default", NULL };
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(dockerfiles_write(dir, &in, &d), 0);
+	char *dev = slurp(dir, "Dockerfile.dev");
+	assert_int_equal(check_stages("Dockerfile.dev", dev), 1);
+	assert_contains(dev, "\nARG BASE=ptbuild-base:cpu-py3.11\nFROM ${BASE}\n"
+			     "ARG SOURCE_DATE_EPOCH=1700000000\n");
+	/* no named context, no other stage: nothing but the build context */
+	assert_not_contains(dev, "--from=");
+	assert_not_contains(dev, "--build-context");
+	assert_contains(dev, "--no-install-recommends build-essential cmake ninja-build git ccache "
+			     "pkg-config");
+	assert_contains(dev, "libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libssl-dev "
+			     "zlib1g-dev");
+	assert_not_contains(dev, "libcmocka-dev"); /* built without its tests */
+	assert_contains(dev, "ENV CCACHE_DIR=/ccache ");
+	assert_contains(dev, "\nCOPY dev/ptbuild /opt/ptbuild/src/\n");
+	assert_contains(dev, "\nRUN --mount=type=cache,target=/ccache set -eu;");
+	assert_contains(dev, "-DPTBUILD_TESTS=OFF -DCMAKE_C_COMPILER_LAUNCHER=ccache;");
+	assert_contains(dev, "install -m 0755 /tmp/ptbuild-build/ptbuild /usr/local/bin/ptbuild;");
+	assert_contains(dev, "\nWORKDIR /project\nCOPY --chown=1000:1000 dev/project /project/\n");
+	assert_int_equal(count(dev, "\nCOPY "), 2);
+	/* the command of every variant, with the network its apt step needs */
+	assert_contains(dev, "#   docker build -f Dockerfile.dev --network=host "
+			     "--build-arg BASE=ptbuild-base:cpu-py3.11 "
+			     "--build-arg SOURCE_DATE_EPOCH=1700000000 -t ptbuild-dev:cpu-py3.11 .\n");
+	assert_contains(dev, "#   docker build -f Dockerfile.dev --network=host "
+			     "--build-arg BASE=ptbuild-base:cuda-13.0-py3.12 "
+			     "--build-arg SOURCE_DATE_EPOCH=1700000000 -t ptbuild-dev:cuda-13.0-py3.12 .\n");
+	assert_contains(dev, "#     ptbuild build --frozen --set default\n");
+	assert_contains(dev, "\nCMD [\"bash\"]\n");
+	free(dev);
 	diags_release(&d);
 	tmpdir_remove(dir);
 	free(dir);
@@ -462,6 +489,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_dev_plain_build),
 		cmocka_unit_test(test_syntax_directive),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_default_images),
