@@ -430,12 +430,13 @@ static void render_release(struct buf *b, const struct docker_input *in)
 		  "# requirements/<variant>.txt pins, and nothing else of the wheelhouse.\n"
 		  "#\n"
 		  "# Build ptbuild-base:<variant> first (Dockerfile.base), then, inside the\n"
-		  "# wheelhouse:\n");
+		  "# wheelhouse, with variants/<variant> as the build context:\n");
 	for (size_t i = 0; i < in->n; i++)
 		buf_addf(b, "#   docker build -f Dockerfile.release --build-arg BASE=ptbuild-base:%s "
 			    "--build-arg VARIANT=%s --build-arg SOURCE_DATE_EPOCH=%lld "
-			    "-t ptbuild-release:%s .\n",
-			 in->t[i].label, in->t[i].label, in->source_date_epoch, in->t[i].label);
+			    "-t ptbuild-release:%s variants/%s\n",
+			 in->t[i].label, in->t[i].label, in->source_date_epoch, in->t[i].label,
+			 in->t[i].label);
 	buf_adds(b, "#\n# --build-arg VARIANT: ");
 	add_labels(b, in);
 	buf_addf(b, "\n# --build-arg BASE: ptbuild-base:<the same variant>\n"
@@ -446,10 +447,13 @@ static void render_release(struct buf *b, const struct docker_input *in)
 		    "# The install is this one line of the RUN below; ptbuild's tests run it as it\n"
 		    "# is in a fresh venv, /wheelhouse being the wheelhouse directory:\n"
 		    "#   " RELEASE_PIP "\n"
-		    "# variants/${VARIANT}/ of the build context (the wheelhouse: links to exactly\n"
-		    "# that variant's wheels and requirements) is bind-mounted at /wheelhouse for\n"
-		    "# that step only, so no wheel is left in a layer, and the step stays CACHED when\n"
-		    "# the wheelhouse gains other variants' wheels: BuildKit keys it by what it mounts.\n"
+		    "# The build context is bind-mounted at /wheelhouse for that step only, so no\n"
+		    "# wheel is left in a layer. variants/<variant>/ holds links to exactly that\n"
+		    "# variant's wheels and requirements: BuildKit keys the step by what it mounts,\n"
+		    "# so it stays CACHED when the wheelhouse gains other variants' wheels (with the\n"
+		    "# whole wheelhouse as the context, `.`, it builds too, but any new wheel\n"
+		    "# rebuilds it). The context cannot be chosen in here: Docker 20.10's built-in\n"
+		    "# frontend does not expand ${VARIANT} in a mount's source.\n"
 		    "#\n"
 		    "# Run (as uid " DEFAULT_UID " by default, as you with USER_ID/GROUP_ID; --shm-size "
 		    "for\n"
@@ -461,8 +465,7 @@ static void render_release(struct buf *b, const struct docker_input *in)
 	buf_adds(b, "FROM ${BASE}\n");
 	add_stage_args(b, in);
 	buf_addf(b, "ARG VARIANT=%s\n", t0->label);
-	buf_adds(b, "RUN --mount=type=bind,source=variants/${VARIANT},target=/wheelhouse " RELEASE_PIP
-		    "\n");
+	buf_adds(b, "RUN --mount=type=bind,target=/wheelhouse " RELEASE_PIP "\n");
 	render_private_index(b);
 	buf_adds(b, "ENV PTBUILD_DEFAULT_UID=" DEFAULT_UID " PTBUILD_DEFAULT_GID=" DEFAULT_UID "\n"
 		    "CMD [\"python\"]\n");

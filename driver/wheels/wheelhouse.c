@@ -465,9 +465,9 @@ static int write_requirements(const struct house_spec *spec, const char *dir,
  * variants/<label>/ for each label, in plan order: hard links to exactly the wheels of the
  * variants with that label (their own wheels and the closures they pin; copies where links
  * fail) and to requirements/<label>.txt, at the same relative paths as in the wheelhouse.
- * Dockerfile.release bind-mounts only variants/${VARIANT} for its install step: BuildKit puts
- * a checksum of what a RUN mounts into its cache key, so with the whole wheelhouse mounted
- * every file of every variant would rebuild that layer. The links take no space, and the
+ * Dockerfile.release is built with variants/<label> as its context, which its install step
+ * bind-mounts: BuildKit puts a checksum of what a RUN mounts into its cache key, so with the
+ * whole wheelhouse mounted every file of every variant would rebuild that layer. The links take no space, and the
  * index, SHA256SUMS and manifest describe the top of the wheelhouse as before.
  */
 static int stage_variants(const struct house_spec *spec, const char *dir, struct diags *d)

@@ -9,7 +9,7 @@
  * that brought them), so it needs neither the session nor the output cache: the wheels
  * (hard links, or slimmed copies), simple/, SHA256SUMS, manifest.json, requirements/,
  * the Dockerfiles, variants/<label>/ (links to exactly that label's wheels and
- * requirements, which Dockerfile.release mounts), written beside DIR and renamed into place.
+ * requirements: Dockerfile.release's build context), written beside DIR and renamed into place.
  */
 #ifndef PTBUILD_WHEELHOUSE_H
 #define PTBUILD_WHEELHOUSE_H
