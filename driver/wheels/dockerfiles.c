@@ -417,7 +417,8 @@ static void render_private_index(struct buf *b)
 		    "    if [ -n \"$EXTRA_INDEX_URL\" ]; then set -- --index-url \"$EXTRA_INDEX_URL\"; fi; "
 		    "\\\n"
 		    "    pip list --format=freeze >/tmp/ptbuild-installed.txt; \\\n"
-		    "    pip install --no-cache-dir -c /tmp/ptbuild-installed.txt \"$@\" $EXTRA_PACKAGES; "
+		    "    pip install --no-cache-dir --no-input -c /tmp/ptbuild-installed.txt \"$@\" "
+		    "$EXTRA_PACKAGES; "
 		    "\\\n"
 		    "    rm -f /tmp/ptbuild-installed.txt\n");
 }

@@ -177,7 +177,7 @@ static void test_write(void **state)
 	assert_contains(extra, "if [ -z \"$EXTRA_PACKAGES\" ]; then exit 0; fi;");
 	assert_contains(extra, "export NETRC=/run/secrets/netrc;");
 	assert_contains(extra, "export PIP_CONFIG_FILE=/run/secrets/pip.conf;");
-	assert_contains(extra, "pip install --no-cache-dir -c /tmp/ptbuild-installed.txt \"$@\" "
+	assert_contains(extra, "pip install --no-cache-dir --no-input -c /tmp/ptbuild-installed.txt \"$@\" "
 			       "$EXTRA_PACKAGES;");
 	assert_contains(release, "#   --secret id=netrc,src=FILE \\\n");
 	assert_not_contains(release, "ARG PASSWORD");
