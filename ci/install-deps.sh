@@ -6,6 +6,7 @@ packages=(
 	libgit2-dev libcurl4-openssl-dev libcjson-dev libarchive-dev libcmocka-dev libssl-dev zlib1g-dev
 	ccache valgrind
 	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes, for ci/fuzz.sh
+	docker.io debootstrap curl # tests/e2e/images.sh: its own dockerd, a local bookworm base image
 )
 sudo=""
 if [ "$(id -u)" != 0 ]; then

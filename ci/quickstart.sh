@@ -33,7 +33,8 @@ index = torch.tensor([[4, 5, 4, 2, 3], [0, 0, 2, 2, 1]])
 out, argmax = torch_scatter.scatter_max(src, index, dim=-1)
 print("scatter_max:", out.tolist(), "torch", torch.__version__, "torch_scatter", torch_scatter.__version__)'
 
-docker=${DOCKER:-docker}
+# Debian's client first: /usr/local/bin/docker may be a newer one that insists on buildx
+docker=${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)}
 if [ "${QUICKSTART_ENGINE:-}" != none ] && command -v "$docker" >/dev/null &&
 	"$docker" info >/dev/null 2>&1; then
 	say "a Docker engine answers: base and release images of $variant"

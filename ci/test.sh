@@ -8,7 +8,9 @@
 #  5. the benchmarks, which print their figures;
 #  6. the end-to-end build of real torch_scatter against real torch from PyPI, CPU and CUDA
 #     (its inputs are downloaded first with pip, into build/e2e; the test itself only
-#     talks to a loopback server).
+#     talks to a loopback server);
+#  7. the images of that wheelhouse built and run by a real Docker engine, offline
+#     (tests/e2e/images.sh: its own dockerd, a debootstrap base image cached in build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -55,4 +57,8 @@ echo "== end to end: torch_scatter 2.1.2 from its sdist against torch from PyPI"
 ci/e2e-prepare.sh build/e2e
 echo "== benchmark: repacking and verifying PyPI's torch 2.1.2 wheel (640 MiB)"
 build/test/tests/bench_wheel build/e2e/files/torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl build
-bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e
+bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e "$PWD/build/e2e-wheelhouse"
+echo "== images: base and release built and run offline by Docker (its own dockerd), layer cache, secrets"
+bash tests/e2e/images.sh build/test/ptbuild "$PWD" build/e2e build/e2e-wheelhouse
+echo "== images: ptbuild image base, dev (ptbuild builds a fixture extension inside it) and release"
+bash tests/e2e/image_cmd.sh build/test/ptbuild "$PWD"

@@ -218,7 +218,13 @@ char **image_build_argv(const struct image_request *rq, struct diags *d)
 		push(&v, &n, &cap, xstrdup("--iidfile"));
 		push(&v, &n, &cap, xstrdup(rq->iidfile));
 	}
-	push(&v, &n, &cap, xstrdup(rq->wheelhouse));
+	/* release: variants/<label>/, exactly the variant's wheels, is the context, so its
+	 * install layer stays CACHED when other variants' wheels join (docs/wheels.md) */
+	buf_addf(&b, "%s/variants/%s", rq->wheelhouse, rq->variant);
+	if (rq->kind == IMAGE_RELEASE && path_exists(b.data))
+		push(&v, &n, &cap, buf_detach(&b));
+	else
+		push(&v, &n, &cap, xstrdup(rq->wheelhouse));
 	buf_release(&b);
 	return v;
 }

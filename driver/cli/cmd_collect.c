@@ -266,13 +266,16 @@ static int check_complete(void *ctx, const char *tmp, const struct house_result 
 					   "from the wheelhouse alone", dt->python, dt->label);
 			continue;
 		}
+		/* variants/<label>/: exactly the label's wheels (what Dockerfile.release mounts) */
+		struct buf links = BUF_INIT;
+		buf_addf(&links, "%s/variants/%s", tmp, dt->label);
 		char *req = path_join(tmp, dt->requirements);
 		/* --report makes a dry run pass PEP 668's check of an externally managed
 		 * (Debian's) Python: nothing is installed */
 		const char *argv[] = { python, "-m", "pip", "install", "--isolated", "--dry-run",
 				       "--report", "/dev/null", "--ignore-installed", "--no-index", "--require-hashes",
 				       "--disable-pip-version-check", "--no-input",
-				       "--find-links", tmp, "-r", req, NULL };
+				       "--find-links", links.data, "-r", req, NULL };
 		struct buf log = BUF_INIT;
 		int status = run_capture(argv, &log, 30 * 60 * 1000);
 		if (status != 0) {
@@ -293,6 +296,7 @@ static int check_complete(void *ctx, const char *tmp, const struct house_result 
 			errors++;
 		}
 		buf_release(&log);
+		buf_release(&links);
 		free(req);
 	}
 	return errors ? -1 : 0;
@@ -344,11 +348,9 @@ static void print_text(struct cli *cli, const char *dir, const struct house_resu
 			r->bytes_after / 1048576.0, r->dropped, r->stripped);
 	for (size_t t = 0; t < r->ntargets; t++) {
 		const struct docker_target *dt = &r->targets[t];
-		fprintf(cli->out, "image %s: cd %s && docker build -f Dockerfile.base --build-arg "
-				  "VARIANT=%s --build-arg BASE_IMAGE=%s -t ptbuild-base:%s . && "
-				  "docker build -f Dockerfile.release --build-arg BASE=ptbuild-base:%s "
-				  "--build-arg VARIANT=%s .\n",
-			dt->label, dir, dt->label, dt->image, dt->label, dt->label, dt->label);
+		fprintf(cli->out, "image %s: ptbuild image base --wheelhouse %s --variant %s && "
+				  "ptbuild image release --wheelhouse %s --variant %s\n",
+			dt->label, dir, dt->label, dir, dt->label);
 	}
 }
 

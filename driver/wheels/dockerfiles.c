@@ -375,6 +375,54 @@ static void render_base(struct buf *b, const struct docker_input *in)
 
 /* ---- Dockerfile.release ------------------------------------------------------------------- */
 
+/* The release's install line, as its RUN runs it and its comment shows it. */
+/* Every line of requirements/<label>.txt pins a version and a sha256: nothing else installs. */
+#define RELEASE_PIP                                                                            \
+	"pip install --no-index --require-hashes --find-links /wheelhouse -r "                  \
+	"/wheelhouse/requirements/${VARIANT}.txt --no-cache-dir"
+
+/*
+ * The optional step after the install: packages from a private index with a password. The
+ * credentials come in as BuildKit secrets (netrc or a whole pip.conf), mounted for that RUN
+ * only, never as ARG, ENV or --build-arg, which the history and the image config keep.
+ * required=false (the built-in frontend of Docker 20.10 has it): without the secret the
+ * mount is absent, and without EXTRA_PACKAGES the step does nothing. Its ARGs are declared
+ * after the install so that they are not part of that layer's cache key.
+ */
+static void render_private_index(struct buf *b)
+{
+	buf_adds(b, "# Packages from a private index with a password (optional; nothing happens\n"
+		    "# without EXTRA_PACKAGES). The credentials go in as a BuildKit secret, mounted\n"
+		    "# for this RUN only, never as ARG, ENV or --build-arg (the image history and\n"
+		    "# config keep those). With a netrc file\n"
+		    "#   machine pypi.example.com login USER password PASSWORD\n"
+		    "# add to the build command above\n"
+		    "#   --secret id=netrc,src=FILE \\\n"
+		    "#   --build-arg EXTRA_INDEX_URL=https://pypi.example.com/simple/ \\\n"
+		    "#   --build-arg EXTRA_PACKAGES=\"internal-pkg==1.2 other-pkg==3.0\"\n"
+		    "# or give a pip.conf whose index-url carries the credentials:\n"
+		    "#   --secret id=pip.conf,src=FILE --build-arg EXTRA_PACKAGES=...\n"
+		    "# EXTRA_INDEX_URL and EXTRA_PACKAGES are not secret: they stay in the history.\n"
+		    "# The packages already installed stay at their versions (a constraint), their\n"
+		    "# other requirements come from that index. The build needs a network that\n"
+		    "# reaches the index (--network=host, or the default).\n"
+		    "ARG EXTRA_INDEX_URL=\n"
+		    "ARG EXTRA_PACKAGES=\n"
+		    "RUN --mount=type=secret,id=netrc,required=false "
+		    "--mount=type=secret,id=pip.conf,required=false set -eu; \\\n"
+		    "    if [ -z \"$EXTRA_PACKAGES\" ]; then exit 0; fi; \\\n"
+		    "    if [ -f /run/secrets/netrc ]; then export NETRC=/run/secrets/netrc; fi; \\\n"
+		    "    if [ -f /run/secrets/pip.conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip.conf; "
+		    "fi; \\\n"
+		    "    if [ -n \"$EXTRA_INDEX_URL\" ]; then set -- --index-url \"$EXTRA_INDEX_URL\"; fi; "
+		    "\\\n"
+		    "    pip list --format=freeze >/tmp/ptbuild-installed.txt; \\\n"
+		    "    pip install --no-cache-dir --no-input -c /tmp/ptbuild-installed.txt \"$@\" "
+		    "$EXTRA_PACKAGES; "
+		    "\\\n"
+		    "    rm -f /tmp/ptbuild-installed.txt\n");
+}
+
 static void render_release(struct buf *b, const struct docker_input *in)
 {
 	const struct docker_target *t0 = &in->t[0];
@@ -383,12 +431,13 @@ static void render_release(struct buf *b, const struct docker_input *in)
 		  "# requirements/<variant>.txt pins, and nothing else of the wheelhouse.\n"
 		  "#\n"
 		  "# Build ptbuild-base:<variant> first (Dockerfile.base), then, inside the\n"
-		  "# wheelhouse:\n");
+		  "# wheelhouse, with variants/<variant> as the build context:\n");
 	for (size_t i = 0; i < in->n; i++)
 		buf_addf(b, "#   docker build -f Dockerfile.release --build-arg BASE=ptbuild-base:%s "
 			    "--build-arg VARIANT=%s --build-arg SOURCE_DATE_EPOCH=%lld "
-			    "-t ptbuild-release:%s .\n",
-			 in->t[i].label, in->t[i].label, in->source_date_epoch, in->t[i].label);
+			    "-t ptbuild-release:%s variants/%s\n",
+			 in->t[i].label, in->t[i].label, in->source_date_epoch, in->t[i].label,
+			 in->t[i].label);
 	buf_adds(b, "#\n# --build-arg VARIANT: ");
 	add_labels(b, in);
 	buf_addf(b, "\n# --build-arg BASE: ptbuild-base:<the same variant>\n"
@@ -398,10 +447,14 @@ static void render_release(struct buf *b, const struct docker_input *in)
 	buf_adds(b, "#\n"
 		    "# The install is this one line of the RUN below; ptbuild's tests run it as it\n"
 		    "# is in a fresh venv, /wheelhouse being the wheelhouse directory:\n"
-		    "#   pip install --no-index --find-links /wheelhouse -r "
-		    "/wheelhouse/requirements/${VARIANT}.txt --no-cache-dir\n"
-		    "# The build context (the wheelhouse) is bind-mounted at /wheelhouse for that\n"
-		    "# step only, so no wheel is left in a layer.\n"
+		    "#   " RELEASE_PIP "\n"
+		    "# The build context is bind-mounted at /wheelhouse for that step only, so no\n"
+		    "# wheel is left in a layer. variants/<variant>/ holds links to exactly that\n"
+		    "# variant's wheels and requirements: BuildKit keys the step by what it mounts,\n"
+		    "# so it stays CACHED when the wheelhouse gains other variants' wheels (with the\n"
+		    "# whole wheelhouse as the context, `.`, it builds too, but any new wheel\n"
+		    "# rebuilds it). The context cannot be chosen in here: Docker 20.10's built-in\n"
+		    "# frontend does not expand ${VARIANT} in a mount's source.\n"
 		    "#\n"
 		    "# Run (as uid " DEFAULT_UID " by default, as you with USER_ID/GROUP_ID; --shm-size "
 		    "for\n"
@@ -413,9 +466,9 @@ static void render_release(struct buf *b, const struct docker_input *in)
 	buf_adds(b, "FROM ${BASE}\n");
 	add_stage_args(b, in);
 	buf_addf(b, "ARG VARIANT=%s\n", t0->label);
-	buf_adds(b, "RUN --mount=type=bind,target=/wheelhouse pip install --no-index --find-links "
-		    "/wheelhouse -r /wheelhouse/requirements/${VARIANT}.txt --no-cache-dir\n"
-		    "ENV PTBUILD_DEFAULT_UID=" DEFAULT_UID " PTBUILD_DEFAULT_GID=" DEFAULT_UID "\n"
+	buf_adds(b, "RUN --mount=type=bind,target=/wheelhouse " RELEASE_PIP "\n");
+	render_private_index(b);
+	buf_adds(b, "ENV PTBUILD_DEFAULT_UID=" DEFAULT_UID " PTBUILD_DEFAULT_GID=" DEFAULT_UID "\n"
 		    "CMD [\"python\"]\n");
 }
 

@@ -463,6 +463,52 @@ static int write_requirements(const struct house_spec *spec, const char *dir,
 	return rc;
 }
 
+/*
+ * variants/<label>/ for each label, in plan order: hard links to exactly the wheels of the
+ * variants with that label (their own wheels and the closures they pin; copies where links
+ * fail) and to requirements/<label>.txt, at the same relative paths as in the wheelhouse.
+ * Dockerfile.release is built with variants/<label> as its context, which its install step
+ * bind-mounts: BuildKit puts a checksum of what a RUN mounts into its cache key, so with the
+ * whole wheelhouse mounted every file of every variant would rebuild that layer. The links take no space, and the
+ * index, SHA256SUMS and manifest describe the top of the wheelhouse as before.
+ */
+static int stage_variants(const struct house_spec *spec, const char *dir, struct diags *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < spec->nvariants && rc == 0; i++) {
+		const char *label = spec->variants[i].label;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(spec->variants[k].label, label);
+		if (seen)
+			continue;
+		struct buf vdir = BUF_INIT, reqdir = BUF_INIT, rel = BUF_INIT;
+		buf_addf(&vdir, "%s/variants/%s", dir, label);
+		buf_addf(&reqdir, "%s/requirements", vdir.data);
+		buf_addf(&rel, "requirements/%s.txt", label);
+		if (make_dirs(reqdir.data, 0755) < 0)
+			rc = diag_error(d, NULL, "cannot create %s: %s", reqdir.data, strerror(errno));
+		for (size_t p = 0; p < spec->nwheels + 1 && rc == 0; p++) {
+			const char *name = rel.data; /* last: the requirements file */
+			if (p < spec->nwheels) {
+				const struct house_input *w = &spec->wheels[p];
+				if (strcmp(spec->variants[w->variant].label, label))
+					continue;
+				name = w->file;
+			}
+			char *src = path_join(dir, name), *dest = path_join(vdir.data, name);
+			if (!path_exists(dest)) /* a wheel several variants of the label bring */
+				rc = place(src, dest, d);
+			free(src);
+			free(dest);
+		}
+		buf_release(&rel);
+		buf_release(&reqdir);
+		buf_release(&vdir);
+	}
+	return rc;
+}
+
 /* Replaces `dir` with `tmp`: only an earlier wheelhouse (or an empty directory) is replaced. */
 static int swap_in(const char *tmp, const char *dir, struct diags *d)
 {
@@ -528,6 +574,9 @@ static int house_fill(const struct house_spec *spec, const char *tmp, struct hou
 		r->bad_input = true;
 		return -1;
 	}
+	/* after the Dockerfiles, which checked that every label is a plain file name */
+	if (stage_variants(spec, tmp, d) < 0)
+		return -1;
 	if (spec->check && spec->check(spec->check_ctx, tmp, r, d) < 0) {
 		r->bad_input = true;
 		return -1;

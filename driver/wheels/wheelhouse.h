@@ -8,7 +8,8 @@
  * house_collect assembles a whole wheelhouse from plain data (the wheels with the variants
  * that brought them), so it needs neither the session nor the output cache: the wheels
  * (hard links, or slimmed copies), simple/, SHA256SUMS, manifest.json, requirements/,
- * the Dockerfiles, written beside DIR and renamed into place.
+ * the Dockerfiles, variants/<label>/ (links to exactly that label's wheels and
+ * requirements: Dockerfile.release's build context), written beside DIR and renamed into place.
  */
 #ifndef PTBUILD_WHEELHOUSE_H
 #define PTBUILD_WHEELHOUSE_H

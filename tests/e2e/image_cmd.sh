@@ -10,7 +10,7 @@ PTBUILD=$(realpath "$1")
 SRC=$(realpath "$2")
 . "$SRC/tests/integration/fixtures/lib.sh" image_cmd
 . "$SRC/tests/integration/fixtures/ext_project.sh"
-. "$SRC/tests/e2e/fixtures/docker_lib.sh" "$work" "${PTBUILD_E2E_CACHE:-$SRC/build/e2e-cache}/docker"
+. "$SRC/tests/e2e/fixtures/docker_lib.sh" "$work" "${PTBUILD_E2E_CACHE:-$SRC/build/images-cache}"
 unset PIP_FIND_LINKS PIP_INDEX_URL
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 t0=$SECONDS

@@ -20,7 +20,8 @@
 #     checked the CUDA objects. `verify --arch-list 8.0` on that wheel names the mismatch.
 #  7. A fixture recipe whose nvcc call ignores TORCH_CUDA_ARCH_LIST (sm_80 where 9.0 is
 #     asked) fails its build in verification, and nothing enters the cache.
-# usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR
+# usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR [KEEP_WHEELHOUSE]
+#   KEEP_WHEELHOUSE: where the CPU wheelhouse of 5 is kept (replaced) for tests/e2e/images.sh
 set -uo pipefail
 PTBUILD=$1
 SRC=$2
@@ -157,6 +158,9 @@ expect 0 "Dockerfile.release's pip line ($pipline)" -- env PATH="$work/release/b
 scatter_runs "$work/release" "Dockerfile.release's pip line"
 rm -rf "$work/release"
 du -sh "$house" | sed 's/^/e2e: wheelhouse /'
+if [ -n "${4:-}" ]; then # hard links: no space, and the wheelhouse outlives $work
+	rm -rf "$4" "$4.tmp" && cp -al "$house" "$4.tmp" && mv "$4.tmp" "$4" || fail "cannot keep the wheelhouse in $4"
+fi
 
 # ---- 6. CUDA -------------------------------------------------------------------------------------
 expect 0 "lock cuda" -- pt lock --set cuda

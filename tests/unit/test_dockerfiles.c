@@ -153,20 +153,42 @@ static void test_write(void **state)
 	assert_contains(base, "# docker run --shm-size=8g ...: PyTorch DataLoader workers");
 	assert_contains(base, "64 MB");
 
-	/* release: one RUN, the exact pip line, nothing of the wheelhouse in a layer */
+	/* release: the exact pip line on a mount of the context, nothing of the wheelhouse in
+	 * a layer */
 	assert_contains(release, "\nARG BASE=ptbuild-base:cpu-py3.11\nFROM ${BASE}\n"
-				 "ARG SOURCE_DATE_EPOCH=1700000000\nARG VARIANT=cpu-py3.11\n");
-	assert_contains(release, "\nRUN --mount=type=bind,target=/wheelhouse pip install --no-index "
-				 "--find-links /wheelhouse -r /wheelhouse/requirements/${VARIANT}.txt "
-				 "--no-cache-dir\n");
-	assert_int_equal(count(release, "\nRUN "), 1);
+				 "ARG SOURCE_DATE_EPOCH=1700000000\nARG VARIANT=cpu-py3.11\n"
+				 "RUN --mount=type=bind,target=/wheelhouse "
+				 "pip install --no-index --require-hashes --find-links /wheelhouse -r "
+				 "/wheelhouse/requirements/${VARIANT}.txt --no-cache-dir\n");
+	/* built with variants/<label>, only that variant's wheels, as its context */
+	assert_contains(release, "--build-arg SOURCE_DATE_EPOCH=1700000000 "
+				 "-t ptbuild-release:cpu-py3.11 variants/cpu-py3.11\n");
+	assert_int_equal(count(release, "\nRUN "), 2);
+	assert_int_equal(count(release, "pip install --no-index"), 2); /* the RUN and its comment */
+	/* the private index: credentials only as optional BuildKit secrets, its ARGs after
+	 * the install so that they are not in that layer's cache key */
+	const char *install = strstr(release, "\nRUN --mount=type=bind");
+	const char *extra = strstr(release, "\nARG EXTRA_INDEX_URL=\nARG EXTRA_PACKAGES=\n"
+					    "RUN --mount=type=secret,id=netrc,required=false "
+					    "--mount=type=secret,id=pip.conf,required=false set -eu;");
+	assert_non_null(install);
+	assert_non_null(extra);
+	assert_true(install < extra);
+	assert_contains(extra, "if [ -z \"$EXTRA_PACKAGES\" ]; then exit 0; fi;");
+	assert_contains(extra, "export NETRC=/run/secrets/netrc;");
+	assert_contains(extra, "export PIP_CONFIG_FILE=/run/secrets/pip.conf;");
+	assert_contains(extra, "pip install --no-cache-dir --no-input -c /tmp/ptbuild-installed.txt \"$@\" "
+			       "$EXTRA_PACKAGES;");
+	assert_contains(release, "#   --secret id=netrc,src=FILE \\\n");
+	assert_not_contains(release, "ARG PASSWORD");
+	assert_not_contains(release, "\nENV PIP_");
 	assert_int_equal(count(release, "\nCOPY "), 0);
 	assert_contains(release, "ENV PTBUILD_DEFAULT_UID=1000 PTBUILD_DEFAULT_GID=1000\n");
 	assert_contains(release, "\nCMD [\"python\"]\n");
 	assert_contains(release, "docker build -f Dockerfile.release --build-arg "
 				 "BASE=ptbuild-base:cuda-13.0-py3.12 --build-arg VARIANT=cuda-13.0-py3.12 "
 				 "--build-arg SOURCE_DATE_EPOCH=1700000000 "
-				 "-t ptbuild-release:cuda-13.0-py3.12 .\n");
+				 "-t ptbuild-release:cuda-13.0-py3.12 variants/cuda-13.0-py3.12\n");
 
 	/* dev: test_dev_plain_build */
 	(void)dev;

@@ -11,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/strutil.h"
 #include "wheels/wheelhouse.h"
 
 /* A real (tiny) wheel: its core metadata, with Requires-Python when `requires_python`. */
@@ -164,10 +165,120 @@ static void test_collect(void **state)
 	free(dir);
 }
 
+/* The names in `dir`, sorted, joined with spaces. */
+static char *names_in(const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0;
+	assert_int_equal(list_dir(dir, NULL, &names, &n), 0);
+	qsort(names, n, sizeof(char *), strv_cmp);
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&b, "%s%s", i ? " " : "", names[i]);
+	free_names(names, n);
+	return buf_detach(&b);
+}
+
+static ino_t inode_of(const char *dir, const char *name)
+{
+	char *p = path_join(dir, name);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	return st.st_ino;
+}
+
+/* variants/<label>/: exactly that label's wheels and requirements, linked (issue 15, item 3:
+ * Dockerfile.release mounts only it, so other variants' wheels leave its layer CACHED) */
+static void test_variant_dirs(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_make("house-variants");
+	char *cache = path_join(dir, "cache");
+	make_dirs(cache, 0755);
+	char *out = path_join(dir, "out");
+	struct toolchain cpu = { .name = "cpu", .image = "debian:12" };
+	struct toolchain other = { .name = "other", .image = "debian:12" };
+	struct house_variant v[3] = {
+		{ "ext", "cpu-py3.11", &cpu, "3.11", "k1", true, NULL },
+		{ "dep", "cpu-py3.11", &cpu, "3.11", "k2", false, NULL },
+		{ "oth", "other-py3.11", &other, "3.11", "k3", true, NULL },
+	};
+	struct house_input w[5];
+	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true, NULL);
+	input(&w[1], cache, "dep-2.0-py3-none-any.whl", 1, true, NULL);
+	input(&w[2], cache, "dep-2.0-py3-none-any.whl", 0, false, NULL); /* twice in one label */
+	input(&w[3], cache, "oth-3.0-py3-none-any.whl", 2, true, NULL);
+	input(&w[4], cache, "dep-2.0-py3-none-any.whl", 2, false, NULL); /* in both labels */
+	struct house_spec spec = { .dir = out, .variants = v, .nvariants = 3, .wheels = w,
+				   .nwheels = 5, .epoch = 1700000000, .set_name = "default",
+				   .tmp_dir = dir };
+	struct house_result r;
+	struct diags d;
+	diags_init(&d);
+	assert_int_equal(house_collect(&spec, &r, &d), 0);
+	house_result_release(&r);
+	char *vdir = path_join(out, "variants");
+	char *names = names_in(vdir);
+	assert_string_equal(names, "cpu-py3.11 other-py3.11");
+	free(names);
+	char *cpu_dir = path_join(vdir, "cpu-py3.11"), *other_dir = path_join(vdir, "other-py3.11");
+	names = names_in(cpu_dir);
+	assert_string_equal(names, "dep-2.0-py3-none-any.whl ext-1.0-cp311-cp311-linux_x86_64.whl "
+				   "requirements");
+	free(names);
+	names = names_in(other_dir);
+	assert_string_equal(names, "dep-2.0-py3-none-any.whl oth-3.0-py3-none-any.whl requirements");
+	free(names);
+	char *req = path_join(cpu_dir, "requirements");
+	names = names_in(req);
+	assert_string_equal(names, "cpu-py3.11.txt"); /* only its own */
+	free(names);
+	free(req);
+	char *text = slurp(cpu_dir, "requirements/cpu-py3.11.txt");
+	char *top = slurp(out, "requirements/cpu-py3.11.txt");
+	assert_string_equal(text, top);
+	free(text);
+	free(top);
+	/* links to the wheelhouse's files, not copies */
+	assert_true(inode_of(cpu_dir, "ext-1.0-cp311-cp311-linux_x86_64.whl") ==
+		    inode_of(out, "ext-1.0-cp311-cp311-linux_x86_64.whl"));
+	assert_true(inode_of(other_dir, "dep-2.0-py3-none-any.whl") ==
+		    inode_of(out, "dep-2.0-py3-none-any.whl"));
+	/* the index and SHA256SUMS describe the top of the wheelhouse only */
+	char *sums = slurp(out, "SHA256SUMS");
+	assert_not_contains(sums, "variants/");
+	assert_int_equal(strlen(sums), 3 * (64 + 2 + 1) + strlen("dep-2.0-py3-none-any.whl") +
+					       strlen("ext-1.0-cp311-cp311-linux_x86_64.whl") +
+					       strlen("oth-3.0-py3-none-any.whl"));
+	free(sums);
+	/* collecting again gives the same tree */
+	assert_int_equal(house_collect(&spec, &r, &d), 0);
+	house_result_release(&r);
+	names = names_in(cpu_dir);
+	assert_string_equal(names, "dep-2.0-py3-none-any.whl ext-1.0-cp311-cp311-linux_x86_64.whl "
+				   "requirements");
+	free(names);
+	assert_int_equal(d.n, 0);
+	diags_release(&d);
+	for (size_t i = 0; i < 5; i++) {
+		free(w[i].src);
+		free(w[i].file);
+	}
+	free(cpu_dir);
+	free(other_dir);
+	free(vdir);
+	free(out);
+	free(cache);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collect),
+		cmocka_unit_test(test_variant_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
