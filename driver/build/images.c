@@ -47,7 +47,17 @@ int image_kind_parse(const char *s, enum image_kind *k)
 void image_house_release(struct image_house *h)
 {
 	free_names(h->variants, h->nvariants);
+	free_names(h->epoch_labels, h->nepochs);
+	free(h->epoch_values);
 	memset(h, 0, sizeof(*h));
+}
+
+long long image_house_epoch(const struct image_house *h, const char *variant)
+{
+	for (size_t i = 0; i < h->nepochs; i++)
+		if (!strcmp(h->epoch_labels[i], variant) && h->epoch_values[i] > 0)
+			return h->epoch_values[i];
+	return h->epoch;
 }
 
 static int not_a_house(struct diags *d, const char *dir, const char *what)
@@ -84,6 +94,16 @@ int image_house_load(const char *dir, enum image_kind kind, struct image_house *
 		rc = not_a_house(d, dir, "its manifest.json has no \"source_date_epoch\"");
 	else
 		h->epoch = (long long)epoch->num;
+	const struct jnode *per = rc == 0 ? jnode_get(&doc.root, "source_date_epochs") : NULL;
+	if (per && per->type == JSON_OBJECT) { /* older wheelhouses have none */
+		h->epoch_labels = xcalloc(per->n + 1, sizeof(char *));
+		h->epoch_values = xcalloc(per->n + 1, sizeof(long long));
+		for (size_t i = 0; i < per->n; i++)
+			if (per->child[i].type == JSON_NUMBER) {
+				h->epoch_labels[h->nepochs] = xstrdup(per->child[i].key);
+				h->epoch_values[h->nepochs++] = (long long)per->child[i].num;
+			}
+	}
 	if (path_exists(manifest))
 		jdoc_release(&doc);
 	diags_release(&parse);

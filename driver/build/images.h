@@ -26,6 +26,9 @@ struct image_house {
 	char **variants;       /* owned: the labels of requirements/<label>.txt, sorted */
 	size_t nvariants;
 	long long epoch;       /* manifest.json's source_date_epoch */
+	char **epoch_labels;   /* owned: the labels manifest.json's source_date_epochs names */
+	long long *epoch_values; /* owned: their SOURCE_DATE_EPOCH */
+	size_t nepochs;
 };
 
 /*
@@ -36,6 +39,9 @@ struct image_house {
 int image_house_load(const char *dir, enum image_kind kind, struct image_house *h,
 		     struct diags *d);
 void image_house_release(struct image_house *h);
+/* The SOURCE_DATE_EPOCH of `variant`'s images: its own (collect writes one per variant, so
+ * that another variant's newer source leaves its layers cached), else the wheelhouse's. */
+long long image_house_epoch(const struct image_house *h, const char *variant);
 
 /* One image to build. Strings are borrowed. */
 struct image_request {

@@ -123,6 +123,7 @@ struct collect {
 	struct house_input *v;        /* owned, and so are their src and file */
 	size_t n, cap;
 	long long epoch;              /* the newest source date: the images' default */
+	long long *epochs;            /* owned: each plan variant's source date */
 };
 
 static void pick(struct collect *c, char *src, const char *file, const char *sha256,
@@ -146,6 +147,7 @@ static int pick_all(struct collect *c)
 	for (size_t i = 0; i < s->plan.n; i++) {
 		const struct variant *v = &s->plan.v[i];
 		long long epoch = buildenv_source_epoch(s->cache_dir, c->pins, v);
+		c->epochs[i] = epoch;
 		if (epoch > c->epoch)
 			c->epoch = epoch;
 		if (v->recipe->source.kind == SOURCE_WHEEL) {
@@ -406,6 +408,7 @@ static int collect_into(struct collect *c, const struct collect_args *a, struct 
 			.key = v->key,
 			.built = v->recipe->source.kind != SOURCE_WHEEL,
 			.pin = pins_find(c->pins, v->recipe->name),
+			.epoch = c->epochs[i],
 		};
 	}
 	char *dir = absolute_path(a->out);
@@ -473,6 +476,7 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
+	c.epochs = xcalloc(s.plan.n + 1, sizeof(*c.epochs));
 	if (pick_all(&c) < 0) {
 		code = EXIT_BUILD_FAILED;
 		goto done;
@@ -490,6 +494,7 @@ done:
 		free(c.v[i].file);
 	}
 	free(c.v);
+	free(c.epochs);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);

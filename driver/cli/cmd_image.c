@@ -247,7 +247,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		.variant = variant,
 		.tag = tag,
 		.from = a.base_image,
-		.epoch = h.epoch,
+		.epoch = image_house_epoch(&h, variant),
 		.iidfile = a.dry_run ? NULL : iid,
 	};
 	cmd = image_build_argv(&rq, &cli->diags);

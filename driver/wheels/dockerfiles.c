@@ -232,6 +232,12 @@ static int check_input(const struct docker_input *in, struct diags *d)
 /* ---- common text -------------------------------------------------------------------------- */
 
 /* "cpu-py3.11 (the default), cuda-13.0-py3.11" */
+/* The SOURCE_DATE_EPOCH the commands in the comments pass for target `i`. */
+static long long target_epoch(const struct docker_input *in, size_t i)
+{
+	return in->t[i].epoch ? in->t[i].epoch : in->source_date_epoch;
+}
+
 static void add_labels(struct buf *b, const struct docker_input *in)
 {
 	for (size_t i = 0; i < in->n; i++)
@@ -289,7 +295,7 @@ static void render_base(struct buf *b, const struct docker_input *in)
 	for (size_t i = 0; i < in->n; i++)
 		buf_addf(b, "#   docker build -f Dockerfile.base --build-arg VARIANT=%s --build-arg "
 			    "BASE_IMAGE=%s --build-arg SOURCE_DATE_EPOCH=%lld -t ptbuild-base:%s .\n",
-			 in->t[i].label, in->t[i].image, in->source_date_epoch, in->t[i].label);
+			 in->t[i].label, in->t[i].image, target_epoch(in, i), in->t[i].label);
 	buf_adds(b, "#\n# --build-arg VARIANT: ");
 	add_labels(b, in);
 	buf_addf(b, "\n# --build-arg BASE_IMAGE: that variant's image, as above\n"
@@ -436,7 +442,7 @@ static void render_release(struct buf *b, const struct docker_input *in)
 		buf_addf(b, "#   docker build -f Dockerfile.release --build-arg BASE=ptbuild-base:%s "
 			    "--build-arg VARIANT=%s --build-arg SOURCE_DATE_EPOCH=%lld "
 			    "-t ptbuild-release:%s variants/%s\n",
-			 in->t[i].label, in->t[i].label, in->source_date_epoch, in->t[i].label,
+			 in->t[i].label, in->t[i].label, target_epoch(in, i), in->t[i].label,
 			 in->t[i].label);
 	buf_adds(b, "#\n# --build-arg VARIANT: ");
 	add_labels(b, in);
@@ -493,7 +499,7 @@ static void render_dev(struct buf *b, const struct docker_input *in)
 	for (size_t i = 0; i < in->n; i++)
 		buf_addf(b, "#   docker build -f Dockerfile.dev --network=host --build-arg "
 			    "BASE=ptbuild-base:%s --build-arg SOURCE_DATE_EPOCH=%lld -t ptbuild-dev:%s .\n",
-			 in->t[i].label, in->source_date_epoch, in->t[i].label);
+			 in->t[i].label, target_epoch(in, i), in->t[i].label);
 	buf_adds(b, "#\n# --build-arg BASE: ptbuild-base:<variant>, one of ");
 	add_labels(b, in);
 	buf_adds(b, "\n");

@@ -27,6 +27,9 @@ struct docker_target {
 	bool system_nccl;         /* the toolchain links the system NCCL: the base installs libnccl2 */
 	const char *requirements; /* relative to the wheelhouse, "requirements/<label>.txt": the
 				     "name==version" lines the release image installs */
+	long long epoch;          /* SOURCE_DATE_EPOCH of this variant's images (the newest
+				     source date of its wheels), so that another variant's newer
+				     source leaves its layers cached; 0: the input's */
 };
 
 struct docker_input {

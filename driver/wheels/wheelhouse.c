@@ -296,6 +296,17 @@ static int stage_wheels(const struct house_spec *spec, const char *tmp, struct h
 	return 0;
 }
 
+/* The newest source date of the variants labelled `label`; the wheelhouse's when none
+ * is known. */
+static long long label_epoch(const struct house_spec *spec, const char *label)
+{
+	long long e = 0;
+	for (size_t i = 0; i < spec->nvariants; i++)
+		if (!strcmp(spec->variants[i].label, label) && spec->variants[i].epoch > e)
+			e = spec->variants[i].epoch;
+	return e ? e : spec->epoch;
+}
+
 /* manifest.json: the generator, the lock's digest, the set, and per wheel the variants that
  * brought it with their source identities. */
 static void manifest_render(const struct house_spec *spec, const struct house_result *r,
@@ -320,6 +331,22 @@ static void manifest_render(const struct house_spec *spec, const struct house_re
 	else
 		jw_null(&w);
 	jw_kint(&w, "source_date_epoch", spec->epoch);
+	jw_key(&w, "source_date_epochs"); /* per variant label: what its images are built with */
+	jw_object_begin(&w);
+	const char **labels = xcalloc(spec->nvariants + 1, sizeof(*labels));
+	size_t nlabels = 0;
+	for (size_t i = 0; i < spec->nvariants; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < nlabels && !seen; k++)
+			seen = !strcmp(labels[k], spec->variants[i].label);
+		if (!seen)
+			labels[nlabels++] = spec->variants[i].label;
+	}
+	qsort(labels, nlabels, sizeof(*labels), strv_cmp);
+	for (size_t k = 0; k < nlabels; k++)
+		jw_kint(&w, labels[k], label_epoch(spec, labels[k]));
+	free(labels);
+	jw_object_end(&w);
 	jw_key(&w, "wheels");
 	jw_array_begin(&w);
 	for (size_t h = 0; h < r->n; h++) {
@@ -404,8 +431,8 @@ static void requirements_text(const struct house_spec *spec, const char *label, 
 }
 
 /* The Dockerfiles' target of `v`, whose requirements are `rel` (taken). */
-static int add_target(const struct house_variant *v, char *rel, struct house_result *r,
-		      struct diags *d)
+static int add_target(const struct house_spec *spec, const struct house_variant *v, char *rel,
+		      struct house_result *r, struct diags *d)
 {
 	char *image = docker_image_for(v->tc, v->python);
 	if (!image) {
@@ -429,6 +456,7 @@ static int add_target(const struct house_variant *v, char *rel, struct house_res
 		.musa_version = v->tc->musa.enabled ? v->tc->musa.version : NULL,
 		.system_nccl = v->tc->cuda.enabled && v->tc->nccl_system,
 		.requirements = rel,
+		.epoch = label_epoch(spec, v->label),
 	};
 	return 0;
 }
@@ -456,7 +484,7 @@ static int write_requirements(const struct house_spec *spec, const char *dir,
 			rc = diag_error(d, NULL, "cannot write %s: %s", path.data, strerror(errno));
 		buf_release(&path);
 		buf_release(&text);
-		if (add_target(v, buf_detach(&rel), r, d) < 0)
+		if (add_target(spec, v, buf_detach(&rel), r, d) < 0)
 			rc = -1;
 	}
 	free(reqdir);

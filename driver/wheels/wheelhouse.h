@@ -48,6 +48,8 @@ struct house_variant {
 	const char *key;              /* the build key */
 	bool built;                   /* false: a wheel source */
 	const struct pin *pin;        /* the source identity in the manifest; NULL: not pinned */
+	long long epoch;              /* its source date (0: unknown); a label's images take
+					 the newest of its variants' */
 };
 
 /* A wheel file of a variant. */

@@ -69,6 +69,16 @@ expect 0 "dev --dry-run" -- pt image dev --wheelhouse "$wh" --dry-run --tag my/d
 	fail "dev --dry-run printed: $out"
 expect 0 "release --dry-run --json" -- pt image release --wheelhouse "$wh" --dry-run --json --base-image my/base:1
 contains "release --dry-run --json" '"command": "DOCKER_BUILDKIT=1 docker build -f '"$wh"'/Dockerfile.release --network=none --progress=plain --build-arg BASE=my/base:1 --build-arg VARIANT=cpu-py3.11 --build-arg SOURCE_DATE_EPOCH=1700000000 -t ptbuild-release:cpu-py3.11 '"$wh"'"'
+# collect's layout: the release builds from variants/<label>/ with that variant's own
+# SOURCE_DATE_EPOCH (another variant's newer source must not change its cache key)
+cp "$wh/manifest.json" "$work/manifest.saved"
+echo '{ "source_date_epoch": 1700000000, "source_date_epochs": { "cpu-py3.11": 1600000000 }, "wheels": [] }' >"$wh/manifest.json"
+mkdir -p "$wh/variants/cpu-py3.11"
+expect 0 "release --dry-run with variants/ and per-variant epochs" -- pt image release --wheelhouse "$wh" --dry-run
+[ "$out" = "DOCKER_BUILDKIT=1 docker build -f $wh/Dockerfile.release --network=none --progress=plain --build-arg BASE=ptbuild-base:cpu-py3.11 --build-arg VARIANT=cpu-py3.11 --build-arg SOURCE_DATE_EPOCH=1600000000 -t ptbuild-release:cpu-py3.11 $wh/variants/cpu-py3.11" ] ||
+	fail "release --dry-run with variants/ printed: $out"
+rm -rf "$wh/variants"
+mv "$work/manifest.saved" "$wh/manifest.json"
 expect 2 "a base image with a space" -- pt image release --wheelhouse "$wh" --dry-run --base-image 'my base'
 : >"$wh/requirements/cuda-13.0-py3.12.txt"
 expect 2 "two variants, no --variant" -- pt image base --wheelhouse "$wh" --dry-run

@@ -60,8 +60,8 @@ static void test_collect(void **state)
 	char *out = path_join(dir, "out");
 	struct toolchain tc = { .name = "cpu", .image = "debian:12-${python}" };
 	struct house_variant v[2] = {
-		{ "ext", "cpu-py3.11", &tc, "3.11", "k1", true, NULL },
-		{ "dep", "cpu-py3.11", &tc, "3.11", "k2", false, NULL },
+		{ "ext", "cpu-py3.11", &tc, "3.11", "k1", true, NULL, 0 },
+		{ "dep", "cpu-py3.11", &tc, "3.11", "k2", false, NULL, 0 },
 	};
 	struct house_input w[3];
 	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true,
@@ -200,9 +200,9 @@ static void test_variant_dirs(void **state)
 	struct toolchain cpu = { .name = "cpu", .image = "debian:12" };
 	struct toolchain other = { .name = "other", .image = "debian:12" };
 	struct house_variant v[3] = {
-		{ "ext", "cpu-py3.11", &cpu, "3.11", "k1", true, NULL },
-		{ "dep", "cpu-py3.11", &cpu, "3.11", "k2", false, NULL },
-		{ "oth", "other-py3.11", &other, "3.11", "k3", true, NULL },
+		{ "ext", "cpu-py3.11", &cpu, "3.11", "k1", true, NULL, 1600000000 },
+		{ "dep", "cpu-py3.11", &cpu, "3.11", "k2", false, NULL, 1500000000 },
+		{ "oth", "other-py3.11", &other, "3.11", "k3", true, NULL, 1700000000 },
 	};
 	struct house_input w[5];
 	input(&w[0], cache, "ext-1.0-cp311-cp311-linux_x86_64.whl", 0, true, NULL);
@@ -245,6 +245,18 @@ static void test_variant_dirs(void **state)
 		    inode_of(out, "ext-1.0-cp311-cp311-linux_x86_64.whl"));
 	assert_true(inode_of(other_dir, "dep-2.0-py3-none-any.whl") ==
 		    inode_of(out, "dep-2.0-py3-none-any.whl"));
+	/* each label's images take the newest source date of its own variants, so a newer
+	 * source of another variant leaves their layers cached; the wheelhouse's stays the
+	 * newest of all */
+	char *manifest = slurp(out, "manifest.json");
+	assert_contains(manifest, "\"source_date_epoch\": 1700000000");
+	assert_contains(manifest, "\"source_date_epochs\": {\n    \"cpu-py3.11\": 1600000000,\n"
+				  "    \"other-py3.11\": 1700000000\n  }");
+	free(manifest);
+	char *release = slurp(out, "Dockerfile.release");
+	assert_contains(release, "--build-arg VARIANT=cpu-py3.11 --build-arg SOURCE_DATE_EPOCH=1600000000 ");
+	assert_contains(release, "--build-arg VARIANT=other-py3.11 --build-arg SOURCE_DATE_EPOCH=1700000000 ");
+	free(release);
 	/* the index and SHA256SUMS describe the top of the wheelhouse only */
 	char *sums = slurp(out, "SHA256SUMS");
 	assert_not_contains(sums, "variants/");
