@@ -283,7 +283,9 @@ char *absolute_path(const char *path)
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)))
 		return xstrdup(path);
-	return path_join(cwd, path);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	return !strcmp(path, ".") || !*path ? xstrdup(cwd) : path_join(cwd, path);
 }
 
 const char *path_base(const char *path)

@@ -48,7 +48,8 @@ int make_dirs(const char *path, int mode);
 int make_parents(const char *path);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */
 int remove_tree(const char *path);
-/* `path` made absolute against the current directory (not resolving links). Caller frees. */
+/* `path` made absolute against the current directory (not resolving links; "." and a
+ * leading "./" are dropped). Caller frees. */
 char *absolute_path(const char *path);
 
 /*

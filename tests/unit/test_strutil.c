@@ -3,11 +3,35 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/interp.h"
 #include "util/buf.h"
 #include "util/hash.h"
+#include "util/os.h"
 #include "util/strutil.h"
+
+static void test_replace_and_absolute(void **state)
+{
+	(void)state;
+	char *r = str_replace_all("a\nb\nc", "\n", ", ");
+	assert_string_equal(r, "a, b, c");
+	free(r);
+	r = str_replace_all("/tmp/x/y and /tmp/x", "/tmp/x", "<w>");
+	assert_string_equal(r, "<w>/y and <w>");
+	free(r);
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	char *a = absolute_path("."), *b = absolute_path("./build"), *c = absolute_path("/x/.");
+	char *want = path_join(cwd, "build");
+	assert_string_equal(a, cwd); /* not "cwd/." in paths ptbuild prints */
+	assert_string_equal(b, want);
+	assert_string_equal(c, "/x/.");
+	free(a);
+	free(b);
+	free(c);
+	free(want);
+}
 
 static void test_version_cmp(void **state)
 {
@@ -119,6 +143,7 @@ static void test_buf_and_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_replace_and_absolute),
 		cmocka_unit_test(test_version_cmp),
 		cmocka_unit_test(test_version_matches),
 		cmocka_unit_test(test_closest_match),
