@@ -276,6 +276,38 @@ void remove_stale_temps(const char *path)
 	free(copy);
 }
 
+int copy_file(const char *src, const char *dest, mode_t mode)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+	if (out < 0) {
+		int e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	char chunk[1 << 16];
+	ssize_t n;
+	while ((n = read(in, chunk, sizeof(chunk))) > 0) {
+		ssize_t w = write(out, chunk, (size_t)n);
+		if (w != n) {
+			if (w >= 0)
+				errno = ENOSPC; /* a short write: the disk is full */
+			n = -1;
+			break;
+		}
+	}
+	int e = errno;
+	int closed = close(out);
+	if (n == 0 && closed < 0)
+		e = errno;
+	close(in);
+	errno = e;
+	return n < 0 || closed < 0 ? -1 : 0;
+}
+
 char *absolute_path(const char *path)
 {
 	if (path[0] == '/')

@@ -46,6 +46,9 @@ int make_dirs(const char *path, int mode);
 /* mkdir -p of the directory `path` is in (0755); nothing for a path without a '/'. Returns -1
  * with errno set. */
 int make_parents(const char *path);
+/* A new file `dest` (it must not exist) with the bytes of `src` and permission bits `mode`.
+ * -1 with errno set (a partial `dest` may be left: the caller's temp tree is removed). */
+int copy_file(const char *src, const char *dest, mode_t mode);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */
 int remove_tree(const char *path);
 /* `path` made absolute against the current directory (not resolving links; "." and a

@@ -100,30 +100,9 @@ static int fail_errno(struct diags *d, const char *what, const char *path)
 }
 
 /* A copy of the regular file `src` at `dest` with its permission bits. */
-static int copy_file(const char *src, const char *dest, mode_t mode, struct diags *d)
+static int stage_copy(const char *src, const char *dest, mode_t mode, struct diags *d)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return fail_errno(d, "cannot read", src);
-	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
-	if (out < 0) {
-		close(in);
-		return fail_errno(d, "cannot create", dest);
-	}
-	int rc = 0;
-	char chunk[1 << 16];
-	ssize_t n;
-	while ((n = read(in, chunk, sizeof(chunk))) > 0)
-		if (write(out, chunk, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	if (n < 0)
-		rc = fail_errno(d, "cannot copy to", dest);
-	if (close(out) < 0 && rc == 0)
-		rc = fail_errno(d, "cannot write", dest);
-	close(in);
-	return rc;
+	return copy_file(src, dest, mode) < 0 ? fail_errno(d, "cannot copy to", dest) : 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -172,7 +151,7 @@ static int place_tree(const char *src, const char *dest, struct diags *d)
 	if (S_ISREG(st.st_mode)) {
 		if (link(src, dest) == 0)
 			return 0;
-		return copy_file(src, dest, st.st_mode, d);
+		return stage_copy(src, dest, st.st_mode, d);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* sockets, fifos, devices: nothing a build reads */

@@ -206,30 +206,9 @@ void house_result_release(struct house_result *r)
 /* Hard link (same file system: instant, no space), else a copy. */
 static int place(const char *src, const char *dest, struct diags *d)
 {
-	if (link(src, dest) == 0)
+	if (link(src, dest) == 0 || copy_file(src, dest, 0644) == 0)
 		return 0;
-	int rc = 0;
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	int out = in < 0 ? -1 : open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (in < 0 || out < 0) {
-		rc = diag_error(d, NULL, "cannot copy %s to %s: %s", src, dest, strerror(errno));
-	} else {
-		char chunk[1 << 16];
-		ssize_t n;
-		while ((n = read(in, chunk, sizeof(chunk))) > 0)
-			if (write(out, chunk, (size_t)n) != n) {
-				n = -1;
-				break;
-			}
-		if (n < 0 || close(out) < 0)
-			rc = diag_error(d, NULL, "cannot copy %s to %s: %s", src, dest, strerror(errno));
-		out = -1;
-	}
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return rc;
+	return diag_error(d, NULL, "cannot copy %s to %s: %s", src, dest, strerror(errno));
 }
 
 /* The slimmed copy of `w` in `tmp`, with its new digest and size. */

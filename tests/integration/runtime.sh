@@ -45,13 +45,7 @@ export PIP_INDEX_URL=http://127.0.0.1:$port/files/simple/
 for r in torch ext other; do make_repo $r; done
 pyv=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 variant=cpu-py$pyv
-cat >"$p/recipes/torch.json" <<EOF
-{ "name": "torch", "version": "2.1.2",
-  "source": { "git": "file://$work/git/torch", "ref": "v1" },
-  "build": ["\${python}", "ext_build.py", "\${out}"],
-  "env": { "EXT_NAME": "torch", "EXT_VERSION": "2.1.2+cpu",
-           "PYTORCH_BUILD_VERSION": "2.1.2+cpu", "PYTORCH_BUILD_NUMBER": "0" } }
-EOF
+fake_torch_recipe
 ext_recipe() { # REQUIRES
 	cat >"$p/recipes/ext.json" <<EOF
 { "name": "ext", "version": "1.0",

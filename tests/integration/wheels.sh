@@ -17,13 +17,7 @@ export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # ---- fixtures: a fake torch and an extension built against it -------------------------------
 for r in torch ext other; do make_repo $r; done
-cat >"$p/recipes/torch.json" <<EOF
-{ "name": "torch", "version": "2.1.2",
-  "source": { "git": "file://$work/git/torch", "ref": "v1" },
-  "build": ["\${python}", "ext_build.py", "\${out}"],
-  "env": { "EXT_NAME": "torch", "EXT_VERSION": "2.1.2+cpu",
-           "PYTORCH_BUILD_VERSION": "2.1.2+cpu", "PYTORCH_BUILD_NUMBER": "0" } }
-EOF
+fake_torch_recipe
 cat >"$p/recipes/ext.json" <<EOF
 { "name": "ext", "version": "1.0",
   "source": { "git": "file://$work/git/ext", "ref": "v1" },
