@@ -134,8 +134,13 @@ contains "explain up to date" "up to date"
 house=$work/house
 expect 0 "collect the CPU set" -- pt collect --set cpu --out "$house"
 (cd "$house" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS does not match"
-grep -qx "torch_scatter==2.1.2+pt21cpu" "$house/requirements/cpu-py3.11.txt" || fail "requirements: $(cat "$house/requirements/cpu-py3.11.txt")"
-grep -qx "torch==2.1.2" "$house/requirements/cpu-py3.11.txt" || fail "requirements lack torch==2.1.2"
+# every wheel of the variant, pinned by digest (pip install --require-hashes)
+reqs=$house/requirements/cpu-py3.11.txt
+grep -qx "torch_scatter==2.1.2+pt21cpu --hash=sha256:$(sha256sum "$house"/torch_scatter-*.whl | cut -c1-64)" "$reqs" ||
+	fail "requirements lack torch_scatter with its digest: $(cat "$reqs")"
+grep -qx "torch==2.1.2 --hash=sha256:$(sha256sum "$house"/torch-2.1.2-*.whl | cut -c1-64)" "$reqs" ||
+	fail "requirements lack torch==2.1.2 with its digest"
+[ "$(wc -l <"$reqs")" = "$(ls "$house"/*.whl | wc -l)" ] || fail "requirements do not list every wheel: $(cat "$reqs")"
 rm -rf "$work/cache/out" # the wheelhouse must stand on its own
 "$py" -m venv "$work/run"
 expect 0 "pip install --find-links the wheelhouse" -- "$work/run/bin/pip" install -q --no-index --find-links "$house" torch_scatter
