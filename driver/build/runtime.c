@@ -368,32 +368,51 @@ out:
 	return rc;
 }
 
+/* The wheels of `label`, from `cache` (one entry per label, filled on first use: every
+ * built variant of a label reads the same records). */
+static const struct label_wheels *label_cached(const struct session *s, const struct pins *pins,
+					       const char *label, const char **labels,
+					       struct label_wheels *cache, size_t *n)
+{
+	for (size_t k = 0; k < *n; k++)
+		if (!strcmp(labels[k], label))
+			return &cache[k];
+	labels[*n] = label;
+	wheels_of_label(s, pins, label, &cache[*n]);
+	return &cache[(*n)++];
+}
+
 int runtime_resolve(const struct session *s, const struct pins *pins,
 		    const struct runtime_request *rq, struct runtime_set *out, struct diags *d)
 {
 	memset(out, 0, sizeof(*out));
 	out->v = xcalloc(s->plan.n + 1, sizeof(*out->v));
+	const char **labels = xcalloc(s->plan.n + 1, sizeof(*labels));
+	struct label_wheels *cache = xcalloc(s->plan.n + 1, sizeof(*cache));
+	size_t nlabels = 0;
 	int input_errors = 0, env_errors = 0;
 	for (size_t i = 0; i < s->plan.n; i++) {
 		const struct variant *v = &s->plan.v[i];
 		struct build_record rec;
 		if (v->recipe->source.kind == SOURCE_WHEEL || load_record(s, v, &rec) < 0)
 			continue;
-		struct label_wheels l = { 0 };
-		wheels_of_label(s, pins, v->label, &l);
+		const struct label_wheels *l = label_cached(s, pins, v->label, labels, cache, &nlabels);
 		struct runtime_closure *c = &out->v[out->n];
 		c->variant = i;
 		size_t since = d->n;
-		c->requires = requirements_of(s, v, &rec, &l, d);
+		c->requires = requirements_of(s, v, &rec, l, d);
 		build_record_release(&rec);
-		int rc = c->requires ? close_variant(s, v, &l, rq, c, d) : -1;
+		int rc = c->requires ? close_variant(s, v, l, rq, c, d) : -1;
 		if (c->requires)
 			out->n++;
 		input_errors += rc == -2;
 		if (rc == -1)
 			env_errors += diags_classify(d, since, DIAG_ENVIRONMENT) < 0;
-		label_wheels_release(&l);
 	}
+	for (size_t k = 0; k < nlabels; k++)
+		label_wheels_release(&cache[k]);
+	free(cache);
+	free(labels);
 	return input_errors || env_errors ? -1 : 0;
 }
 
