@@ -10,6 +10,7 @@
 #include "plan/fingerprint.h"
 #include "util/buf.h"
 #include "util/os.h"
+#include "util/settings.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -239,15 +240,31 @@ static int prepare_ccache(struct build *b)
 	free(compilers);
 	if (rc < 0)
 		return diags_classify(b->d, since, DIAG_ENVIRONMENT);
-	for (size_t j = 0; j < b->njobs && b->cc.program && !b->cuda_home; j++) {
+	ccache_set_remote(&b->cc, setting_ccache_remote(), setting_remote_read_only());
+	char *dir = path_join(b->work_dir, "cuda");
+	for (size_t j = 0; j < b->njobs && b->cc.program; j++) {
 		const struct variant *v = b->items[b->job_item[j]].v;
-		if (v->tc->cuda.enabled && v->recipe->builder == BUILDER_CPP_EXTENSION) {
-			b->cuda_home = ccache_cuda_home(&b->cc, v->tc->cuda.home, b->d);
-			if (!b->cuda_home)
-				return diags_classify(b->d, since, DIAG_ENVIRONMENT);
+		if (!v->tc->cuda.enabled || v->recipe->builder != BUILDER_CPP_EXTENSION ||
+		    build_cuda_home(b, v->tc))
+			continue;
+		char *home = ccache_cuda_home(&b->cc, v->tc->cuda.home, dir, v->tc->name, b->d);
+		if (!home) {
+			free(dir);
+			return diags_classify(b->d, since, DIAG_ENVIRONMENT);
 		}
+		b->cuda = xrealloc(b->cuda, (b->ncuda + 1) * sizeof(*b->cuda));
+		b->cuda[b->ncuda++] = (struct cuda_wrap){ v->tc, home };
 	}
+	free(dir);
 	return 0;
+}
+
+const char *build_cuda_home(const struct build *b, const struct toolchain *tc)
+{
+	for (size_t i = 0; i < b->ncuda; i++)
+		if (b->cuda[i].tc == tc)
+			return b->cuda[i].home;
+	return NULL;
 }
 
 int build_run(struct build *b, const struct build_events *ev)
@@ -333,7 +350,9 @@ void build_release(struct build *b)
 	free(b->job_item);
 	trees_release(&b->trees);
 	ccache_release(&b->cc);
-	free(b->cuda_home);
+	for (size_t i = 0; i < b->ncuda; i++)
+		free(b->cuda[i].home);
+	free(b->cuda);
 	free(b->work_dir);
 	memset(b, 0, sizeof(*b));
 }

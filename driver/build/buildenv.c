@@ -70,6 +70,31 @@ static char *expand_build(struct build_lookup *lc, const char *s)
 	return buf_detach(&out);
 }
 
+/* CFLAGS and CXXFLAGS (what setuptools, torch.utils.cpp_extension and CMake add to their
+ * compiles) map the work directory to ".": debug info and __FILE__ are then the same from
+ * any checkout path, and so are the objects and wheels. Added to what the variant sets. */
+static void map_file_prefix(struct env *e, const char *work_dir)
+{
+	static const char *const names[] = { "CFLAGS", "CXXFLAGS" };
+	if (work_dir[strcspn(work_dir, " \t\n")])
+		return; /* the flags are split at white space: the map would break them */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct envvar *now = env_find(e, names[i]);
+		struct buf flags = BUF_INIT;
+		struct pos pos = { 0 };
+		enum env_origin origin = ENV_PTBUILD;
+		if (now) {
+			pos = now->pos;
+			origin = now->origin;
+			if (*now->value)
+				buf_addf(&flags, "%s ", now->value);
+		}
+		buf_addf(&flags, "-ffile-prefix-map=%s=.", work_dir);
+		env_set(e, names[i], flags.data, now ? &pos : NULL, origin);
+		buf_release(&flags);
+	}
+}
+
 /* From scratch: the allow-listed parent variables, the variant's toolchain and recipe
  * variables (build-time names expanded now), then what ptbuild sets. */
 char **buildenv_compose(struct build *b, struct build_item *it, int share)
@@ -86,10 +111,12 @@ char **buildenv_compose(struct build *b, struct build_item *it, int share)
 		free(value);
 	}
 	buf_release(&lc.scratch);
-	ccache_env(&b->cc, &e, it->work, it->stats_path,
+	ccache_env(&b->cc, &e, b->work_dir, it->stats_path,
 		   v->tc->cuda.enabled ? v->tc->cuda.home : NULL);
-	if (b->cuda_home && v->tc->cuda.enabled && v->recipe->builder == BUILDER_CPP_EXTENSION)
-		env_set(&e, "CUDA_HOME", b->cuda_home, NULL, ENV_PTBUILD);
+	map_file_prefix(&e, b->work_dir);
+	const char *cuda_home = build_cuda_home(b, v->tc);
+	if (cuda_home && v->recipe->builder == BUILDER_CPP_EXTENSION)
+		env_set(&e, "CUDA_HOME", cuda_home, NULL, ENV_PTBUILD);
 	char *venv_bin = path_join(it->venv, "bin");
 	env_prepend_path(&e, venv_bin);
 	free(venv_bin);

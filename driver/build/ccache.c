@@ -79,6 +79,7 @@ void ccache_release(struct ccache *c)
 	free(c->program);
 	free(c->dir);
 	free(c->masq);
+	free(c->remote);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -103,60 +104,141 @@ static int link_entries(const char *from, const char *into, const char *skip, st
 	return rc;
 }
 
-char *ccache_cuda_home(const struct ccache *c, const char *real_home, struct diags *d)
+/* Whether `home` is a CUDA home written for `script`: its bin/nvcc is that script. */
+static bool cuda_home_current(const char *home, const struct buf *script)
+{
+	char *nvcc = path_join(home, "bin/nvcc");
+	struct buf now = BUF_INIT;
+	bool same = is_executable_file(nvcc) && read_file(nvcc, &now) == 0 &&
+		    now.len == script->len && !memcmp(now.data, script->data, now.len);
+	buf_release(&now);
+	free(nvcc);
+	return same;
+}
+
+/* Writes the CUDA home at `tmp`: links to every entry of `real_home`, its bin/ linked entry by
+ * entry but for nvcc, which is `script`. */
+static int write_cuda_home(const char *tmp, const char *real_home, const struct buf *script,
+			   struct diags *d)
+{
+	char *real_bin = path_join(real_home, "bin");
+	char *tmp_bin = path_join(tmp, "bin");
+	char *tmp_nvcc = path_join(tmp_bin, "nvcc");
+	int rc = 0;
+	if (!is_directory(real_bin)) {
+		rc = diag_error(d, NULL, "CUDA home \"%s\" has no bin/ directory", real_home);
+		diag_hint(d, "check the toolchain's cuda.home");
+	} else if (make_dirs(tmp_bin, 0755) < 0) {
+		rc = diag_error(d, NULL, "cannot create \"%s\": %s", tmp_bin, strerror(errno));
+	}
+	if (!rc)
+		rc = link_entries(real_home, tmp, "bin", d);
+	if (!rc)
+		rc = link_entries(real_bin, tmp_bin, "nvcc", d);
+	if (!rc && (write_file_atomic(tmp_nvcc, script->data, script->len) < 0 ||
+		    chmod(tmp_nvcc, 0755) < 0))
+		rc = diag_error(d, NULL, "cannot write \"%s\": %s", tmp_nvcc, strerror(errno));
+	free(tmp_nvcc);
+	free(tmp_bin);
+	free(real_bin);
+	return rc;
+}
+
+char *ccache_cuda_home(const struct ccache *c, const char *real_home, const char *dir,
+		       const char *name, struct diags *d)
 {
 	struct buf script = BUF_INIT;
 	buf_addf(&script, "#!/bin/sh\n# Written by ptbuild: nvcc through ccache "
 			  "(torch.utils.cpp_extension runs CUDA_HOME/bin/nvcc by path).\n"
 			  "exec '%s' '%s/bin/nvcc' \"$@\"\n", c->program, real_home);
-	char digest[SHA256_HEX_SIZE];
-	sha256_hex(script.data, script.len, digest);
 	struct buf home = BUF_INIT;
-	buf_addf(&home, "%s/cuda/%.16s", c->dir, digest);
+	buf_addf(&home, "%s/%s", dir, name);
 	char *result = NULL;
-	struct buf nvcc = BUF_INIT;
-	buf_addf(&nvcc, "%s/bin/nvcc", home.data);
-	if (is_executable_file(nvcc.data)) {
+	if (cuda_home_current(home.data, &script)) {
 		result = buf_detach(&home);
 		goto out;
 	}
-	char *real_bin = path_join(real_home, "bin");
-	if (!is_directory(real_bin)) {
-		diag_error(d, NULL, "CUDA home \"%s\" has no bin/ directory", real_home);
-		diag_hint(d, "check the toolchain's cuda.home");
-		free(real_bin);
-		goto out;
-	}
-	struct buf tmp = BUF_INIT;
+	/* Made beside, then swapped in: a concurrent build may be using the old one. */
+	struct buf tmp = BUF_INIT, old = BUF_INIT;
 	buf_addf(&tmp, "%s.tmp-%ld", home.data, (long)getpid());
+	buf_addf(&old, "%s.old-%ld", home.data, (long)getpid());
 	remove_stale_temps(home.data);
 	remove_tree(tmp.data);
-	char *tmp_bin = path_join(tmp.data, "bin");
-	char *tmp_nvcc = path_join(tmp_bin, "nvcc");
-	int rc = make_dirs(tmp_bin, 0755) < 0
-			 ? diag_error(d, NULL, "cannot create \"%s\": %s", tmp_bin, strerror(errno))
-			 : 0;
-	if (!rc)
-		rc = link_entries(real_home, tmp.data, "bin", d);
-	if (!rc)
-		rc = link_entries(real_bin, tmp_bin, "nvcc", d);
-	if (!rc && (write_file_atomic(tmp_nvcc, script.data, script.len) < 0 ||
-		    chmod(tmp_nvcc, 0755) < 0))
-		rc = diag_error(d, NULL, "cannot write \"%s\": %s", tmp_nvcc, strerror(errno));
-	if (!rc && rename(tmp.data, home.data) < 0 && !is_executable_file(nvcc.data))
+	int rc = make_dirs(dir, 0755) < 0
+			 ? diag_error(d, NULL, "cannot create \"%s\": %s", dir, strerror(errno))
+			 : write_cuda_home(tmp.data, real_home, &script, d);
+	if (!rc && path_exists(home.data) && rename(home.data, old.data) < 0)
+		rc = diag_error(d, NULL, "cannot replace \"%s\": %s", home.data, strerror(errno));
+	if (!rc && rename(tmp.data, home.data) < 0 && !cuda_home_current(home.data, &script))
 		rc = diag_error(d, NULL, "cannot rename \"%s\": %s", tmp.data, strerror(errno));
 	remove_tree(tmp.data);
+	remove_tree(old.data);
 	if (!rc)
 		result = buf_detach(&home);
-	free(tmp_bin);
-	free(tmp_nvcc);
-	free(real_bin);
 	buf_release(&tmp);
+	buf_release(&old);
 out:
-	buf_release(&nvcc);
 	buf_release(&home);
 	buf_release(&script);
 	return result;
+}
+
+/* The variables ptbuild sets itself: the user's values of these do not reach builds. */
+static const char *const managed_names[] = {
+	"CCACHE_DIR", "CCACHE_BASEDIR", "CCACHE_NOHASHDIR", "CCACHE_HASHDIR", "CCACHE_STATSLOG",
+	"CCACHE_SLOPPINESS", NULL,
+};
+
+static bool managed(const char *name, size_t len)
+{
+	for (const char *const *n = managed_names; *n; n++)
+		if (strlen(*n) == len && !strncmp(*n, name, len))
+			return true;
+	return false;
+}
+
+/* The user's own CCACHE_* variables (remote storage, size, config path, ...), as the parent
+ * has them; their values are never build inputs. */
+static void inherit_user_config(struct env *e, char *const *environ_)
+{
+	for (char *const *kv = environ_; kv && *kv; kv++) {
+		const char *eq = strchr(*kv, '=');
+		if (!eq || !starts_with(*kv, "CCACHE_") || managed(*kv, (size_t)(eq - *kv)))
+			continue;
+		char *name = xstrndup(*kv, (size_t)(eq - *kv));
+		env_set(e, name, eq + 1, NULL, ENV_INHERITED);
+		free(name);
+	}
+}
+
+/* "URL|attrs URL2" with "|read-only" added to each entry that lacks it. */
+static char *read_only_storage(const char *storage)
+{
+	struct buf out = BUF_INIT;
+	const char *cur = storage;
+	while (*cur) {
+		size_t sp = strspn(cur, " \t");
+		cur += sp;
+		size_t len = strcspn(cur, " \t");
+		if (!len)
+			break;
+		if (out.len)
+			buf_addch(&out, ' ');
+		buf_add(&out, cur, len);
+		char *entry = xstrndup(cur, len);
+		if (!strstr(entry, "|read-only"))
+			buf_adds(&out, "|read-only");
+		free(entry);
+		cur += len;
+	}
+	return buf_detach(&out);
+}
+
+void ccache_set_remote(struct ccache *c, const char *storage, bool read_only)
+{
+	free(c->remote);
+	c->remote = storage ? xstrdup(storage) : NULL;
+	c->remote_read_only = read_only;
 }
 
 void ccache_env(const struct ccache *c, struct env *e, const char *basedir, const char *statslog,
@@ -164,6 +246,23 @@ void ccache_env(const struct ccache *c, struct env *e, const char *basedir, cons
 {
 	if (!c->program)
 		return;
+	inherit_user_config(e, setting_environ());
+	/* Without CCACHE_CONFIGPATH ccache reads the ccache.conf of CCACHE_DIR, ptbuild's: the
+	 * user's own file (where ccache finds it without CCACHE_DIR) keeps applying. */
+	if (!env_find(e, "CCACHE_CONFIGPATH")) {
+		char *conf = ccache_user_config_path();
+		if (conf)
+			env_set(e, "CCACHE_CONFIGPATH", conf, NULL, ENV_INHERITED);
+		free(conf);
+	}
+	if (c->remote)
+		env_set(e, "CCACHE_REMOTE_STORAGE", c->remote, NULL, ENV_PTBUILD);
+	const char *storage = env_get(e, "CCACHE_REMOTE_STORAGE");
+	if (storage && c->remote_read_only) {
+		char *ro = read_only_storage(storage);
+		env_set(e, "CCACHE_REMOTE_STORAGE", ro, NULL, ENV_PTBUILD);
+		free(ro);
+	}
 	env_set(e, "CCACHE_DIR", c->dir, NULL, ENV_PTBUILD);
 	env_set(e, "CCACHE_BASEDIR", basedir, NULL, ENV_PTBUILD);
 	env_set(e, "CCACHE_NOHASHDIR", "1", NULL, ENV_PTBUILD);
@@ -180,6 +279,27 @@ void ccache_env(const struct ccache *c, struct env *e, const char *basedir, cons
 		buf_release(&nvcc);
 	}
 	env_prepend_path(e, c->masq);
+}
+
+char *ccache_user_config_path(void)
+{
+	const char *xdg = setting_xdg_config_home();
+	const char *home = setting_home();
+	char *candidates[3] = { NULL, NULL, NULL };
+	if (xdg)
+		candidates[0] = path_join(xdg, "ccache/ccache.conf");
+	if (home) {
+		candidates[1] = path_join(home, ".config/ccache/ccache.conf");
+		candidates[2] = path_join(home, ".ccache/ccache.conf");
+	}
+	char *found = NULL;
+	for (size_t i = 0; i < 3; i++) {
+		if (!found && candidates[i] && path_exists(candidates[i]) && !is_directory(candidates[i]))
+			found = candidates[i];
+		else
+			free(candidates[i]);
+	}
+	return found;
 }
 
 int ccache_stats_read(const char *statslog, struct ccache_stats *out)

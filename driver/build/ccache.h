@@ -2,16 +2,18 @@
  * ccache in front of every compiler call of a build: C, C++ and nvcc.
  *
  * What the builds see (docs/building.md):
- * - CCACHE_DIR in ptbuild's cache; CCACHE_BASEDIR at the build's tree and CCACHE_NOHASHDIR,
- *   so that a tree at another path still hits; CCACHE_SLOPPINESS with time_macros, so that
- *   __DATE__/__TIME__ do not turn every compile into a miss.
+ * - CCACHE_DIR in ptbuild's cache; CCACHE_BASEDIR at the work directory (work trees, venvs,
+ *   the CUDA homes below) and CCACHE_NOHASHDIR, so that a checkout at another path hits;
+ *   CCACHE_SLOPPINESS with time_macros, so that __DATE__/__TIME__ do not turn every compile
+ *   into a miss. The user's CCACHE_* variables and ccache.conf apply (remote storage, size).
  * - A masquerade directory first on PATH (cc, c++, gcc, g++, the triplet names and the
  *   toolchain's compilers as links to ccache) for builds that run the compiler by name, as
  *   setuptools and torch.utils.cpp_extension do.
  * - CMAKE_{C,CXX,CUDA}_COMPILER_LAUNCHER=ccache for CMake builds.
  * - nvcc: torch.utils.cpp_extension runs CUDA_HOME/bin/nvcc by absolute path, so the
  *   build gets a CUDA home whose bin/nvcc runs ccache with the real nvcc and whose other
- *   entries link to the real home; PYTORCH_NVCC says the same for its ninja path.
+ *   entries link to the real home (<work>/cuda/<toolchain>); PYTORCH_NVCC says the same for
+ *   its ninja path.
  * - CCACHE_STATSLOG per build: its hits and misses, whatever runs beside it.
  */
 #ifndef PTBUILD_CCACHE_H
@@ -26,6 +28,9 @@ struct ccache {
 	char *program;  /* owned: absolute path of ccache; NULL when not installed */
 	char *dir;      /* owned: CCACHE_DIR */
 	char *masq;     /* owned: the masquerade directory */
+	char *remote;   /* owned: ptbuild's remote storage for ccache (CCACHE_REMOTE_STORAGE's
+			   syntax), or NULL: the user's own CCACHE_REMOTE_STORAGE, if any */
+	bool remote_read_only; /* every remote storage read-only (untrusted runners) */
 };
 
 /* Finds ccache and prepares <cache_dir>/ccache/ with its masquerade directory, adding links
@@ -36,12 +41,27 @@ int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *c
 		   struct diags *d);
 void ccache_release(struct ccache *c);
 
-/* The CUDA home for builds of `real_home` whose bin/nvcc runs through ccache (made once,
- * atomically, under the cache). Caller frees; NULL with an error in `d`. */
-char *ccache_cuda_home(const struct ccache *c, const char *real_home, struct diags *d);
+/* Remote storage for every build: `storage` (NULL: the user's CCACHE_REMOTE_STORAGE, if
+ * any), read-only when `read_only` (ccache's "|read-only" attribute on each entry). */
+void ccache_set_remote(struct ccache *c, const char *storage, bool read_only);
+
+/* The CUDA home `dir`/`name` for builds of `real_home`, whose bin/nvcc runs through ccache
+ * (rewritten, atomically, when ccache or the real home changed). `dir` should be under the
+ * builds' CCACHE_BASEDIR and `name` the same on every machine (the toolchain's name): the
+ * -I flags of CUDA_HOME/include are then the same relative paths everywhere. Caller frees;
+ * NULL with an error in `d`. */
+char *ccache_cuda_home(const struct ccache *c, const char *real_home, const char *dir,
+		       const char *name, struct diags *d);
+
+/* The user's own ccache.conf, where ccache finds it when CCACHE_DIR is not set
+ * ($XDG_CONFIG_HOME/ccache, ~/.config/ccache, ~/.ccache); NULL when there is none. */
+char *ccache_user_config_path(void);
 
 /*
- * Adds the ccache variables to a build's environment `e`: `basedir` is the build's tree,
+ * Adds the ccache variables to a build's environment `e`: the user's own CCACHE_* variables
+ * and ccache.conf (CCACHE_CONFIGPATH), then ptbuild's, which win. `basedir` holds every path
+ * the build's compiles see (work trees, venvs, CUDA homes: the work directory), so that a
+ * checkout at another path hits;
  * `statslog` the file that collects this build's counters. `cuda_home` (may be NULL) is
  * the real CUDA home of the toolchain, for PYTORCH_NVCC. PATH gets the masquerade
  * directory in front (e must hold PATH already).

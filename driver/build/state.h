@@ -93,6 +93,12 @@ struct build_opts {
 	bool force;              /* build even where the output cache has the key */
 };
 
+/* The CUDA home whose bin/nvcc runs through ccache, of one toolchain. */
+struct cuda_wrap {
+	const struct toolchain *tc; /* borrowed */
+	char *home;                 /* owned: <work>/cuda/<toolchain> */
+};
+
 struct build {
 	struct session *s;             /* borrowed */
 	const struct pins *pins;       /* borrowed */
@@ -106,10 +112,14 @@ struct build {
 	size_t njobs;
 	struct build_opts opts;
 	const struct build_events *ev; /* borrowed, during build_run */
-	char *cuda_home;               /* owned: the ccache CUDA home, when a variant uses CUDA */
+	struct cuda_wrap *cuda;        /* owned: the ccache CUDA home of each CUDA toolchain */
+	size_t ncuda;
 	char *work_dir;                /* owned: absolute build/ */
 	struct diags *d;               /* borrowed */
 };
+
+/* The ccache CUDA home for `tc`; NULL without ccache or CUDA. */
+const char *build_cuda_home(const struct build *b, const struct toolchain *tc);
 
 /* The item of plan variant `v`. */
 struct build_item *build_item_of(const struct build *b, const struct variant *v);

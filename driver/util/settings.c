@@ -1,6 +1,7 @@
 #include "util/settings.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/buf.h"
 
@@ -75,6 +76,22 @@ bool setting_no_color(void)
 const char *setting_fault(void)
 {
 	return nonempty("PTBUILD_FAULT");
+}
+
+const char *setting_xdg_config_home(void)
+{
+	return nonempty("XDG_CONFIG_HOME");
+}
+
+const char *setting_ccache_remote(void)
+{
+	return nonempty("PTBUILD_CCACHE_REMOTE");
+}
+
+bool setting_remote_read_only(void)
+{
+	const char *v = nonempty("PTBUILD_REMOTE_READ_ONLY");
+	return v && strcmp(v, "0") != 0;
 }
 
 extern char **environ;

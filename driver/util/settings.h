@@ -32,6 +32,12 @@ const char *setting_tmpdir(void);
 bool setting_no_color(void);
 /* $PTBUILD_FAULT: for the fault-injection tests only (util/fault.h). */
 const char *setting_fault(void);
+/* $XDG_CONFIG_HOME (default ~/.config where it is read). */
+const char *setting_xdg_config_home(void);
+/* $PTBUILD_CCACHE_REMOTE: ccache's remote storage for every build (CCACHE_REMOTE_STORAGE). */
+const char *setting_ccache_remote(void);
+/* $PTBUILD_REMOTE_READ_ONLY set to anything but "0": both remote caches only read. */
+bool setting_remote_read_only(void);
 /* This process's whole environment (environ), for what a build would inherit of it. */
 char *const *setting_environ(void);
 
