@@ -83,3 +83,38 @@ char *const *setting_environ(void)
 {
 	return environ;
 }
+
+const char *setting_xdg_config_home(void)
+{
+	return nonempty("XDG_CONFIG_HOME");
+}
+
+const char *setting_remote_cache(void)
+{
+	return nonempty("PTBUILD_REMOTE_CACHE");
+}
+
+const char *setting_remote_read_only(void)
+{
+	return nonempty("PTBUILD_REMOTE_READ_ONLY");
+}
+
+const char *setting_remote_cache_token(void)
+{
+	return nonempty("PTBUILD_REMOTE_CACHE_TOKEN");
+}
+
+const char *setting_remote_timeout(void)
+{
+	return nonempty("PTBUILD_REMOTE_TIMEOUT");
+}
+
+const char *setting_netrc(void)
+{
+	return nonempty("NETRC");
+}
+
+const char *setting_ccache_remote(void)
+{
+	return nonempty("PTBUILD_CCACHE_REMOTE");
+}
