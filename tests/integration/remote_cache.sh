@@ -66,6 +66,8 @@ sys.exit(0 if ok and all(p.endswith(".whl") for p in puts[:-1]) else 1)
 PY
 done
 
+grep -q "^GET /out/.* \"Bearer $TOKEN\"\$" "$NGINX_LOG" || fail "the bearer token was not sent: $(head -3 "$NGINX_LOG")"
+
 pB=$work/elsewhere/deeper/pB
 mkdir -p "$(dirname "$pB")"
 cp -a "$p" "$pB" && rm -rf "$pB/build"
