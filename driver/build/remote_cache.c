@@ -156,7 +156,7 @@ int remote_cache_fetch(struct remote_cache *rc, const char *cache_dir, const cha
 		free(why);
 		why = NULL;
 		r = http_request(&rc->http, HTTP_GET, wurl, path, NULL, hex, &status, &why);
-		struct stat st;
+		struct stat st = { 0 };
 		if (r < 0) {
 			went_down(rc, "download", wurl, why, d);
 			ok = false;

@@ -83,7 +83,7 @@ for k in $keys; do
 	done
 done
 [ -z "$(ls -d "$work/cacheB/out/"*.tmp-* 2>/dev/null)" ] || fail "temporary entries left in B's cache"
-expect 0 "B: explain sees the entries" -- run "$work/cacheB" "$pB" build --json --remote-cache "$url"
+expect 0 "runner B again: its own entries now" -- run "$work/cacheB" "$pB" build --json --remote-cache "$url"
 keep
 contains "second B run: local hits, no remote lookups" '"status":"cached"'
 lacks "second B run: nothing remote" '"remote_hit"'
