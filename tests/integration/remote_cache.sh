@@ -10,7 +10,8 @@
 #     miss), read-only mode (no PUT at all).
 #  3. the config file: ptbuild.config.json names the cache, the environment wins over it, an
 #     unknown key is an error at its file:line:col.
-#  4. credentials (user:password in the URL, a bearer token) appear in no output and no file.
+#  4. credentials (user:password in the URL, a bearer token, a netrc) reach the server and
+#     appear in no output and no file.
 # usage: remote_cache.sh PTBUILD SOURCE_DIR
 set -uo pipefail
 PTBUILD=$1
@@ -49,8 +50,10 @@ kbeta=$(key_of beta)
 kbase=$(key_of base)
 
 # ---- 1. runner A uploads, runner B builds nothing ------------------------------------------
+ta=$(date +%s.%N)
 expect 0 "runner A builds" -- env PTBUILD_REMOTE_CACHE="$url" "$PTBUILD" -C "$p" build -j 2
 keep
+ta=$(python3 -c "import time; print(f'{time.time() - $ta:.1f}')")
 contains "A built all" "3 built, 0 cached"
 contains "A uploaded all" "0 remote hits, 3 uploads, 0 failures"
 contains "A names the cache redacted" "remote cache $shown"
@@ -71,8 +74,11 @@ grep -q "^GET /out/.* \"Bearer $TOKEN\"\$" "$NGINX_LOG" || fail "the bearer toke
 pB=$work/elsewhere/deeper/pB
 mkdir -p "$(dirname "$pB")"
 cp -a "$p" "$pB" && rm -rf "$pB/build"
+tb=$(date +%s.%N)
 expect 0 "runner B builds" -- run "$work/cacheB" "$pB" build -j 2 --remote-cache "$url"
 keep
+tb=$(python3 -c "import time; print(f'{time.time() - $tb:.1f}')")
+echo "timing (not checked): runner A ${ta} s, runner B ${tb} s"
 contains "B compiled nothing" "0 built, 3 cached"
 contains "B: every variant a remote hit" "3 remote hits, 0 uploads, 0 failures"
 contains "B's table says remote" "remote"
@@ -94,6 +100,13 @@ for k in $keys; do
 		cmp -s "$w" "$work/house/$(basename "$w")" || fail "collect's $(basename "$w") differs from A's"
 	done
 done
+
+# credentials from a netrc ($NETRC) when the URL has none
+printf 'machine 127.0.0.1 login netuser password netpw-5a4b\n' >"$work/netrc"
+expect 0 "netrc" -- env -u PTBUILD_REMOTE_CACHE_TOKEN NETRC="$work/netrc" PTBUILD_CACHE="$work/c-netrc" "$PTBUILD" -C "$p" build --remote-cache "$NGINX_URL/out" --remote-read-only
+keep
+contains "netrc: remote hits" "3 remote hits"
+grep -q "^GET /out/.* netuser " "$NGINX_LOG" || fail "netrc: its login was not sent: $(tail -3 "$NGINX_LOG")"
 
 # ---- 2. faults ------------------------------------------------------------------------------
 # the server down: a port nobody listens on; one warning, not one per variant
@@ -201,7 +214,9 @@ keep
 contains "not http named" '"ftp://x/y" is not http:// or https://'
 
 # ---- 4. no credentials anywhere ---------------------------------------------------------------
-grep -q -e "$SECRET" -e "$TOKEN" "$all_out" && fail "a credential in the output: $(grep -e "$SECRET" -e "$TOKEN" "$all_out" | head -3)"
-leaks=$(grep -rl -e "$SECRET" -e "$TOKEN" "$work" --exclude-dir=nginx 2>/dev/null | grep -v "$all_out")
+grep -q -e "$SECRET" -e "$TOKEN" -e netpw-5a4b "$all_out" &&
+	fail "a credential in the output: $(grep -e "$SECRET" -e "$TOKEN" -e netpw-5a4b "$all_out" | head -3)"
+leaks=$(grep -rl -e "$SECRET" -e "$TOKEN" -e netpw-5a4b "$work" --exclude-dir=nginx 2>/dev/null |
+	grep -v -e "$all_out" -e "$work/netrc")
 [ -z "$leaks" ] || fail "a credential in files: $leaks"
 finish remote_cache
