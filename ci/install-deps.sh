@@ -7,6 +7,7 @@ packages=(
 	ccache valgrind
 	clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes, for ci/fuzz.sh
 	docker.io debootstrap curl # tests/e2e/images.sh: its own dockerd, a local bookworm base image
+	nginx-light # WebDAV on loopback: the remote cache server of tests/integration/remote_cache.sh
 )
 sudo=""
 if [ "$(id -u)" != 0 ]; then

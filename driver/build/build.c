@@ -6,11 +6,11 @@
 #include <time.h>
 
 #include "build/failure_record.h"
+#include "build/remote_cache.h"
 #include "build/steps.h"
 #include "plan/fingerprint.h"
 #include "util/buf.h"
 #include "util/os.h"
-#include "util/settings.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -117,6 +117,12 @@ void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 			free(why);
 			free(manifest);
 			free(dir);
+			if (it->outcome != OUTCOME_CACHED && o->remote &&
+			    remote_cache_fetch(o->remote, s->cache_dir, b->work_dir, v->key, &it->rec,
+					       &it->remote_refused, d) == 1) {
+				it->outcome = OUTCOME_CACHED;
+				it->remote_hit = true;
+			}
 			if (it->outcome == OUTCOME_CACHED)
 				continue;
 		}
@@ -240,7 +246,9 @@ static int prepare_ccache(struct build *b)
 	free(compilers);
 	if (rc < 0)
 		return diags_classify(b->d, since, DIAG_ENVIRONMENT);
-	ccache_set_remote(&b->cc, setting_ccache_remote(), setting_remote_read_only());
+	bool read_only = false;
+	const char *storage = fleet_config_ccache_remote(&b->s->fleet, &read_only);
+	ccache_set_remote(&b->cc, storage, read_only);
 	char *dir = path_join(b->work_dir, "cuda");
 	for (size_t j = 0; j < b->njobs && b->cc.program; j++) {
 		const struct variant *v = b->items[b->job_item[j]].v;
@@ -267,7 +275,36 @@ const char *build_cuda_home(const struct build *b, const struct toolchain *tc)
 	return NULL;
 }
 
+/*
+ * Shares what this run has with the remote cache: every entry built now, and every local
+ * entry of the plan the remote lacks (not those that came from it). After the first failure
+ * the remote is down for the run and this is a no-op.
+ */
+static void publish_entries(struct build *b)
+{
+	struct remote_cache *rc = b->opts.remote;
+	if (!rc || rc->read_only)
+		return;
+	for (size_t i = 0; i < b->n && !rc->down; i++) {
+		struct build_item *it = &b->items[i];
+		if (it->outcome == OUTCOME_BUILT ||
+		    (it->outcome == OUTCOME_CACHED && !it->remote_hit))
+			remote_cache_publish(rc, b->s->cache_dir, it->v->key, it->remote_refused,
+					     b->d);
+	}
+}
+
+static int run_jobs(struct build *b, const struct build_events *ev);
+
 int build_run(struct build *b, const struct build_events *ev)
+{
+	int rc = run_jobs(b, ev);
+	if (!(rc < 0 && diags_failure(b->d) == DIAG_INTERRUPTED))
+		publish_entries(b);
+	return rc;
+}
+
+static int run_jobs(struct build *b, const struct build_events *ev)
 {
 	b->ev = ev;
 	if (!b->njobs)

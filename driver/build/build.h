@@ -21,11 +21,14 @@
 #include "session/session.h"
 
 /* Sorts the plan's variants into cached, prebuilt and to build (the jobs). Reads the
- * output cache and the build records; writes nothing. */
+ * output cache and the build records; writes nothing, except, with o->remote, the entries
+ * the local cache lacks and the remote cache has (downloaded, checked and entered: remote
+ * hits, build/remote_cache.h). */
 void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 		   const struct build_opts *o, struct diags *d);
 /* Lists and prepares the source trees the jobs need, sets up ccache, runs the jobs,
- * telling `ev` (borrowed until it returns) what happens. Returns 0, or -1 with the class of
+ * telling `ev` (borrowed until it returns) what happens; then (unless interrupted) uploads
+ * to o->remote what it lacks of this run's built and local entries. Returns 0, or -1 with the class of
  * the failure in b->d: a build failed, interrupted, or the trees or the set-up failed
  * (input or environment). */
 int build_run(struct build *b, const struct build_events *ev);

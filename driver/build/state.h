@@ -70,9 +70,12 @@ struct build_item {
 	char flags_key[SHA256_HEX_SIZE];  /* inputs that invalidate a build directory */
 	char source_key[SHA256_HEX_SIZE]; /* the source tree's identity and patches */
 	char *failure;                /* owned: what failed, for messages */
+	bool remote_hit;              /* cached: entered from the remote cache in this run */
+	bool remote_refused;          /* the remote's entry was bad: publish over it */
 };
 
 struct build;
+struct remote_cache;
 
 /* What a front end (the terminal UI, a CI stage, a test) is told while a build runs; any
  * callback may be NULL. `ctx` is the front end's. */
@@ -91,6 +94,7 @@ struct build_opts {
 	uint64_t mem_available;  /* 0: not limited */
 	bool keep_going;
 	bool force;              /* build even where the output cache has the key */
+	struct remote_cache *remote; /* borrowed: the shared output cache, or NULL */
 };
 
 /* The CUDA home whose bin/nvcc runs through ccache, of one toolchain. */

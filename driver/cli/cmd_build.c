@@ -16,7 +16,7 @@
 static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
 	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
-	"                     [--force]\n"
+	"                     [--force] [--remote-cache URL] [--remote-read-only]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
@@ -36,6 +36,7 @@ static const char build_help[] =
 	"  --frozen           --locked without any network access\n"
 	"  --offline          no network access: sources resolve from the cache\n"
 	"  --force            build even the variants the output cache has\n"
+	REMOTE_HELP
 	"  --json             one JSON object per line on stdout: events, then the result\n"
 	"\n"
 	"exit status: 0 built (or nothing to build), 1 a build failed, 2 an input file or the\n"
@@ -53,19 +54,21 @@ static const struct option build_long[] = {
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
 	OFFLINE_LONG_OPTION,
 	{ "force", no_argument, NULL, OPT_FORCE },
+	REMOTE_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
 struct build_args {
 	struct plan_args plan;
 	struct build_opts build;
+	struct remote_args remote;
 	bool locked, frozen, offline;
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 {
 	struct build_args *a = ctx;
-	if (plan_args_option(&a->plan, opt, arg))
+	if (plan_args_option(&a->plan, opt, arg) || remote_args_option(&a->remote, opt, arg))
 		return 0;
 	int rc = budget_option(cli, &a->build, opt, arg);
 	if (rc)
@@ -91,6 +94,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct session s = { 0 };
 	struct pins pins = { 0 };
 	struct build b = { 0 };
+	struct remote_cache remote = { 0 };
 	bool have_build = false;
 	int lock_fd = -1;
 	int code = EXIT_OK;
@@ -127,10 +131,15 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	free(lock_path);
+	code = cli_remote_open(cli, &s, &a.remote, &remote);
+	if (code != EXIT_OK)
+		goto done;
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
 	build_opts_defaults(&a.build);
+	if (remote.url)
+		a.build.remote = &remote;
 	build_prepare(&b, &s, &pins, &a.build, &cli->diags);
 	have_build = true;
 	struct build_ui ui;
@@ -158,6 +167,7 @@ done:
 		build_release(&b);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	remote_cache_release(&remote);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);

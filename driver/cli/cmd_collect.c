@@ -22,7 +22,7 @@
 static const char collect_help[] =
 	"usage: ptbuild collect --out DIR [TARGET...] [--set F] [--toolchain T] [--python V]\n"
 	"                       [--slim] [--dockerfile-syntax IMAGE] [--ptbuild-source DIR]\n"
-	"                       [--locked | --frozen]\n"
+	"                       [--locked | --frozen] [--remote-cache URL]\n"
 	"\n"
 	"Puts the wheels of every variant of the plan (the targets and what they depend on,\n"
 	"built ones from the output cache, wheel sources from their pinned files) into DIR:\n"
@@ -63,6 +63,9 @@ static const char collect_help[] =
 	"                   ptbuild's sources for dev/ptbuild/ (default: the installed copy in\n"
 	"                   <prefix>/share/ptbuild/src, else the tree this binary was built from)\n"
 	"  --json           what was collected as JSON on stdout\n"
+	REMOTE_HELP
+	"                   collect downloads the entries the local cache lacks from the\n"
+	"                   remote cache (never uploads; not with --frozen)\n"
 	"\n"
 	"exit status: 0 collected, 1 a variant is not built, 2 an input is wrong (or the\n"
 	"wheelhouse would be incomplete), 3 DIR cannot be written or a file cannot be had.\n";
@@ -75,6 +78,7 @@ struct collect_args {
 	const char *out;
 	const char *syntax;
 	const char *ptbuild_source;
+	struct remote_args remote;
 	bool slim, locked, frozen;
 };
 
@@ -86,6 +90,7 @@ static const struct option collect_long[] = {
 	{ "locked", no_argument, NULL, OPT_COLLECT_LOCKED },
 	{ "frozen", no_argument, NULL, OPT_COLLECT_FROZEN },
 	{ "ptbuild-source", required_argument, NULL, OPT_PTBUILD_SOURCE },
+	REMOTE_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,7 +118,8 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		a->ptbuild_source = arg;
 		return 0;
 	}
-	return plan_args_option(&a->plan, opt, arg) ? 0 : -1;
+	return plan_args_option(&a->plan, opt, arg) || remote_args_option(&a->remote, opt, arg)
+		       ? 0 : -1;
 }
 
 struct collect {
@@ -124,6 +130,7 @@ struct collect {
 	size_t n, cap;
 	long long epoch;              /* the newest source date: the images' default */
 	long long *epochs;            /* owned: each plan variant's source date */
+	struct remote_cache *remote;  /* borrowed: where missing entries come from, or NULL */
 };
 
 static void pick(struct collect *c, char *src, const char *file, const char *sha256,
@@ -194,6 +201,11 @@ static int pick_all(struct collect *c)
 		struct build_record rec;
 		struct diags d;
 		diags_init(&d);
+		bool refused = false;
+		if (!out_entry_exists(s->cache_dir, v->key) && c->remote &&
+		    remote_cache_fetch(c->remote, s->cache_dir, s->work_dir, v->key, &rec, &refused,
+				       &c->cli->diags) == 1)
+			build_record_release(&rec); /* entered: read below as a local entry */
 		if (!out_entry_exists(s->cache_dir, v->key) || build_record_load(manifest, &rec, &d) < 0) {
 			diag_error(&c->cli->diags, NULL, "%s (%s) is not built: the output cache has no "
 							"entry for its key %.16s", v->recipe->name,
@@ -456,6 +468,7 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 	struct session s = { 0 };
 	struct pins pins = { 0 };
 	struct collect c = { .s = &s, .pins = &pins, .cli = cli, .epoch = WHEEL_EPOCH_MIN };
+	struct remote_cache remote = { 0 };
 	int code = EXIT_OK;
 	int first = cli_parse(cli, argc, argv, "", collect_long, on_option, &a, collect_help);
 	if (first == -2)
@@ -473,6 +486,12 @@ int cmd_collect(struct cli *cli, int argc, char **argv)
 	 * a build's keys come from resolved sources, so collect must resolve them the same way) */
 	struct pin_request rq = { .note_unlocked = true, .locked = a.locked || a.frozen,
 				  .offline = a.frozen, .offline_flag = OFFLINE_FLAG(a.frozen, false) };
+	code = cli_remote_open(cli, &s, &a.remote, &remote);
+	if (code != EXIT_OK)
+		goto done;
+	remote.read_only = true; /* collect only downloads */
+	if (remote.url && !a.frozen)
+		c.remote = &remote;
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
@@ -495,6 +514,7 @@ done:
 	}
 	free(c.v);
 	free(c.epochs);
+	remote_cache_release(&remote);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);

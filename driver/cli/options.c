@@ -113,6 +113,29 @@ int cli_session_open(struct cli *cli, struct session *s, const struct plan_args 
 	return code_of(cli, rc);
 }
 
+int remote_args_option(struct remote_args *a, int opt, const char *arg)
+{
+	if (opt == OPT_REMOTE_CACHE)
+		a->url = arg;
+	else if (opt == OPT_REMOTE_READ_ONLY)
+		a->read_only = true;
+	else
+		return 0;
+	return 1;
+}
+
+int cli_remote_open(struct cli *cli, struct session *s, const struct remote_args *a,
+		    struct remote_cache *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	int rc_load = session_load_fleet(s, &cli->diags);
+	if (rc_load == 0) {
+		fleet_config_apply_flags(&s->fleet, a->url, a->read_only);
+		rc_load = remote_cache_init(rc, &s->fleet, &cli->diags);
+	}
+	return code_of(cli, rc_load);
+}
+
 int cli_session_pin(struct cli *cli, struct session *s, const struct pin_request *rq,
 		    struct pins *out)
 {

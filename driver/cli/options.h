@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "build/build.h"
+#include "build/remote_cache.h"
 #include "build/runtime.h"
 #include "cli/cli.h"
 #include "session/session.h"
@@ -49,6 +50,29 @@ enum { OPT_OFFLINE = 2950 };
 	"                   an error\n"
 /* The name of the option that keeps a run off the network, for messages. */
 #define OFFLINE_FLAG(frozen, offline) ((frozen) ? "--frozen" : (offline) ? "--offline" : NULL)
+
+/* --remote-cache URL and --remote-read-only, for build and collect (the shared caches:
+ * session/fleet_config.h, build/remote_cache.h). */
+enum { OPT_REMOTE_CACHE = 2960, OPT_REMOTE_READ_ONLY };
+#define REMOTE_LONG_OPTIONS                                                \
+	{ "remote-cache", required_argument, NULL, OPT_REMOTE_CACHE },     \
+	{ "remote-read-only", no_argument, NULL, OPT_REMOTE_READ_ONLY }
+#define REMOTE_HELP                                                                          \
+	"  --remote-cache URL  the shared output cache (http:// or https://; over\n"          \
+	"                   PTBUILD_REMOTE_CACHE and ptbuild.config.json): entries the local\n" \
+	"                   cache lacks are downloaded from it, new ones uploaded\n"          \
+	"  --remote-read-only  downloads only: never upload (also PTBUILD_REMOTE_READ_ONLY=1)\n"
+
+struct remote_args {
+	const char *url; /* borrowed from argv */
+	bool read_only;
+};
+/* Takes --remote-cache and --remote-read-only; 1 when it was one, 0 when not. */
+int remote_args_option(struct remote_args *a, int opt, const char *arg);
+/* The fleet config of the session with the flags over it, and the remote cache it names
+ * into `rc` (url NULL when none). Returns an exit code (a wrong config file: EXIT_USAGE). */
+int cli_remote_open(struct cli *cli, struct session *s, const struct remote_args *a,
+		    struct remote_cache *rc);
 
 /* The option id of --mem-per-job, for the long-option tables of build and plan. */
 enum { OPT_MEM_PER_JOB = 2900 };

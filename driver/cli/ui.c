@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/remote_cache.h"
 #include "cli/answer.h"
 #include "util/json.h"
 #include "util/os.h"
@@ -238,6 +239,8 @@ static void summary_json(struct build_ui *u, const struct build *b, int code,
 		jw_kstring(&w, "variant", it->v->label);
 		jw_kstring(&w, "key", it->v->key);
 		jw_kstring(&w, "status", build_outcome_names[it->outcome]);
+		if (it->remote_hit)
+			jw_kbool(&w, "remote_hit", true);
 		jw_kint(&w, "milliseconds", (long long)(item_seconds(b, it) * 1000));
 		if (it->outcome == OUTCOME_BUILT) {
 			jw_kint(&w, "ccache_hits", it->cc.hits);
@@ -258,6 +261,17 @@ static void summary_json(struct build_ui *u, const struct build *b, int code,
 		jw_object_end(&w);
 	}
 	jw_array_end(&w);
+	const struct remote_cache *rc = b->opts.remote;
+	if (rc && rc->url) { /* redacted: credentials never reach an output */
+		jw_key(&w, "remote_cache");
+		jw_object_begin(&w);
+		jw_kstring(&w, "url", rc->shown);
+		jw_kbool(&w, "read_only", rc->read_only);
+		jw_kint(&w, "hits", (long long)rc->hits);
+		jw_kint(&w, "uploads", (long long)rc->uploads);
+		jw_kint(&w, "failures", (long long)rc->failures);
+		jw_object_end(&w);
+	}
 	write_diags_json(&w, d);
 	jw_object_end(&w);
 	fprintf(u->out, "%s\n", out.data);
@@ -287,8 +301,8 @@ void ui_summary(struct build_ui *u, const struct build *b, int code, const struc
 			snprintf(rate, sizeof(rate), "%.0f%%", ccache_hit_rate(&it->cc));
 		if (it->rec.nwheels)
 			size_format(wheel_bytes(it), size, sizeof(size));
-		fprintf(u->out, "%-36s %-9s %9s %8s %10s\n", name, build_outcome_names[it->outcome], t,
-			rate, size);
+		fprintf(u->out, "%-36s %-9s %9s %8s %10s\n", name,
+			it->remote_hit ? "remote" : build_outcome_names[it->outcome], t, rate, size);
 	}
 	char total[32];
 	elapsed(monotonic_seconds() - u->started, total, sizeof(total));
@@ -298,6 +312,12 @@ void ui_summary(struct build_ui *u, const struct build *b, int code, const struc
 	if (counts[OUTCOME_CANCELLED])
 		fprintf(u->out, ", %zu cancelled", counts[OUTCOME_CANCELLED]);
 	fprintf(u->out, " in %s\n", total);
+	const struct remote_cache *rc = b->opts.remote;
+	if (rc && rc->url)
+		fprintf(u->out, "remote cache %s%s: %zu remote hit%s, %zu upload%s, %zu failure%s\n",
+			rc->shown, rc->read_only ? " (read-only)" : "", rc->hits,
+			rc->hits == 1 ? "" : "s", rc->uploads, rc->uploads == 1 ? "" : "s",
+			rc->failures, rc->failures == 1 ? "" : "s");
 }
 
 static void on_started(void *ctx, const struct build *b, size_t item)

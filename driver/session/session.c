@@ -97,7 +97,14 @@ void session_release(struct session *s)
 	free(s->lock_path);
 	free(s->cache_dir);
 	free(s->work_dir);
+	fleet_config_release(&s->fleet);
 	memset(s, 0, sizeof(*s));
+}
+
+int session_load_fleet(struct session *s, struct diags *d)
+{
+	fleet_config_release(&s->fleet);
+	return fleet_config_load(&s->fleet, s->project.dir, d);
 }
 
 struct source_python *session_pythons_of(const struct session *s, const struct recipe *r,

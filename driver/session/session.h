@@ -10,6 +10,7 @@
 
 #include "plan/plan.h"
 #include "model/project.h"
+#include "session/fleet_config.h"
 #include "session/lockfile.h"
 #include "sources/mirrors.h"
 #include "sources/sources.h"
@@ -39,6 +40,7 @@ struct session {
 	bool have_lock;        /* ptbuild.lock exists */
 	bool offline;          /* session_pin_sources() was asked for no network */
 	const char *offline_flag; /* the option that asked it, for messages */
+	struct fleet_config fleet; /* the shared caches: session_load_fleet() */
 };
 
 /* Loads the project in `dir` and the set (the default set when none is named and it
@@ -55,6 +57,9 @@ const char *session_set_name(const struct session *s);
  * without it. */
 struct source_opts session_source_opts(const struct session *s, bool offline);
 void session_release(struct session *s);
+/* The fleet settings (session/fleet_config.h) of the user, the project and the environment
+ * into s->fleet. 0, or -1 with input errors in `d`. */
+int session_load_fleet(struct session *s, struct diags *d);
 
 /* The Pythons (with interpreters) of the variants of `r`; owned array. */
 struct source_python *session_pythons_of(const struct session *s, const struct recipe *r,

@@ -257,3 +257,146 @@ out:
 	free(name);
 	return rc;
 }
+
+/* ---- plain HTTP requests ----------------------------------------------------------------- */
+
+static size_t read_cb(char *data, size_t size, size_t n, void *user)
+{
+	return fread(data, 1, size * n, (FILE *)user);
+}
+
+/* One attempt of http_request(); the curl code, with *status and the body in `s`. */
+static CURLcode http_attempt(const struct http_opts *o, enum http_method m, const char *url,
+			     const char *file, struct sink *s, long *status, char *errbuf)
+{
+	FILE *in = NULL;
+	curl_off_t size = 0;
+	if (m == HTTP_PUT) {
+		in = fopen(file, "rb");
+		if (!in) {
+			snprintf(errbuf, CURL_ERROR_SIZE, "cannot read %s: %s", file, strerror(errno));
+			return CURLE_READ_ERROR;
+		}
+		fseeko(in, 0, SEEK_END);
+		size = (curl_off_t)ftello(in);
+		rewind(in);
+	}
+	CURL *c = curl_easy_init();
+	long timeout = o->timeout_s > 0 ? o->timeout_s : 30L;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "ptbuild/" PTBUILD_VERSION);
+	curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+	if (o->netrc_file)
+		curl_easy_setopt(c, CURLOPT_NETRC_FILE, o->netrc_file);
+	struct curl_slist *headers = NULL;
+	if (o->bearer_token) {
+		struct buf h = BUF_INIT;
+		buf_addf(&h, "Authorization: Bearer %s", o->bearer_token);
+		headers = curl_slist_append(headers, h.data);
+		buf_release(&h);
+	}
+	if (m == HTTP_HEAD)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (m == HTTP_PUT) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(c, CURLOPT_READDATA, in);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, size);
+		headers = curl_slist_append(headers, "Expect:"); /* no 1 s wait for 100-continue */
+	}
+	if (headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	errbuf[0] = '\0';
+	CURLcode rc = curl_easy_perform(c);
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	if (in)
+		fclose(in);
+	return rc;
+}
+
+int http_request(const struct http_opts *o, enum http_method m, const char *url,
+		 const char *file, struct buf *mem, char hex[SHA256_HEX_SIZE], long *status,
+		 char **why)
+{
+	global_init();
+	*why = NULL;
+	*status = 0;
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode cc = CURLE_OK;
+	int tries = 1 + (o->retries > 0 ? o->retries : 0);
+	int attempts = 0;
+	for (int i = 0; i < tries; i++) {
+		if (i) {
+			struct timespec wait = { 0, 200000000L << (i - 1) };
+			if (wait.tv_nsec >= 1000000000L) {
+				wait.tv_sec = wait.tv_nsec / 1000000000L;
+				wait.tv_nsec %= 1000000000L;
+			}
+			nanosleep(&wait, NULL);
+		}
+		struct sink s = { NULL, mem, { 0 }, 0, 0 };
+		if (m == HTTP_GET && !mem) {
+			s.f = fopen(file, "wb");
+			if (!s.f) {
+				struct buf b = BUF_INIT;
+				buf_addf(&b, "cannot write %s: %s", file, strerror(errno));
+				*why = buf_detach(&b);
+				return -1;
+			}
+			sha256_init(&s.h);
+		} else if (mem) {
+			buf_reset(mem);
+		}
+		attempts++;
+		cc = http_attempt(o, m, url, file, &s, status, errbuf);
+		if (s.f) {
+			if (cc == CURLE_OK && (fflush(s.f) != 0 || fsync(fileno(s.f)) != 0))
+				s.write_errno = errno;
+			if (fclose(s.f) != 0 && !s.write_errno)
+				s.write_errno = errno;
+			sha256_final_hex(&s.h, hex);
+			if (s.write_errno) {
+				struct buf b = BUF_INIT;
+				buf_addf(&b, "cannot write %s: %s", file, strerror(s.write_errno));
+				*why = buf_detach(&b);
+				return -1;
+			}
+		}
+		if (cc == CURLE_READ_ERROR && m == HTTP_PUT && errbuf[0] == 'c')
+			break; /* our own file: not the server's fault */
+		if (!transient(cc, *status))
+			break;
+	}
+	if (cc == CURLE_OK && *status >= 200 && *status < 300)
+		return 0;
+	if (cc == CURLE_OK && (*status == 404 || *status == 410))
+		return 1;
+	struct buf b = BUF_INIT;
+	if (cc != CURLE_OK) {
+		char *text = text_redact(errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			buf_addf(&b, "timed out (%ld s without an answer): ",
+				 o->timeout_s > 0 ? o->timeout_s : 30L);
+		else if (cc == CURLE_COULDNT_CONNECT)
+			buf_adds(&b, "the connection was refused: ");
+		buf_adds(&b, text);
+		free(text);
+	} else {
+		buf_addf(&b, "HTTP %ld", *status);
+	}
+	buf_addf(&b, " (%d attempt%s)", attempts, attempts == 1 ? "" : "s");
+	*why = buf_detach(&b);
+	return -1;
+}

@@ -11,6 +11,7 @@
 #include "sources/mirrors.h"
 #include "util/buf.h"
 #include "util/diag.h"
+#include "util/hash.h"
 
 struct download_opts {
 	const char *cache_dir;          /* files go to cache_dir/dist/<sha256>/ */
@@ -36,5 +37,29 @@ char *download_file_name(const char *url);
 /* Reads a small document (an index page) into `out`, with the same retries and errors. */
 int download_page(const struct download_opts *o, const char *url, struct buf *out,
 		  struct diags *d);
+
+/* ---- plain HTTP requests, for the remote output cache (build/remote_cache.h) ------------- */
+
+struct http_opts {
+	long timeout_s;            /* connect timeout, and a stall (under 1 byte/s) this long
+				      aborts the transfer; 0: 30 */
+	int retries;               /* extra attempts after a transient failure */
+	const char *bearer_token;  /* "Authorization: Bearer <token>", or NULL */
+	const char *netrc_file;    /* credentials from this netrc ($NETRC), NULL: ~/.netrc;
+				      used when the URL has none (optional) */
+};
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_PUT };
+
+/*
+ * One request with bounded retries (0.2 s, 0.4 s, ... between attempts; connection errors,
+ * timeouts and 5xx are transient): GET into the file `file` (its sha256 into `hex`) or into
+ * `mem`, HEAD, or PUT of the file `file`. Returns 0 on 2xx, 1 on 404 or 410 (nothing there),
+ * -1 on any other failure with `*why` saying what (credentials redacted; caller frees).
+ * *status gets the last HTTP status (0 when there was no answer).
+ */
+int http_request(const struct http_opts *o, enum http_method m, const char *url,
+		 const char *file, struct buf *mem, char hex[SHA256_HEX_SIZE], long *status,
+		 char **why);
 
 #endif

@@ -78,25 +78,44 @@ const char *setting_fault(void)
 	return nonempty("PTBUILD_FAULT");
 }
 
-const char *setting_xdg_config_home(void)
-{
-	return nonempty("XDG_CONFIG_HOME");
-}
-
-const char *setting_ccache_remote(void)
-{
-	return nonempty("PTBUILD_CCACHE_REMOTE");
-}
-
-bool setting_remote_read_only(void)
-{
-	const char *v = nonempty("PTBUILD_REMOTE_READ_ONLY");
-	return v && strcmp(v, "0") != 0;
-}
-
 extern char **environ;
 
 char *const *setting_environ(void)
 {
 	return environ;
+}
+
+const char *setting_xdg_config_home(void)
+{
+	return nonempty("XDG_CONFIG_HOME");
+}
+
+const char *setting_remote_cache(void)
+{
+	return nonempty("PTBUILD_REMOTE_CACHE");
+}
+
+const char *setting_remote_read_only(void)
+{
+	return nonempty("PTBUILD_REMOTE_READ_ONLY");
+}
+
+const char *setting_remote_cache_token(void)
+{
+	return nonempty("PTBUILD_REMOTE_CACHE_TOKEN");
+}
+
+const char *setting_remote_timeout(void)
+{
+	return nonempty("PTBUILD_REMOTE_TIMEOUT");
+}
+
+const char *setting_netrc(void)
+{
+	return nonempty("NETRC");
+}
+
+const char *setting_ccache_remote(void)
+{
+	return nonempty("PTBUILD_CCACHE_REMOTE");
 }

@@ -32,13 +32,24 @@ const char *setting_tmpdir(void);
 bool setting_no_color(void);
 /* $PTBUILD_FAULT: for the fault-injection tests only (util/fault.h). */
 const char *setting_fault(void);
-/* $XDG_CONFIG_HOME (default ~/.config where it is read). */
-const char *setting_xdg_config_home(void);
-/* $PTBUILD_CCACHE_REMOTE: ccache's remote storage for every build (CCACHE_REMOTE_STORAGE). */
-const char *setting_ccache_remote(void);
-/* $PTBUILD_REMOTE_READ_ONLY set to anything but "0": both remote caches only read. */
-bool setting_remote_read_only(void);
 /* This process's whole environment (environ), for what a build would inherit of it. */
 char *const *setting_environ(void);
+
+/* ---- the fleet: shared caches (session/fleet_config.h, build/remote_cache.h) ---------- */
+/* $XDG_CONFIG_HOME: the user's config file is $XDG_CONFIG_HOME/ptbuild/config.json
+ * (default ~/.config/ptbuild/config.json); ccache's own is under it too. */
+const char *setting_xdg_config_home(void);
+/* $PTBUILD_REMOTE_CACHE: the URL of the shared output cache. */
+const char *setting_remote_cache(void);
+/* $PTBUILD_REMOTE_READ_ONLY: "1" (or anything but "0"): both remote caches read-only. */
+const char *setting_remote_read_only(void);
+/* $PTBUILD_REMOTE_CACHE_TOKEN: a bearer token for the remote output cache. */
+const char *setting_remote_cache_token(void);
+/* $PTBUILD_REMOTE_TIMEOUT: seconds of connect timeout and of a stalled transfer (30). */
+const char *setting_remote_timeout(void);
+/* $NETRC: the netrc file credentials come from (default ~/.netrc). */
+const char *setting_netrc(void);
+/* $PTBUILD_CCACHE_REMOTE: ccache's remote storage (CCACHE_REMOTE_STORAGE of the builds). */
+const char *setting_ccache_remote(void);
 
 #endif

@@ -69,9 +69,13 @@ char *url_redact(const char *url)
 	if (!scheme)
 		return xstrdup(url);
 	const char *host = scheme + 3;
-	const char *at = strchr(host, '@');
-	const char *slash = strchr(host, '/');
-	if (!at || (slash && at > slash))
+	/* the userinfo ends at the authority's last "@" (a password may hold an "@") */
+	size_t span = strcspn(host, "/?#");
+	const char *at = NULL;
+	for (size_t i = 0; i < span; i++)
+		if (host[i] == '@')
+			at = host + i;
+	if (!at)
 		return xstrdup(url);
 	struct buf b = BUF_INIT;
 	buf_add(&b, url, (size_t)(host - url));
@@ -91,8 +95,11 @@ char *text_redact(const char *text)
 			break;
 		}
 		const char *host = scheme + 3;
-		size_t span = strcspn(host, "/ \t\n'\"");
-		const char *at = memchr(host, '@', span);
+		size_t span = strcspn(host, "/?# \t\n'\"");
+		const char *at = NULL;
+		for (size_t i = 0; i < span; i++)
+			if (host[i] == '@')
+				at = host + i;
 		buf_add(&b, p, (size_t)(host - p));
 		if (at) {
 			buf_adds(&b, "***");

@@ -15,7 +15,8 @@ char *url_resolve(const char *base, const char *rel);
  * reference resolution for the forms index pages use). Caller frees. */
 char *url_join(const char *base, const char *href);
 
-/* `url` with any "user:password@" replaced by "***@", for messages, logs and the lock. */
+/* `url` with any "user:password@" replaced by "***@", for messages, logs and the lock (the
+ * userinfo ends at the authority's last "@": a password may hold one). */
 char *url_redact(const char *url);
 
 /* `text` (a message that may quote URLs) with every URL's credentials replaced by "***". */
