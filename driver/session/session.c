@@ -337,6 +337,16 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 	for (size_t k = 0; usable && per_python && k < npys; k++)
 		usable = pin_file(locked, pys[k].version) != NULL;
 	free(spec);
+	if (usable && per_python && !rq->no_resolve && !rq->offline) {
+		/* the pin holds (a nightly the index moved past): its files, not the newest */
+		struct source_opts so = session_source_opts(s, false);
+		size_t since = d->n;
+		int rc = source_fetch_pinned(&so, r, locked, pys, npys, d);
+		if (rc == -2)
+			return -2;
+		if (rc < 0)
+			return diags_classify(d, since, DIAG_ENVIRONMENT);
+	}
 	if (usable) {
 		pins_add_copy(out, locked);
 		return 0;
