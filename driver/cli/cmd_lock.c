@@ -22,7 +22,8 @@ static const char lock_help[] =
 	PLAN_OPTIONS_HELP
 	OFFLINE_HELP
 	"  --update         resolve every source again (moved tags, new uploads)\n"
-	"  TARGET...        with --update: resolve only these recipes' sources again\n"
+	"  TARGET...        with --update: resolve only these recipes' sources again (a name\n"
+	"                   a recipe provides, \"torch\", means that recipe)\n"
 	"  --json           the lock's summary as JSON on stdout\n"
 	"\n"
 	"exit status: 0 written, 2 an input file or the request is wrong, 3 a source could\n"

@@ -156,15 +156,22 @@ static void diff_json(const char *old, const char *new, struct buf *out, size_t 
 	diags_release(&d);
 }
 
+/* `name` after --update means `r`: its name, or the name it provides ("torch" for a
+ * torch_nightly that provides torch). */
+static bool update_means(const char *name, const struct recipe *r)
+{
+	return !strcmp(name, r->name) || (r->provides && !strcmp(name, r->provides));
+}
+
 static bool named(char *const *names, size_t n, const struct recipe *r)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i], r->name))
+		if (update_means(names[i], r))
 			return true;
 	return false;
 }
 
-/* Every name after --update must be a recipe the plan reads. */
+/* Every name after --update must be a recipe the plan reads, or a name one provides. */
 static int check_update_names(struct session *s, struct diags *d, const struct pin_request *rq,
 			      const struct recipe **recipes, size_t n)
 {
@@ -172,7 +179,7 @@ static int check_update_names(struct session *s, struct diags *d, const struct p
 	for (size_t i = 0; i < rq->nupdate; i++) {
 		bool found = false;
 		for (size_t k = 0; k < n && !found; k++)
-			found = !strcmp(recipes[k]->name, rq->update[i]);
+			found = update_means(rq->update[i], recipes[k]);
 		if (found)
 			continue;
 		errors++;

@@ -8,7 +8,8 @@
 #     `build --locked` and `fetch --locked` refuse (exit 2) naming both versions and the
 #     index; nothing of the lock changes.
 #  3. `lock --update torch_nightly` moves the pin to dev20261201 and the key changes; a
-#     plain `lock` afterwards changes nothing.
+#     plain `lock` afterwards changes nothing; `lock --update torch` (the name the recipe
+#     provides) moves it too.
 #  4. The locked file vanishes from the index: `--locked` says so (exit 2); with the index
 #     down `--locked` is an environment error (exit 3) naming it, and `--frozen` builds
 #     from the cache.
@@ -43,9 +44,11 @@ def wheel(name, version, requires=()):
 wheel("aaa_dep", "1.0")
 wheel("fixture_torch", "2.10.0.dev20261130", ["aaa-dep"])
 wheel("fixture_torch", "2.10.0.dev20261201", ["aaa-dep"])
+wheel("fixture_torch", "2.10.0.dev20261202", ["aaa-dep"])
 EOF
 old=fixture_torch-2.10.0.dev20261130-py3-none-any.whl
 new=fixture_torch-2.10.0.dev20261201-py3-none-any.whl
+newer=fixture_torch-2.10.0.dev20261202-py3-none-any.whl
 serve() { # FILE...: the index serves exactly these wheels
 	rm -rf "$www/files" "$www/simple"
 	mkdir -p "$www/files"
@@ -128,6 +131,16 @@ sum2=$(lock_sum)
 expect 0 "lock again" -- pt lock
 [ "$(lock_sum)" = "$sum2" ] || fail "a second lock changed the lock"
 expect 0 "build --locked at the new pin" -- pt build --locked
+# the name a recipe provides means that recipe: `lock --update torch` moves torch_nightly
+serve "$old" "$new" "$newer"
+expect 0 "lock --update torch (the provided name)" -- pt lock --update torch
+[ "$(lockget 'L["sources"]["torch_nightly"]["version"]')" = 2.10.0.dev20261202 ] ||
+	fail "lock --update torch did not move the recipe that provides torch: $(cat "$lock")"
+expect 2 "lock --update of a name nothing in the plan is or provides" -- pt lock --update torchh
+contains "names it" 'unknown recipe "torchh" after --update'
+serve "$old" "$new"
+expect 0 "lock --update torch_nightly (the newest is dev20261201 again)" -- pt lock --update torch_nightly
+[ "$(lock_sum)" = "$sum2" ] || fail "moving the pin back did not give the same lock"
 
 # ---- 4. the locked file vanishes; the index goes down ---------------------------------------
 serve "$old"
