@@ -16,12 +16,14 @@ static const char lock_help[] =
 	"Resolves the source of every recipe the build set reads (git refs to commits with\n"
 	"every submodule commit, archive, sdist and wheel digests) and writes ptbuild.lock\n"
 	"with them and each variant's build key and inputs. Sources already in the lock are\n"
-	"kept as they are unless their recipe changed; --update resolves them again.\n"
+	"kept as they are unless their recipe changed; --update resolves them again (a\n"
+	"nightly wheel source moves to the newest version its index serves).\n"
 	"\n"
 	PLAN_OPTIONS_HELP
 	OFFLINE_HELP
 	"  --update         resolve every source again (moved tags, new uploads)\n"
-	"  TARGET...        with --update: resolve only these recipes' sources again\n"
+	"  TARGET...        with --update: resolve only these recipes' sources again (a name\n"
+	"                   a recipe provides, \"torch\", means that recipe)\n"
 	"  --json           the lock's summary as JSON on stdout\n"
 	"\n"
 	"exit status: 0 written, 2 an input file or the request is wrong, 3 a source could\n"
@@ -63,6 +65,9 @@ static const char *describe(const struct pin *pin, const struct recipe *r, char 
 	if (pin->kind == SOURCE_GIT)
 		snprintf(buf, size, "%s -> %.12s (%zu submodule%s)", r->source.ref, pin->commit,
 			 pin->nsubs, pin->nsubs == 1 ? "" : "s");
+	else if (pin->version)
+		snprintf(buf, size, "%s %s (%zu file%s)", r->source.location, pin->version,
+			 pin->nfiles, pin->nfiles == 1 ? "" : "s");
 	else if (pin->nfiles == 1)
 		snprintf(buf, size, "%s sha256 %.12s", pin->files[0].name, pin->files[0].sha256);
 	else
@@ -84,6 +89,8 @@ static void print_summary(struct cli *cli, struct session *s, const struct pins 
 			jw_object_begin(&w);
 			jw_kstring(&w, "commit", pins->v[i].commit[0] ? pins->v[i].commit : NULL);
 			jw_kbool(&w, "resolved", pins->v[i].resolved_now);
+			if (pins->v[i].version)
+				jw_kstring(&w, "version", pins->v[i].version);
 			jw_object_end(&w);
 		}
 		jw_object_end(&w);

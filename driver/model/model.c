@@ -95,6 +95,7 @@ void recipe_release(struct recipe *r)
 	free(r->source.location);
 	free(r->source.ref);
 	free(r->source.sha256);
+	free(r->source.index);
 	strpos_list_release(&r->source.select.paths);
 	strpos_list_release(&r->depends);
 	strpos_list_release(&r->build_requires);
@@ -169,4 +170,9 @@ const char *source_kind_name(enum source_kind kind)
 		return "path";
 	}
 	return "?";
+}
+
+bool source_floating(const struct source *s)
+{
+	return s->kind == SOURCE_WHEEL && !s->sha256 && s->location && !strstr(s->location, "==");
 }

@@ -79,7 +79,14 @@ struct source {
 	struct submodule_select select; /* git: which ones */
 	char *sha256;     /* archive and wheel URL: expected digest */
 	int strip;        /* archive: leading path components to drop */
+	char *index;      /* wheel by requirement: the index pip reads (--index-url), or NULL */
+	struct pos index_pos;
+	bool pre;         /* wheel by requirement: pip may choose pre-releases (--pre) */
 };
+
+/* A wheel source whose requirement names no exact version ({"wheel": "torch", "pre":
+ * true}): the lock pins the version the index served, and `lock --update` moves it. */
+bool source_floating(const struct source *s);
 
 struct submodule_override {
 	char *path; /* submodule path in the superproject */

@@ -46,10 +46,19 @@ char *source_spec(const struct recipe *r)
 	struct jw w;
 	jw_init(&w, &out, false);
 	jw_object_begin(&w);
+	/* keys sorted, as the lock reads them back; "index" and "pre" only when given, so the
+	 * specs (and locks) of other sources are unchanged */
+	if (s->index) {
+		char *index = url_redact(s->index);
+		jw_kstring(&w, "index", index);
+		free(index);
+	}
 	jw_kstring(&w, "kind", source_kind_name(s->kind));
 	char *location = url_redact(s->location);
 	jw_kstring(&w, "location", location);
 	free(location);
+	if (s->pre)
+		jw_kbool(&w, "pre", true);
 	if (s->kind == SOURCE_GIT)
 		jw_kstring(&w, "ref", s->ref);
 	if (s->sha256)
@@ -85,6 +94,7 @@ void pin_release(struct pin *pin)
 {
 	free(pin->recipe);
 	free(pin->spec);
+	free(pin->version);
 	for (size_t i = 0; i < pin->nsubs; i++) {
 		free(pin->subs[i].path);
 		free(pin->subs[i].url);
@@ -166,6 +176,7 @@ struct pin *pins_add_copy(struct pins *into, const struct pin *src)
 	struct pin *pin = pins_add(into, src->recipe);
 	pin->kind = src->kind;
 	pin->spec = src->spec ? xstrdup(src->spec) : NULL;
+	pin->version = src->version ? xstrdup(src->version) : NULL;
 	memcpy(pin->commit, src->commit, sizeof(pin->commit));
 	memcpy(pin->tag, src->tag, sizeof(pin->tag));
 	for (size_t i = 0; i < src->nsubs; i++)

@@ -46,6 +46,8 @@ struct pin {
 	char tag[PIN_OID_SIZE];     /* git: annotated tag object, or "" */
 	struct pinned_sub *subs;    /* owned, depth-first */
 	size_t nsubs, cap_subs;
+	char *version;              /* owned: a floating wheel source's resolved version
+				       ("2.10.0.dev20261130+cpu"), else NULL */
 	struct pinned_file *files;  /* owned */
 	size_t nfiles, cap_files;
 	char *read_globs;           /* owned: the globs `reads` was listed for (sorted, one per

@@ -201,22 +201,71 @@ static void load_pypi_source(struct fields *f, struct source *src, const char *w
 	}
 }
 
+/* A bare project name ("torch"): what a floating wheel source names. */
+static bool is_project_name(const char *s)
+{
+	if (!*s || !isalnum((unsigned char)*s))
+		return false;
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	return true;
+}
+
+/* "index" (an http(s) or file URL) and "pre" of a wheel source by requirement. */
+static void load_wheel_index(struct fields *f, struct source *src, const char *what, bool url)
+{
+	src->index = fields_string(f, "index", false, &src->index_pos);
+	src->pre = fields_bool(f, "pre", false);
+	const struct jnode *idx = jnode_get(f->obj, "index"), *pre = jnode_get(f->obj, "pre");
+	if (url && (idx || pre)) {
+		const struct jnode *m = idx ? idx : pre;
+		diag_error(f->d, &m->key_pos, "\"%s\" in %s does not apply to a wheel URL: pip "
+			   "chooses nothing there", m->key, what);
+		diag_hint(f->d, "drop \"%s\", or name the wheel by requirement (\"torch\" or "
+				"\"torch==2.9.1\")", m->key);
+		f->errors++;
+	}
+	if (src->index && !starts_with(src->index, "http://") &&
+	    !starts_with(src->index, "https://") && !starts_with(src->index, "file://")) {
+		diag_error(f->d, &src->index_pos, "\"index\" in %s must be an http(s) or file URL "
+			   "of a PEP 503 index, not \"%s\"", what, src->index);
+		diag_hint(f->d, "e.g. \"https://download.pytorch.org/whl/nightly/cpu\"");
+		f->errors++;
+	}
+}
+
 static void load_wheel_source(struct fields *f, struct source *src, const char *what,
 			      const struct pos *loc_pos)
 {
-	static const char *const keys[] = { "wheel", "sha256" };
+	static const char *const keys[] = { "wheel", "sha256", "index", "pre" };
 	fields_known(f, keys, ARRAY_SIZE(keys));
 	struct pos hp;
 	src->sha256 = fields_string(f, "sha256", false, &hp);
 	const char *loc = src->location;
 	bool url = loc && strstr(loc, "://");
+	load_wheel_index(f, src, what, url);
+	/* a bare name is allowed once either is written (even of a wrong type, which has its
+	 * own error) */
+	bool floating = jnode_get(f->obj, "index") || jnode_get(f->obj, "pre");
 	if (loc && url && !src->sha256) {
 		diag_error(f->d, loc_pos, "%s is a wheel URL without \"sha256\"", what);
 		diag_hint(f->d, "add \"sha256\": the digest of the wheel, so a changed file is caught");
 		f->errors++;
-	} else if (loc && !url && !is_exact_pin(loc)) {
-		diag_error(f->d, loc_pos, "\"wheel\" in %s must pin one version (\"name==1.2.3\") "
-					  "or be a URL, not \"%s\"", what, loc);
+	} else if (loc && !url && !is_exact_pin(loc) && !(floating && is_project_name(loc))) {
+		if (floating)
+			diag_error(f->d, loc_pos, "\"wheel\" in %s must be a project name (\"torch\") "
+						  "or pin one version (\"name==1.2.3\"), not \"%s\"",
+				   what, loc);
+		else
+			diag_error(f->d, loc_pos, "\"wheel\" in %s must pin one version "
+						  "(\"name==1.2.3\") or be a URL, not \"%s\"", what, loc);
+		if (floating || !is_project_name(loc))
+			diag_hint(f->d, "a range would take whatever the index serves that day; a "
+					"bare name with \"index\" or \"pre\" is pinned by the lock");
+		else
+			diag_hint(f->d, "or, for a nightly, add \"index\" and \"pre\": true: the lock "
+					"then pins the version the index serves");
 		f->errors++;
 	}
 	if (src->sha256 && !is_hex64(src->sha256)) {

@@ -20,7 +20,7 @@ static bool is_hex(const char *s, size_t len)
 }
 
 static const char *const source_keys[] = { "commit", "files", "kind", "reads", "source",
-					   "submodules", "tag" };
+					   "submodules", "tag", "version" };
 static const char *const reads_keys[] = { "files", "globs" };
 static const char *const file_keys[] = { "name", "python", "sha256" };
 static const char *const sub_keys[] = { "commit", "overridden", "url" };
@@ -228,6 +228,8 @@ static int load_source(struct lockfile *l, const struct jnode *e, struct diags *
 		load_subs(&f, pin);
 	} else {
 		load_files(&f, pin);
+		/* a floating wheel source's resolved version (docs/files.md) */
+		pin->version = fields_string(&f, "version", false, NULL);
 	}
 	load_reads(&f, pin);
 	buf_release(&what);
@@ -468,6 +470,8 @@ static void write_pin(struct jw *w, const struct pin *pin)
 		jw_object_end(w);
 		jw_kstring(w, "tag", pin->tag[0] ? pin->tag : NULL);
 	}
+	if (pin->version)
+		jw_kstring(w, "version", pin->version);
 	jw_object_end(w);
 }
 

@@ -163,15 +163,22 @@ static void diff_json(const char *old, const char *new, struct buf *out, size_t 
 	diags_release(&d);
 }
 
+/* `name` after --update means `r`: its name, or the name it provides ("torch" for a
+ * torch_nightly that provides torch). */
+static bool update_means(const char *name, const struct recipe *r)
+{
+	return !strcmp(name, r->name) || (r->provides && !strcmp(name, r->provides));
+}
+
 static bool named(char *const *names, size_t n, const struct recipe *r)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i], r->name))
+		if (update_means(names[i], r))
 			return true;
 	return false;
 }
 
-/* Every name after --update must be a recipe the plan reads. */
+/* Every name after --update must be a recipe the plan reads, or a name one provides. */
 static int check_update_names(struct session *s, struct diags *d, const struct pin_request *rq,
 			      const struct recipe **recipes, size_t n)
 {
@@ -179,7 +186,7 @@ static int check_update_names(struct session *s, struct diags *d, const struct p
 	for (size_t i = 0; i < rq->nupdate; i++) {
 		bool found = false;
 		for (size_t k = 0; k < n && !found; k++)
-			found = !strcmp(recipes[k]->name, rq->update[i]);
+			found = update_means(rq->update[i], recipes[k]);
 		if (found)
 			continue;
 		errors++;
@@ -344,6 +351,16 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 	for (size_t k = 0; usable && per_python && k < npys; k++)
 		usable = pin_file(locked, pys[k].version) != NULL;
 	free(spec);
+	if (usable && per_python && !rq->no_resolve && !rq->offline) {
+		/* the pin holds (a nightly the index moved past): its files, not the newest */
+		struct source_opts so = session_source_opts(s, false);
+		size_t since = d->n;
+		int rc = source_fetch_pinned(&so, r, locked, pys, npys, d);
+		if (rc == -2)
+			return -2;
+		if (rc < 0)
+			return diags_classify(d, since, DIAG_ENVIRONMENT);
+	}
 	if (usable) {
 		pins_add_copy(out, locked);
 		return 0;

@@ -343,15 +343,41 @@ static bool wheel_of(const char *name, const char *project)
 	return same;
 }
 
-/* `pip download --only-binary :all: --dest dir` with `args` (NULL-terminated, at most 8);
- * `what` names the request in the error. */
-static int pip_download_args(const char *python, const char *const *args, const char *what,
-			     const char *dir, struct diags *d)
+/* The recipe's index as pip is given it (mirrors.json applied), or NULL. Caller frees. */
+static char *wheel_index_url(const struct pypi_opts *o)
+{
+	return o->wheel_index ? mirrors_rewrite(o->mirrors, o->wheel_index) : NULL;
+}
+
+/* Appends --index-url URL and --pre as the opts ask to argv[*n]. */
+static void index_args(const struct pypi_opts *o, const char *index, const char **argv,
+		       size_t *n)
+{
+	if (index) {
+		argv[(*n)++] = "--index-url";
+		argv[(*n)++] = index;
+	}
+	if (o->pre)
+		argv[(*n)++] = "--pre";
+}
+
+bool pypi_wheel_of(const char *file, const char *project)
+{
+	return wheel_of(file, project);
+}
+
+/* `pip download --only-binary :all: --dest dir` with `args` (NULL-terminated, at most 8)
+ * and the opts' index; `what` names the request in the error. */
+static int pip_download_args(const struct pypi_opts *o, const char *python,
+			     const char *const *args, const char *what, const char *dir,
+			     struct diags *d)
 {
 	const char *argv[24] = { python, "-m", "pip", "download", "--only-binary", ":all:",
 				 "--disable-pip-version-check", "--no-input", "--progress-bar",
 				 "off", "--dest", dir };
 	size_t n = 12;
+	char *index = wheel_index_url(o);
+	index_args(o, index, argv, &n);
 	for (size_t i = 0; args[i] && n < 23; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -365,19 +391,26 @@ static int pip_download_args(const char *python, const char *const *args, const 
 			diag_error(d, NULL, "pip download of %s with %s failed (exit %d):\n%s", what,
 				   python, status, tail);
 		free(tail);
+		if (index) {
+			char *shown = url_redact(o->wheel_index);
+			diag_hint(d, "pip read the recipe's index %s%s", shown,
+				  o->pre ? " (with --pre)" : "");
+			free(shown);
+		}
 	}
+	free(index);
 	buf_release(&log);
 	return status != 0 ? -1 : 0;
 }
 
 /* `pip download` of `requirement` (with its dependencies when `with_deps`) into `dir`. */
-static int pip_download(const char *python, const char *requirement, bool with_deps,
-			const char *dir, struct diags *d)
+static int pip_download(const struct pypi_opts *o, const char *python, const char *requirement,
+			bool with_deps, const char *dir, struct diags *d)
 {
 	const char *args[] = { requirement, with_deps ? NULL : "--no-deps", NULL };
 	struct buf what = BUF_INIT;
 	buf_addf(&what, "wheel %s", requirement);
-	int rc = pip_download_args(python, args, what.data, dir, d);
+	int rc = pip_download_args(o, python, args, what.data, dir, d);
 	buf_release(&what);
 	return rc;
 }
@@ -418,7 +451,10 @@ int pypi_requirements(const struct pypi_opts *o, const char *python, const char 
 			       NULL };
 	char **names = NULL;
 	size_t nnames = 0;
-	int rc = pip_download_args(python, args, what, tmp, d);
+	struct pypi_opts plain = *o; /* the project's index: not one wheel source's */
+	plain.wheel_index = NULL;
+	plain.pre = false;
+	int rc = pip_download_args(&plain, python, args, what, tmp, d);
 	if (rc == 0)
 		list_dir(tmp, NULL, &names, &nnames);
 	*out = xcalloc(nnames + 1, sizeof(**out));
@@ -502,12 +538,22 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		return -1;
 	char **names = NULL;
 	size_t nnames = 0;
-	char *project = NULL, *version = NULL;
+	char *project = NULL, *version = NULL, *exact = NULL;
 	int rc = -1;
-	if (pip_download(python, requirement, deps != NULL, tmp, d) < 0)
-		goto out;
-	if (pypi_requirement_split(requirement, &project, &version) < 0)
+	if (pypi_requirement_split(requirement, &project, &version) < 0) {
 		project = xstrdup(requirement);
+		/* a floating source's locked file: that version, not the index's newest */
+		char *locked = want ? pypi_wheel_version(want->name) : NULL;
+		if (locked) {
+			struct buf b = BUF_INIT;
+			buf_addf(&b, "%s==%s", project, locked);
+			exact = buf_detach(&b);
+			requirement = exact;
+		}
+		free(locked);
+	}
+	if (pip_download(o, python, requirement, deps != NULL, tmp, d) < 0)
+		goto out;
 	size_t main_index = SIZE_MAX;
 	list_dir(tmp, NULL, &names, &nnames); /* unreadable: no names, no wheel found */
 	if (find_main_wheel(requirement, project, tmp, names, nnames, deps != NULL,
@@ -533,8 +579,80 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 out:
 	free(project);
 	free(version);
+	free(exact);
 	remove_tree(tmp);
 	free_names(names, nnames);
 	free(tmp);
+	return rc;
+}
+
+char *pypi_wheel_version(const char *file)
+{
+	if (!ends_with(file, ".whl"))
+		return NULL;
+	const char *dash = strchr(file, '-');
+	if (!dash || dash == file)
+		return NULL;
+	const char *v = dash + 1;
+	size_t len = strcspn(v, "-");
+	if (!len || !v[len])
+		return NULL;
+	return xstrndup(v, len);
+}
+
+int pypi_index_versions(const struct pypi_opts *o, const char *python, const char *project,
+			char **newest, struct buf *all, struct diags *d)
+{
+	*newest = NULL;
+	/* `pip index versions` says "no matching distribution" also when it could not reach
+	 * the index: read the project's page first, so an index that is down is an error
+	 * naming it, not "no versions" */
+	struct pypi_opts page_opts = *o;
+	if (o->wheel_index)
+		page_opts.index_url = o->wheel_index;
+	char *base = index_url(&page_opts), *norm = pypi_normalize(project);
+	struct buf page_url = BUF_INIT, page = BUF_INIT;
+	buf_addf(&page_url, "%s%s/", base, norm);
+	free(base);
+	free(norm);
+	struct download_opts dopts = { .cache_dir = o->cache_dir, .mirrors = o->mirrors };
+	int reached = download_page(&dopts, page_url.data, &page, d);
+	buf_release(&page_url);
+	buf_release(&page);
+	if (reached < 0)
+		return -1;
+	const char *argv[16] = { python, "-m", "pip", "index", "versions", project,
+				 "--only-binary", ":all:", "--disable-pip-version-check",
+				 "--no-input" };
+	size_t n = 10;
+	char *index = wheel_index_url(o);
+	index_args(o, index, argv, &n);
+	argv[n] = NULL;
+	struct buf log = BUF_INIT;
+	int status = run_capture(argv, &log, 10 * 60 * 1000);
+	int rc = 0;
+	/* "Available versions: 2.10.0.dev20261201, 2.10.0.dev20261130": newest first */
+	const char *line = strstr(log.data ? log.data : "", "Available versions:");
+	if (status == 0 && line) {
+		line += strlen("Available versions:");
+		line += strspn(line, " ");
+		size_t len = strcspn(line, "\r\n");
+		buf_addf(all, "%.*s", (int)len, line);
+		*newest = xstrndup(line, strcspn(line, ", \r\n"));
+	} else if (status > 0 && log.data && strstr(log.data, "No matching distribution")) {
+		/* the index has no wheel of it for this Python: no versions */
+	} else {
+		char *tail = tail_lines(log.data, 6);
+		char *shown = url_redact(o->wheel_index ? o->wheel_index : "(pip's index)");
+		if (status < 0)
+			rc = diag_error(d, NULL, "cannot run %s -m pip: %s", python, strerror(errno));
+		else
+			rc = diag_error(d, NULL, "pip index versions %s with %s (index %s) failed "
+					"(exit %d):\n%s", project, python, shown, status, tail);
+		free(shown);
+		free(tail);
+	}
+	free(index);
+	buf_release(&log);
 	return rc;
 }

@@ -27,6 +27,10 @@ struct pypi_opts {
 	const char *offline_flag;       /* which of them, for messages; NULL: "--frozen" */
 	const struct mirrors *mirrors;
 	const char *index_url;          /* NULL: $PIP_INDEX_URL, else https://pypi.org/simple/ */
+	/* wheels: the recipe's "index" (pip --index-url, after mirrors.json) and "pre" (--pre);
+	 * NULL and false: pip's own configuration */
+	const char *wheel_index;
+	bool pre;
 };
 
 /* A fetched file: where it is in the cache and what it is. Caller frees path and name. */
@@ -67,11 +71,28 @@ bool pypi_find_sdist(const char *page, const char *page_url, const char *norm_na
 int pypi_sdist(const struct pypi_opts *o, const char *requirement, const struct pinned_file *want,
 	       struct pypi_file *out, struct diags *d);
 
+/* Whether wheel file `file` is of project `project` (PEP 503 normalized names compared). */
+bool pypi_wheel_of(const char *file, const char *project);
+
+/* The version of wheel file `file` ("torch-2.10.0.dev20261130+cpu-cp311-...whl" ->
+ * "2.10.0.dev20261130+cpu"), or NULL when it is not a wheel file name. Caller frees. */
+char *pypi_wheel_version(const char *file);
+
+/*
+ * What the index offers `python` of `project`'s wheels (`pip index versions`, with the
+ * opts' index and --pre): the newest version in *newest (NULL when none; caller frees) and
+ * every version, newest first, comma-separated in `all`. -1 when pip could not ask.
+ */
+int pypi_index_versions(const struct pypi_opts *o, const char *python, const char *project,
+			char **newest, struct buf *all, struct diags *d);
+
 /*
  * The wheel pip chooses for `requirement` when run by `python` (an interpreter path); -2
  * when it is not the file `want` names. With `deps`, also every wheel it requires (what
  * `pip install` would bring, so that the wheel imports in a build venv), in `*deps`
- * (caller releases each and frees the array). A cached `want` is used as it is.
+ * (caller releases each and frees the array). A cached `want` is used as it is; a `want`
+ * of a bare-name requirement ("torch", a floating source) is downloaded as name==its
+ * version, not as whatever the index serves now.
  */
 int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requirement,
 	       const struct pinned_file *want, struct pypi_file *out, struct pypi_file **deps,

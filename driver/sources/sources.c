@@ -25,11 +25,12 @@ static struct git_opts git_opts_of(const struct source_opts *o, const struct rec
 				  .recipe = r->name, .select = &r->source.select };
 }
 
-static struct pypi_opts pypi_opts_of(const struct source_opts *o)
+static struct pypi_opts pypi_opts_of(const struct source_opts *o, const struct recipe *r)
 {
 	return (struct pypi_opts){ .cache_dir = o->cache_dir, .offline = o->offline,
 				   .offline_flag = o->offline ? o->offline_flag : NULL,
-				   .mirrors = o->mirrors };
+				   .mirrors = o->mirrors, .wheel_index = r->source.index,
+				   .pre = r->source.pre };
 }
 
 static struct download_opts download_opts_of(const struct source_opts *o)
@@ -75,13 +76,14 @@ static int resolve_git(const struct source_opts *o, const struct recipe *r, stru
 	return 0;
 }
 
+/* `requirement`: what pip is asked for a wheel by requirement; NULL: the recipe's. */
 static int fetch_file(const struct source_opts *o, const struct recipe *r, const char *python,
-		      const char *interpreter, const struct pinned_file *want,
-		      struct pypi_file *out, struct pypi_file **deps, size_t *ndeps,
-		      struct diags *d)
+		      const char *interpreter, const char *requirement,
+		      const struct pinned_file *want, struct pypi_file *out,
+		      struct pypi_file **deps, size_t *ndeps, struct diags *d)
 {
 	const struct source *s = &r->source;
-	struct pypi_opts po = pypi_opts_of(o);
+	struct pypi_opts po = pypi_opts_of(o, r);
 	memset(out, 0, sizeof(*out));
 	if (s->kind == SOURCE_PYPI)
 		return pypi_sdist(&po, s->location, want, out, d);
@@ -89,7 +91,8 @@ static int fetch_file(const struct source_opts *o, const struct recipe *r, const
 		if (!interpreter)
 			return diag_error(d, &s->pos, "recipe \"%s\": no Python %s interpreter to "
 					  "choose the wheel of %s for", r->name, python, s->location);
-		return pypi_wheel(&po, interpreter, s->location, want, out, deps, ndeps, d);
+		return pypi_wheel(&po, interpreter, requirement ? requirement : s->location, want,
+				  out, deps, ndeps, d);
 	}
 	/* an archive, or a wheel by URL: the recipe pins the digest */
 	struct download_opts dop = download_opts_of(o);
@@ -118,12 +121,23 @@ int source_resolve(const struct source_opts *o, const struct recipe *r,
 	if (s->kind == SOURCE_GIT) {
 		rc = resolve_git(o, r, &tmp, d);
 	} else if (s->kind == SOURCE_WHEEL && !wheel_by_url(r)) {
+		/* A floating source: the first Python takes the index's newest, and every other
+		 * Python that same version, so that one lock holds one version of it. */
+		char *exact = NULL;
 		for (size_t i = 0; i < npys && rc == 0; i++) {
 			/* The wheel first, then what it requires: a build venv installs them all. */
 			struct pypi_file f, *deps = NULL;
 			size_t ndeps = 0;
-			rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, NULL, &f, &deps,
-					&ndeps, d);
+			rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, exact, NULL, &f,
+					&deps, &ndeps, d);
+			if (rc == 0 && source_floating(s) && !tmp.version) {
+				tmp.version = pypi_wheel_version(f.name);
+				if (tmp.version) {
+					struct buf b = BUF_INIT;
+					buf_addf(&b, "%s==%s", s->location, tmp.version);
+					exact = buf_detach(&b);
+				}
+			}
 			if (rc == 0)
 				pin_add_file(&tmp, pys[i].version, f.name, f.sha256);
 			for (size_t k = 0; k < ndeps; k++) {
@@ -134,9 +148,10 @@ int source_resolve(const struct source_opts *o, const struct recipe *r,
 			free(deps);
 			pypi_file_release(&f);
 		}
+		free(exact);
 	} else {
 		struct pypi_file f;
-		rc = fetch_file(o, r, NULL, NULL, NULL, &f, NULL, NULL, d);
+		rc = fetch_file(o, r, NULL, NULL, NULL, NULL, &f, NULL, NULL, d);
 		if (rc == 0)
 			pin_add_file(&tmp, NULL, f.name, f.sha256);
 		pypi_file_release(&f);
@@ -198,6 +213,127 @@ static int check_git(const struct source_opts *o, const struct recipe *r, const 
 	return rc;
 }
 
+/* The locked file of the wheel `r` names for `python`, not one of the wheels it requires
+ * (the lock lists them sorted by name, so the first may be a dependency). */
+static const struct pinned_file *main_file(const struct recipe *r, const struct pin *pin,
+					   const char *python)
+{
+	if (r->source.kind != SOURCE_WHEEL || wheel_by_url(r))
+		return pin_file(pin, python);
+	char *project = NULL, *version = NULL;
+	if (pypi_requirement_split(r->source.location, &project, &version) < 0)
+		project = xstrdup(r->source.location);
+	const struct pinned_file *best = NULL;
+	for (size_t i = 0; i < pin->nfiles && !best; i++) {
+		const struct pinned_file *f = &pin->files[i];
+		if ((!python || (f->python && !strcmp(f->python, python))) &&
+		    pypi_wheel_of(f->name, project))
+			best = f;
+	}
+	free(project);
+	free(version);
+	return best ? best : pin_file(pin, python);
+}
+
+int source_fetch_pinned(const struct source_opts *o, const struct recipe *r,
+			const struct pin *pin, const struct source_python *pys, size_t npys,
+			struct diags *d)
+{
+	if (r->source.kind != SOURCE_WHEEL || wheel_by_url(r))
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; i < npys && rc == 0; i++) {
+		const struct pinned_file *want = main_file(r, pin, pys[i].version);
+		struct buf cached = BUF_INIT;
+		if (want)
+			buf_addf(&cached, "%s/dist/%s/%s", o->cache_dir, want->sha256, want->name);
+		bool have = !want || path_exists(cached.data);
+		buf_release(&cached);
+		if (have || !pys[i].interpreter)
+			continue; /* nothing pinned for it (the plan says so), cached, or no
+				     interpreter to choose with (the build says so) */
+		struct pypi_file f, *deps = NULL;
+		size_t ndeps = 0;
+		rc = fetch_file(o, r, pys[i].version, pys[i].interpreter, NULL, want, &f, &deps,
+				&ndeps, d);
+		if (rc == -2)
+			diag_hint(d, "recipe \"%s\": ptbuild.lock pins %s; if the new file is right, "
+				     "run `ptbuild lock --update %s`", r->name, want->name, r->name);
+		else if (rc < 0)
+			diag_hint(d, "recipe \"%s\": cannot download %s, which ptbuild.lock pins and "
+				     "the cache lacks (%s/dist/%s/)", r->name, want->name, o->cache_dir,
+				  want->sha256);
+		for (size_t k = 0; k < ndeps; k++)
+			pypi_file_release(&deps[k]);
+		free(deps);
+		pypi_file_release(&f);
+	}
+	return rc;
+}
+
+/* Whether `version` is one of the comma-separated `list`. */
+static bool listed(const char *list, const char *version)
+{
+	size_t len = strlen(version);
+	for (const char *p = list; *p;) {
+		p += strspn(p, ", ");
+		size_t n = strcspn(p, ", ");
+		if (n == len && !strncmp(p, version, len))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/*
+ * A floating wheel source (nightlies) under --locked: the index's newest version for this
+ * Python must still be the locked one, and the locked version must still be served
+ * (nightlies get deleted). 0, -2 (moved or gone: an input error), -1 (not asked).
+ * `*moved_reported`: the move was already said for another Python.
+ */
+static int check_floating(const struct source_opts *o, const struct recipe *r,
+			  const struct pin *pin, const struct pinned_file *want,
+			  const struct source_python *py, bool *moved_reported, struct diags *d)
+{
+	char *locked = pin->version ? xstrdup(pin->version) : pypi_wheel_version(want->name);
+	if (!locked)
+		return 0; /* not a wheel file name: the file check below says what it can */
+	struct pypi_opts po = pypi_opts_of(o, r);
+	char *newest = NULL;
+	struct buf all = BUF_INIT;
+	const struct source *s = &r->source;
+	char *shown = url_redact(s->index ? s->index : "(pip's configured index)");
+	int rc = pypi_index_versions(&po, py->interpreter, s->location, &newest, &all, d);
+	if (rc < 0)
+		diag_hint(d, "recipe \"%s\": --locked asks the index %s whether %s %s is still its "
+			     "newest; --frozen builds from the cached files without asking", r->name,
+			  shown, s->location, locked);
+	if (rc == 0 && !listed(all.data, locked)) {
+		rc = -2;
+		diag_error(d, &s->pos, "%s: the index %s no longer serves %s %s for Python %s, "
+			   "which ptbuild.lock pins (%s)%s%s", r->name, shown, s->location, locked,
+			   py->version, want->name, newest ? "; its newest is " : "",
+			   newest ? newest : "");
+		diag_hint(d, "nightlies are deleted after a while: run `ptbuild lock --update %s` "
+			     "to pin what the index serves now, or use --frozen to build from the "
+			     "cached file", r->name);
+	} else if (rc == 0 && strcmp(newest, locked)) {
+		rc = -2;
+		if (!*moved_reported)
+			diag_error(d, &s->pos, "%s: the index now serves %s %s where the lock has %s "
+				   "(index %s)", r->name, s->location, newest, locked, shown);
+		if (!*moved_reported)
+			diag_hint(d, "run `ptbuild lock --update %s` to move the pin; without "
+				     "--locked the build keeps the locked %s", r->name, locked);
+		*moved_reported = true;
+	}
+	free(shown);
+	free(newest);
+	free(locked);
+	buf_release(&all);
+	return rc;
+}
+
 int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			const struct pin *pin, const struct source_python *pys, size_t npys,
 			struct diags *d)
@@ -205,10 +341,11 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 	if (r->source.kind == SOURCE_GIT)
 		return check_git(o, r, pin, d);
 	int rc = 0;
+	bool moved_reported = false;
 	bool per_python = r->source.kind == SOURCE_WHEEL && !wheel_by_url(r);
 	for (size_t i = 0; i < (per_python ? npys : 1); i++) {
 		const char *python = per_python ? pys[i].version : NULL;
-		const struct pinned_file *want = pin_file(pin, python);
+		const struct pinned_file *want = main_file(r, pin, python);
 		if (!want) {
 			rc = -2;
 			diag_error(d, &r->source.pos, "recipe \"%s\": ptbuild.lock has no file for "
@@ -216,9 +353,16 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			diag_hint(d, "run `ptbuild lock` to pin it");
 			continue;
 		}
+		if (source_floating(&r->source) && !o->offline && pys[i].interpreter) {
+			int cr = check_floating(o, r, pin, want, &pys[i], &moved_reported, d);
+			if (cr < 0) {
+				rc = cr == -2 || rc == -2 ? -2 : -1;
+				continue;
+			}
+		}
 		struct pypi_file f;
-		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, want, &f,
-				    NULL, NULL, d);
+		int fr = fetch_file(o, r, python, per_python ? pys[i].interpreter : NULL, NULL,
+				    want, &f, NULL, NULL, d);
 		if (fr < 0)
 			rc = fr == -2 || rc == -2 ? -2 : -1;
 		/* Only a file that changed since the lock (-2) is fixed by updating the lock; a
@@ -303,7 +447,7 @@ static int export_tree(const struct source_opts *o, const struct recipe *r, cons
 		return rc;
 	}
 	struct pypi_file f;
-	if (fetch_file(o, r, NULL, NULL, pin_file(pin, NULL), &f, NULL, NULL, d) < 0)
+	if (fetch_file(o, r, NULL, NULL, NULL, pin_file(pin, NULL), &f, NULL, NULL, d) < 0)
 		return -1;
 	int strip = r->source.kind == SOURCE_ARCHIVE ? r->source.strip : 1; /* sdists: name-ver/ */
 	struct buf from = BUF_INIT;

@@ -48,6 +48,17 @@ int source_check_locked(const struct source_opts *o, const struct recipe *r,
 			const struct pin *pin, const struct source_python *pys, size_t npys,
 			struct diags *d);
 
+/*
+ * A wheel source by requirement pinned by the lock: every Python's wheel (with what it
+ * requires) in the cache, downloaded as the locked version when missing, so that a pin
+ * that holds while the index moved (a nightly) still builds on a fresh cache. Other
+ * sources: nothing to do. Returns -2 when the index now serves another file for the
+ * locked version, -1 when it could not be had.
+ */
+int source_fetch_pinned(const struct source_opts *o, const struct recipe *r,
+			const struct pin *pin, const struct source_python *pys, size_t npys,
+			struct diags *d);
+
 /* Patches applied to a tree after it is exported: the tree is named by their digest. */
 struct tree_patches {
 	const struct patch_ref *refs; /* borrowed, in order */

@@ -21,6 +21,13 @@ static void fill(struct lockfile *l)
 	w->spec = strdup("{\"kind\":\"wheel\",\"location\":\"torch==2.9.1\"}");
 	pin_add_file(w, "3.12", "torch-2.9.1-cp312.whl", S2);
 	pin_add_file(w, "3.11", "torch-2.9.1-cp311.whl", S1);
+	/* a floating (nightly) wheel source: its resolved version is kept next to its files */
+	struct pin *n = pins_add(&l->pins, "torch_nightly");
+	n->kind = SOURCE_WHEEL;
+	n->spec = strdup("{\"index\":\"https://h/whl/nightly/cpu\",\"kind\":\"wheel\","
+			 "\"location\":\"torch\",\"pre\":true}");
+	n->version = strdup("2.10.0.dev20261130+cpu");
+	pin_add_file(n, "3.11", "torch-2.10.0.dev20261130+cpu-cp311.whl", S1);
 	struct pin *g = pins_add(&l->pins, "a_git");
 	g->kind = SOURCE_GIT;
 	g->spec = strdup("{\"kind\":\"git\",\"location\":\"https://***@h/x.git\",\"ref\":\"v1\"}");
@@ -54,6 +61,7 @@ static void test_round_trip(void **state)
 	assert_true(strstr(first.data, "cp311") < strstr(first.data, "cp312"));
 	assert_not_contains(first.data, "secret");
 	assert_contains(first.data, "\"overridden\": true");
+	assert_contains(first.data, "\"version\": \"2.10.0.dev20261130+cpu\"");
 
 	assert_int_equal(lockfile_load(&l, path, &d), 1);
 	assert_int_equal(d.nerrors, 0);
@@ -65,6 +73,12 @@ static void test_round_trip(void **state)
 	assert_string_equal(pin_file(w, "3.12")->sha256, S2);
 	assert_string_equal(pin_file(w, "3.11")->name, "torch-2.9.1-cp311.whl");
 	assert_null(pin_file(w, "3.13"));
+	assert_null(w->version); /* only floating sources record one */
+	const struct pin *n = pins_find(&l.pins, "torch_nightly");
+	assert_non_null(n);
+	assert_string_equal(n->version, "2.10.0.dev20261130+cpu");
+	assert_string_equal(pin_file(n, "3.11")->name, "torch-2.10.0.dev20261130+cpu-cp311.whl");
+	assert_contains(n->spec, "\"pre\":true");
 	const struct lock_variant *v = lockfile_variant(&l, "torch_wheel/cpu-py3.11");
 	assert_string_equal(v->inputs, "{\"a\":[\"x\"],\"b\":1}");
 	assert_string_equal(v->key, S1);
@@ -120,6 +134,10 @@ static void test_bad_locks(void **state)
 		{ "{\"format\": 1, \"sources\": {}, \"variants\": {\"x/y\": {\"key\": \"" S1 "\", "
 		  "\"inputs\": {}, \"runtime\": {\"files\": []}}}}",
 		  "\"requires\"" },
+		{ "{\"format\": 1, \"sources\": {\"t\": {\"kind\": \"wheel\", \"source\": {}, "
+		  "\"files\": [], \"version\": 2}}, \"variants\": {}}",
+		  "ptbuild.lock:1:88: error: \"version\" in the lock's source \"t\" must be a string, "
+		  "not a number" },
 		{ "{\"format\": 1, \"sources\": {}",
 		  "ptbuild.lock:1:29: error: invalid JSON: unexpected end of file" },
 	};

@@ -34,6 +34,7 @@ struct bad_case {
 
 #define R "recipes/bad.json"
 #define GIT "\"source\": {\"git\": \"u\", \"ref\": \"v1\"}"
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static const struct bad_case cases[] = {
 	{ R, "{ \"name\": \"bad\", \"version\": \"1\", }",
@@ -154,6 +155,31 @@ static const struct bad_case cases[] = {
 	{ R, "[1, 2]", R ":1:1: error: a recipe must be a JSON object, not an array", NULL, NULL },
 	{ R, "{ \"name\": \"bad\", \"version\": \"1\", \"source\": {\"wheel\": \"https://h/x.whl\"} }",
 	  R ":1:54: error: \"source\" of recipe \"bad\" is a wheel URL without \"sha256\"", NULL, NULL },
+	/* nightly pins (issue 16, item 5): "index" and "pre" of a wheel source */
+#define W "{ \"name\": \"bad\", \"version\": \"1\",\n  \"source\": "
+	{ R, W "{\"wheel\": \"torch\", \"index\": 5} }",
+	  R ":2:41: error: \"index\" in \"source\" of recipe \"bad\" must be a string, not a "
+	  "number", NULL, NULL },
+	{ R, W "{\"wheel\": \"torch\", \"pre\": \"yes\"} }",
+	  R ":2:39: error: \"pre\" in \"source\" of recipe \"bad\" must be a boolean, not a string",
+	  NULL, NULL },
+	{ R, W "{\"wheel\": \"torch\", \"pre\": true, \"indx\": \"https://h/simple/\"} }",
+	  R ":2:45: error: unknown key \"indx\" in \"source\" of recipe \"bad\"",
+	  "did you mean \"index\"?", NULL },
+	{ R, W "{\"wheel\": \"torch\", \"index\": \"ftp://h/simple/\"} }",
+	  R ":2:41: error: \"index\" in \"source\" of recipe \"bad\" must be an http(s) or file URL "
+	  "of a PEP 503 index, not \"ftp://h/simple/\"", NULL, NULL },
+	{ R, W "{\"wheel\": \"https://h/x.whl\", \"sha256\": \"" SHA "\", \"pre\": true} }",
+	  R ":2:120: error: \"pre\" in \"source\" of recipe \"bad\" does not apply to a wheel URL",
+	  "name the wheel by requirement", NULL },
+	{ R, W "{\"wheel\": \"torch>=2.10\", \"pre\": true} }",
+	  R ":2:23: error: \"wheel\" in \"source\" of recipe \"bad\" must be a project name "
+	  "(\"torch\") or pin one version (\"name==1.2.3\"), not \"torch>=2.10\"",
+	  "a bare name with \"index\" or \"pre\" is pinned by the lock", NULL },
+	{ R, W "{\"wheel\": \"torch\"} }",
+	  R ":2:23: error: \"wheel\" in \"source\" of recipe \"bad\" must pin one version",
+	  "for a nightly, add \"index\" and \"pre\": true", NULL },
+#undef W
 };
 
 static const char bad2[] =
