@@ -83,3 +83,8 @@ char *const *setting_environ(void)
 {
 	return environ;
 }
+
+const char *setting_ptbuild_ccache(void)
+{
+	return nonempty("PTBUILD_CCACHE");
+}

@@ -34,5 +34,7 @@ bool setting_no_color(void);
 const char *setting_fault(void);
 /* This process's whole environment (environ), for what a build would inherit of it. */
 char *const *setting_environ(void);
+/* $PTBUILD_CCACHE: the ccache builds run (a path), instead of the search. */
+const char *setting_ptbuild_ccache(void);
 
 #endif
