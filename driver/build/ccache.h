@@ -14,18 +14,38 @@
  *   build gets a CUDA home whose bin/nvcc runs ccache with the real nvcc and whose other
  *   entries link to the real home (<work>/cuda/<toolchain>); PYTORCH_NVCC says the same for
  *   its ninja path.
- * - CCACHE_STATSLOG per build: its hits and misses, whatever runs beside it.
+ * - CCACHE_STATSLOG per build: its hits and misses, whatever runs beside it
+ *   (build/ccache_stats.h counts them per compiler).
+ *
+ * Which ccache (docs/building.md, "Which ccache runs"): $PTBUILD_CCACHE when set (that one
+ * only); else the newest of ptbuild's own tool environment (ci/install-tools.sh: <dir of
+ * the binary>/tools/bin/ccache, <dir>/../tools/bin/ccache in a build tree, and
+ * <prefix>/libexec/ptbuild/ccache when installed) and every ccache on PATH, the earlier
+ * one on a tie. 4.12.3 and later cache nvcc's --generate-dependencies-with-compile
+ * --dependency-output, which torch.utils.cpp_extension's ninja rules pass.
  */
 #ifndef PTBUILD_CCACHE_H
 #define PTBUILD_CCACHE_H
 
 #include <stdbool.h>
 
+#include "build/ccache_stats.h"
 #include "model/envflags.h"
 #include "util/diag.h"
 
+/* Where a ccache was found. */
+enum ccache_origin { CCACHE_FROM_SETTING, CCACHE_FROM_TOOLS, CCACHE_FROM_PATH };
+/* "PTBUILD_CCACHE", "ptbuild's tools", "PATH" */
+extern const char *const ccache_origin_names[];
+
+/* The first version that caches nvcc's dependency flags. */
+#define CCACHE_NVCC_DEPFLAGS_VERSION "4.12.3"
+
 struct ccache {
 	char *program;  /* owned: absolute path of ccache; NULL when not installed */
+	char *version;  /* owned: "4.14.2" from `ccache --version`; NULL when unknown */
+	enum ccache_origin origin;
+	bool nvcc_depflags; /* version >= CCACHE_NVCC_DEPFLAGS_VERSION */
 	char *dir;      /* owned: CCACHE_DIR */
 	char *masq;     /* owned: the masquerade directory */
 	char *remote;   /* owned: ptbuild's remote storage for ccache (CCACHE_REMOTE_STORAGE's
@@ -33,10 +53,38 @@ struct ccache {
 	bool remote_read_only; /* every remote storage read-only (untrusted runners) */
 };
 
-/* Finds ccache and prepares <cache_dir>/ccache/ with its masquerade directory, adding links
+/* Compares two dotted versions numerically ("4.7.5" < "4.12.3"); a missing part is 0. */
+int ccache_version_cmp(const char *a, const char *b);
+/* The version in the first line of `ccache --version` ("ccache version 4.14.2"); caller
+ * frees; NULL when the text has none. */
+char *ccache_parse_version(const char *text);
+
+/* One candidate: a path and its version (NULL when it printed none). */
+struct ccache_candidate {
+	const char *path;
+	const char *version;
+	enum ccache_origin origin;
+};
+/* The candidate ptbuild runs: the newest version, the first of equals; one without a
+ * version only when none has one. -1 when n is 0. */
+int ccache_choose(const struct ccache_candidate *c, size_t n);
+
+/*
+ * Finds the ccache to run (program, version, origin, nvcc_depflags of `c`; dir and masq stay
+ * NULL): `exe_dir` is the directory of the ptbuild binary (NULL: /proc/self/exe's). Runs each
+ * candidate's --version once. Not found: 0 with program NULL. $PTBUILD_CCACHE naming no
+ * executable: -1 with an error in `d`.
+ */
+int ccache_find(struct ccache *c, const char *exe_dir, struct diags *d);
+/* The warning for CUDA builds with a ccache that cannot cache nvcc's dependency flags, with
+ * its hint, `why` first ("toolchain cuda-13.0 uses CUDA"); nothing when it can or there is
+ * no ccache. */
+void ccache_warn_cuda(const struct ccache *c, const char *why, struct diags *d);
+
+/* Finds ccache (ccache_find) and prepares <cache_dir>/ccache/ with its masquerade directory, adding links
  * for `compilers` (the toolchains' cc/cxx names; NULL-terminated). Without ccache the
  * struct stays empty (program NULL) and builds run uncached: a warning in `d`.
- * Returns -1 only when the directories cannot be written. */
+ * Returns -1 when the directories cannot be written or $PTBUILD_CCACHE is wrong. */
 int ccache_prepare(struct ccache *c, const char *cache_dir, const char *const *compilers,
 		   struct diags *d);
 void ccache_release(struct ccache *c);
@@ -68,18 +116,5 @@ char *ccache_user_config_path(void);
  */
 void ccache_env(const struct ccache *c, struct env *e, const char *basedir, const char *statslog,
 		const char *cuda_home);
-
-struct ccache_stats {
-	long hits;        /* direct and preprocessed */
-	long misses;
-	long uncacheable; /* calls ccache passed through: linking, preprocessing only, ... */
-	bool any;         /* the log existed */
-};
-
-/* Counts the results in a stats log written through CCACHE_STATSLOG; -1 if unreadable
- * (a missing file is an empty result). */
-int ccache_stats_read(const char *statslog, struct ccache_stats *out);
-/* Hit rate in percent of cacheable calls; -1 when there were none. */
-double ccache_hit_rate(const struct ccache_stats *s);
 
 #endif

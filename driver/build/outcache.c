@@ -34,8 +34,10 @@ void build_record_write(const struct build_record *r, struct buf *out)
 	jw_object_begin(&w);
 	jw_key(&w, "ccache");
 	jw_object_begin(&w);
+	ccache_stats_write_compilers(&w, &r->cc);
 	jw_kint(&w, "hits", r->ccache_hits);
 	jw_kint(&w, "misses", r->ccache_misses);
+	jw_kint(&w, "uncacheable", r->cc.uncacheable);
 	jw_object_end(&w);
 	jw_kint(&w, "finished", r->finished);
 	jw_kint(&w, "format", 1);
@@ -119,6 +121,10 @@ int build_record_load(const char *path, struct build_record *r, struct diags *d)
 	if (cc) {
 		r->ccache_hits = (long)number_of(cc, "hits");
 		r->ccache_misses = (long)number_of(cc, "misses");
+		r->cc.hits = r->ccache_hits;
+		r->cc.misses = r->ccache_misses;
+		r->cc.uncacheable = (long)number_of(cc, "uncacheable");
+		ccache_stats_read_compilers(cc, &r->cc);
 	}
 	const struct jnode *wheels = jnode_get(root, "wheels");
 	if (wheels && wheels->type == JSON_ARRAY) {

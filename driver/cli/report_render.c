@@ -132,6 +132,65 @@ static void md_escape(struct buf *out, const char *s)
 static void md_matrix(const struct report *r, struct buf *out);
 static void md_images(const struct report *r, struct buf *out);
 
+static void html_escape(struct buf *out, const char *s);
+
+/* Whether the last build of `row` went through ccache at all. */
+static bool row_has_calls(const struct report_row *row)
+{
+	const struct ccache_stats *cc = &row->rec.cc;
+	return row->have_rec && !row->have_fail && (cc->hits || cc->misses || cc->uncacheable);
+}
+
+/* Per compiler: hits/misses/uncacheable and the top reasons, so that uncacheable calls
+ * (an nvcc that ccache cannot cache) show beside the hit rate. */
+static void md_ccache_section(const struct report *r, struct buf *out)
+{
+	bool any = false;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct report_row *row = &r->rows[i];
+		if (!row_has_calls(row))
+			continue;
+		if (!any)
+			buf_adds(out, "\n## ccache per compiler\n\n");
+		any = true;
+		struct buf per = BUF_INIT;
+		ccache_stats_describe(&row->rec.cc, &per);
+		buf_adds(out, "- ");
+		md_escape(out, row->v->recipe->name);
+		buf_adds(out, " (");
+		md_escape(out, row->v->label);
+		buf_adds(out, "): ");
+		md_escape(out, per.data);
+		buf_addch(out, '\n');
+		buf_release(&per);
+	}
+}
+
+static void html_ccache_section(const struct report *r, struct buf *out)
+{
+	bool any = false;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct report_row *row = &r->rows[i];
+		if (!row_has_calls(row))
+			continue;
+		if (!any)
+			buf_adds(out, "<h2>ccache per compiler</h2>\n<ul class=\"ccache\">\n");
+		any = true;
+		struct buf per = BUF_INIT;
+		ccache_stats_describe(&row->rec.cc, &per);
+		buf_adds(out, "<li><strong>");
+		html_escape(out, row->v->recipe->name);
+		buf_adds(out, "</strong> (");
+		html_escape(out, row->v->label);
+		buf_adds(out, "): ");
+		html_escape(out, per.data);
+		buf_adds(out, "</li>\n");
+		buf_release(&per);
+	}
+	if (any)
+		buf_adds(out, "</ul>\n");
+}
+
 void report_render_md(const struct report *r, struct buf *out)
 {
 	buf_adds(out, "# ");
@@ -207,6 +266,7 @@ static void md_matrix(const struct report *r, struct buf *out)
 		buf_addf(out, " | %s | %s | %s | %s | %s |\n", report_status_name(row->status), c.last,
 			 c.duration, c.size, c.hits);
 	}
+	md_ccache_section(r, out);
 	if (r->counts[REPORT_FAILED]) {
 		buf_adds(out, "\n## Failures\n\n");
 		for (size_t i = 0; i < r->n; i++) {
@@ -340,6 +400,7 @@ void report_render_html(const struct report *r, struct buf *out)
 		}
 		buf_adds(out, "</tbody>\n</table>\n");
 	}
+	html_ccache_section(r, out);
 	if (r->counts[REPORT_FAILED]) {
 		buf_adds(out, "<h2>Failures</h2>\n<ul>\n");
 		for (size_t i = 0; i < r->n; i++) {
@@ -425,9 +486,16 @@ void report_render_json(const struct report *r, struct jw *w)
 			jw_kint(w, "wheel_bytes", (long long)row->wheel_bytes);
 			jw_kint(w, "ccache_hits", row->rec.ccache_hits);
 			jw_kint(w, "ccache_misses", row->rec.ccache_misses);
+			jw_kint(w, "ccache_uncacheable", row->rec.cc.uncacheable);
+			jw_key(w, "ccache");
+			jw_object_begin(w);
+			ccache_stats_write_compilers(w, &row->rec.cc);
+			ccache_stats_write_top(w, &row->rec.cc);
+			jw_object_end(w);
 		} else {
 			static const char *const none[] = { "finished", "seconds", "wheel_bytes",
-							    "ccache_hits", "ccache_misses" };
+							    "ccache_hits", "ccache_misses",
+							    "ccache_uncacheable", "ccache" };
 			for (size_t k = 0; k < sizeof(none) / sizeof(none[0]); k++) {
 				jw_key(w, none[k]);
 				jw_null(w);

@@ -93,6 +93,20 @@ static void draw(struct build_ui *u, const struct build *b)
 	fflush(u->err);
 }
 
+/* ccache_hits and ccache_misses (as before), ccache_uncacheable, and "ccache": the
+ * per-compiler counts and the top uncacheable reasons. */
+static void write_ccache_json(struct jw *w, const struct ccache_stats *cc)
+{
+	jw_kint(w, "ccache_hits", cc->hits);
+	jw_kint(w, "ccache_misses", cc->misses);
+	jw_kint(w, "ccache_uncacheable", cc->uncacheable);
+	jw_key(w, "ccache");
+	jw_object_begin(w);
+	ccache_stats_write_compilers(w, cc);
+	ccache_stats_write_top(w, cc);
+	jw_object_end(w);
+}
+
 static void json_event(struct build_ui *u, const struct build *b, size_t item, const char *event)
 {
 	const struct build_item *it = &b->items[item];
@@ -111,8 +125,7 @@ static void json_event(struct build_ui *u, const struct build *b, size_t item, c
 		if (!strcmp(event, "finished")) {
 			jw_kstring(&w, "status", build_outcome_names[it->outcome]);
 			jw_kint(&w, "milliseconds", (long long)((job->finished - job->started) * 1000));
-			jw_kint(&w, "ccache_hits", it->cc.hits);
-			jw_kint(&w, "ccache_misses", it->cc.misses);
+			write_ccache_json(&w, &it->cc);
 			jw_kstring(&w, "log", it->log_path);
 			if (it->failure)
 				jw_kstring(&w, "error", it->failure);
@@ -158,6 +171,23 @@ static void print_failure(struct build_ui *u, const struct build_item *it)
 	buf_release(&tail);
 }
 
+/* "ccache 93% of 15: c++ 14/1/0, other 0/0/2 (hits/misses/uncacheable); uncacheable:
+ * called_for_link 2": the hit rate of cacheable calls, never without the uncacheable ones. */
+static void describe_ccache(const struct ccache_stats *cc, struct buf *out)
+{
+	double hr = ccache_hit_rate(cc);
+	if (hr >= 0)
+		buf_addf(out, "ccache %.0f%% of %ld", hr, cc->hits + cc->misses);
+	else if (cc->uncacheable)
+		buf_adds(out, "ccache: no cacheable compiler call");
+	else
+		buf_adds(out, "no compiler calls");
+	if (cc->uncacheable || hr >= 0) {
+		buf_adds(out, ": ");
+		ccache_stats_describe(cc, out);
+	}
+}
+
 void ui_finished(struct build_ui *u, const struct build *b, size_t item)
 {
 	const struct build_item *it = &b->items[item];
@@ -170,14 +200,13 @@ void ui_finished(struct build_ui *u, const struct build *b, size_t item)
 	if (it->outcome == OUTCOME_FAILED) {
 		print_failure(u, it);
 	} else if (!u->quiet && (it->outcome == OUTCOME_BUILT || u->mode == UI_PLAIN)) {
-		char t[32], rate[32] = "no compiler calls";
+		char t[32];
 		elapsed(job->finished - job->started, t, sizeof(t));
-		double hr = ccache_hit_rate(&it->cc);
-		if (hr >= 0)
-			snprintf(rate, sizeof(rate), "ccache %.0f%% of %ld", hr,
-				 it->cc.hits + it->cc.misses);
+		struct buf rate = BUF_INIT;
+		describe_ccache(&it->cc, &rate);
 		fprintf(u->err, "%-7s %s (%s) in %s, %s\n", build_outcome_names[it->outcome],
-			it->v->recipe->name, it->v->label, t, rate);
+			it->v->recipe->name, it->v->label, t, rate.data);
+		buf_release(&rate);
 	}
 	fflush(u->err);
 	draw(u, b);
@@ -243,8 +272,7 @@ static void summary_json(struct build_ui *u, const struct build *b, int code,
 			jw_kbool(&w, "remote_hit", true);
 		jw_kint(&w, "milliseconds", (long long)(item_seconds(b, it) * 1000));
 		if (it->outcome == OUTCOME_BUILT) {
-			jw_kint(&w, "ccache_hits", it->cc.hits);
-			jw_kint(&w, "ccache_misses", it->cc.misses);
+			write_ccache_json(&w, &it->cc);
 		}
 		if (it->log_path)
 			jw_kstring(&w, "log", it->log_path);
@@ -303,6 +331,16 @@ void ui_summary(struct build_ui *u, const struct build *b, int code, const struc
 			size_format(wheel_bytes(it), size, sizeof(size));
 		fprintf(u->out, "%-36s %-9s %9s %8s %10s\n", name,
 			it->remote_hit ? "remote" : build_outcome_names[it->outcome], t, rate, size);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct build_item *it = &b->items[i];
+		if (it->outcome != OUTCOME_BUILT || (!it->cc.hits && !it->cc.misses &&
+						     !it->cc.uncacheable))
+			continue;
+		struct buf per = BUF_INIT;
+		ccache_stats_describe(&it->cc, &per);
+		fprintf(u->out, "ccache of %s %s: %s\n", it->v->recipe->name, it->v->label, per.data);
+		buf_release(&per);
 	}
 	char total[32];
 	elapsed(monotonic_seconds() - u->started, total, sizeof(total));

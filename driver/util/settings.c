@@ -119,3 +119,8 @@ const char *setting_ccache_remote(void)
 {
 	return nonempty("PTBUILD_CCACHE_REMOTE");
 }
+
+const char *setting_ptbuild_ccache(void)
+{
+	return nonempty("PTBUILD_CCACHE");
+}

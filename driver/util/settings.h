@@ -34,6 +34,8 @@ bool setting_no_color(void);
 const char *setting_fault(void);
 /* This process's whole environment (environ), for what a build would inherit of it. */
 char *const *setting_environ(void);
+/* $PTBUILD_CCACHE: the ccache builds run (a path), instead of the search. */
+const char *setting_ptbuild_ccache(void);
 
 /* ---- the fleet: shared caches (session/fleet_config.h, build/remote_cache.h) ---------- */
 /* $XDG_CONFIG_HOME: the user's config file is $XDG_CONFIG_HOME/ptbuild/config.json

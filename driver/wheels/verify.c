@@ -411,7 +411,8 @@ static void listed_arches(const char *text, const char *kind, struct buf *out)
 		}
 		free(line);
 	}
-	qsort(words, n, sizeof(char *), arch_word_cmp); /* arch_list_targets' order */
+	if (n) /* qsort of NULL is undefined even for 0 members: a cubin without PTX lists none */
+		qsort(words, n, sizeof(char *), arch_word_cmp); /* arch_list_targets' order */
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(out, "%s%s", i ? " " : "", words[i]);
 		free(words[i]);
