@@ -80,36 +80,22 @@ read -r hits misses <<<"$(counts "$out")"
 	fail "a cold build at another path gives other wheels (paths in debug info?)"
 
 # ---- a real HTTP remote storage for ccache (nginx with WebDAV) ---------------------------
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+. "$SRC/tests/integration/fixtures/nginx_lib.sh"
+if ! command -v nginx >/dev/null; then
 	echo "ccache-share: remote part skipped, no nginx"
 	finish ccache-share
 fi
-ng=$work/nginx
-mkdir -p "$ng/root/ccache" "$ng/tmp"
-chmod -R 777 "$ng"
-chmod o+x "$work" # nginx's workers (www-data) reach the root through it
-nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$ng/nginx.conf" <<EOF
-daemon off; pid $ng/nginx.pid; error_log $ng/error.log; events {}
-http { access_log $ng/access.log; client_body_temp_path $ng/tmp; client_max_body_size 0;
-  server { listen 127.0.0.1:$nport; root $ng/root;
-    location / { dav_methods PUT DELETE; create_full_put_path on;
-                 dav_access user:rw group:rw all:rw; } } }
-EOF
-PATH=$PATH:/usr/sbin nginx -c "$ng/nginx.conf" &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; cleanup' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.05; done
+start_nginx "$work/nginx" || { fail "nginx did not start"; finish ccache-share; }
 secret=s3cr3t-token
-remote="http://ptb:$secret@127.0.0.1:$nport/ccache/"
-puts() { awk '$6 == "\"PUT" && $9 ~ /^20/' "$ng/access.log" 2>/dev/null | wc -l; }
+remote="http://ptb:$secret@${NGINX_URL#http://}/ccache/"
+puts() { awk '$1 == "PUT" && $3 ~ /^20/' "$NGINX_LOG" 2>/dev/null | wc -l; }
 
 # PTBUILD_CCACHE_REMOTE: a fresh runner stores its compiles remotely.
 rm -rf "$a/build"
 expect 0 "build with PTBUILD_CCACHE_REMOTE" -- \
 	env PTBUILD_CCACHE_REMOTE="$remote" PTBUILD_CACHE="$work/cache-r1" "$PTBUILD" -C "$a" build --json
 lacks "the remote's credentials stay out of the output" "$secret"
-[ "$(puts)" -ge 2 ] || fail "nothing was stored remotely: $(cat "$ng/access.log")"
+[ "$(puts)" -ge 2 ] || fail "nothing was stored remotely: $(cat "$NGINX_LOG")"
 # The user's own CCACHE_REMOTE_STORAGE: a fresh runner at another path hits remotely.
 rm -rf "$b/build"
 expect 0 "build with the user's CCACHE_REMOTE_STORAGE" -- \
@@ -117,7 +103,7 @@ expect 0 "build with the user's CCACHE_REMOTE_STORAGE" -- \
 read -r hits misses <<<"$(counts "$out")"
 [ "$misses" = 0 ] && [ "$hits" -ge 2 ] ||
 	fail "a fresh cache did not hit the remote storage: $hits hits, $misses misses"
-awk '$6 == "\"GET" && $9 == 200' "$ng/access.log" | grep -q . || fail "no remote hits in nginx's log"
+awk '$1 == "GET" && $3 == 200' "$NGINX_LOG" | grep -q . || fail "no remote hits in nginx's log"
 # The user's ccache.conf applies too (here: it disables the cache for builds).
 mkdir -p "$work/home/.config/ccache"
 echo "disable = true" >"$work/home/.config/ccache/ccache.conf"
@@ -138,7 +124,7 @@ if command -v redis-server >/dev/null; then
 	rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	redis-server --bind 127.0.0.1 --port "$rport" --save "" --appendonly no >"$work/redis.log" 2>&1 &
 	redis_pid=$!
-	trap 'kill $nginx_pid $redis_pid 2>/dev/null; wait 2>/dev/null; cleanup' EXIT
+	trap "kill $redis_pid 2>/dev/null; $(trap -p EXIT | sed "s/^trap -- '\\(.*\\)' EXIT\$/\\1/")" EXIT
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null && break; sleep 0.05; done
 	for d in "$a" "$b"; do rm -rf "$d/build"; done
 	expect 0 "build storing into redis" -- env PTBUILD_CCACHE_REMOTE="redis://127.0.0.1:$rport" \
