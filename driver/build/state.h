@@ -21,6 +21,7 @@ enum build_outcome {
 	OUTCOME_PENDING,
 	OUTCOME_CACHED,    /* the output cache has its key */
 	OUTCOME_PREBUILT,  /* a wheel source: nothing to build */
+	OUTCOME_ELSEWHERE, /* another shard builds it (build --shard), and no in-shard one needs it */
 	OUTCOME_BUILT,
 	OUTCOME_FAILED,
 	OUTCOME_SKIPPED,   /* a dependency failed, or the run stopped after a failure */
@@ -91,6 +92,9 @@ struct build_opts {
 	uint64_t mem_available;  /* 0: not limited */
 	bool keep_going;
 	bool force;              /* build even where the output cache has the key */
+	const int *shard_of;     /* borrowed, per plan variant: the shard that builds it (0: a
+				    wheel source); NULL: no sharding (plan/shard.h) */
+	int shard, nshards;      /* this run's shard K of N */
 };
 
 struct build {

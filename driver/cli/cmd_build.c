@@ -8,6 +8,7 @@
 #include "cli/answer.h"
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "plan/shard.h"
 #include "session/session.h"
 #include "cli/ui.h"
 #include "util/os.h"
@@ -16,7 +17,7 @@
 static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
 	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
-	"                     [--force]\n"
+	"                     [--force] [--shard K/N]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
@@ -36,6 +37,9 @@ static const char build_help[] =
 	"  --frozen           --locked without any network access\n"
 	"  --offline          no network access: sources resolve from the cache\n"
 	"  --force            build even the variants the output cache has\n"
+	"  --shard K/N        build only shard K of N (`plan --shard K/N` lists it): the\n"
+	"                     others' variants are not built (\"elsewhere\"); see\n"
+	"                     docs/building.md, \"Sharding\"\n"
 	"  --json             one JSON object per line on stdout: events, then the result\n"
 	"\n"
 	"exit status: 0 built (or nothing to build), 1 a build failed, 2 an input file or the\n"
@@ -43,7 +47,7 @@ static const char build_help[] =
 	"every build is stopped and nothing half-written enters the cache; run again to\n"
 	"resume).\n";
 
-enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE };
+enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE, OPT_SHARD };
 
 static const struct option build_long[] = {
 	PLAN_LONG_OPTIONS,
@@ -53,6 +57,7 @@ static const struct option build_long[] = {
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
 	OFFLINE_LONG_OPTION,
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -60,6 +65,7 @@ struct build_args {
 	struct plan_args plan;
 	struct build_opts build;
 	bool locked, frozen, offline;
+	struct shard_spec shard; /* k 0: the whole plan */
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
@@ -80,6 +86,8 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		a->build.keep_going = true;
 	else if (opt == OPT_FORCE)
 		a->build.force = true;
+	else if (opt == OPT_SHARD)
+		return shard_parse(arg, "--shard", &a->shard, &cli->diags);
 	else
 		return -1;
 	return 0;
@@ -91,6 +99,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct session s = { 0 };
 	struct pins pins = { 0 };
 	struct build b = { 0 };
+	struct shard_split split = { 0 };
 	bool have_build = false;
 	int lock_fd = -1;
 	int code = EXIT_OK;
@@ -131,6 +140,12 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (code != EXIT_OK)
 		goto done;
 	build_opts_defaults(&a.build);
+	if (a.shard.k) {
+		build_shard_split(&split, &s, a.shard.n);
+		a.build.shard_of = split.shard_of;
+		a.build.shard = a.shard.k;
+		a.build.nshards = a.shard.n;
+	}
 	build_prepare(&b, &s, &pins, &a.build, &cli->diags);
 	have_build = true;
 	struct build_ui ui;
@@ -158,6 +173,7 @@ done:
 		build_release(&b);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	shard_split_release(&split);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);
