@@ -41,7 +41,8 @@ static const char plan_help[] =
 	"                   built variants split into N shards balanced by expected seconds,\n"
 	"                   dependency chains kept whole (docs/building.md, \"Sharding\")\n"
 	"  --matrix N       the N shards: variants and expected seconds of each; with --json,\n"
-	"                   an \"include\" list a CI matrix takes (GitHub Actions fromJSON)\n"
+	"                   an \"include\" list a CI matrix takes (GitHub Actions fromJSON),\n"
+	"                   each with the split's id for `build --split`\n"
 	"  -v               full keys, environments and toolchain fingerprints (and --patches)\n"
 	"\n"
 	"exit status: 0 planned, 2 an input file or the request is wrong, 3 environment.\n";
@@ -177,6 +178,7 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_kint(&w, "count", split->nshards);
 		jw_kint(&w, "variants", (long long)split->count[shard]);
 		jw_kint(&w, "expected_seconds", shard_seconds(split, shard));
+		jw_kstring(&w, "split", split->id);
 		jw_object_end(&w);
 	}
 	jw_key(&w, "variants");
@@ -369,6 +371,7 @@ static void print_matrix(struct cli *cli, const struct shard_split *split)
 			jw_kstring(&w, "shard", name);
 			jw_kint(&w, "variants", (long long)split->count[k]);
 			jw_kint(&w, "expected_seconds", shard_seconds(split, k));
+			jw_kstring(&w, "split", split->id);
 			jw_object_end(&w);
 		}
 		jw_array_end(&w);
@@ -377,7 +380,7 @@ static void print_matrix(struct cli *cli, const struct shard_split *split)
 	}
 	if (cli->quiet)
 		return;
-	fprintf(cli->out, "%-8s  %8s  %8s\n", "shard", "variants", "expected");
+	fprintf(cli->out, "split %s\n%-8s  %8s  %8s\n", split->id, "shard", "variants", "expected");
 	for (int k = 1; k <= split->nshards; k++) {
 		char name[32];
 		snprintf(name, sizeof(name), "%d/%d", k, split->nshards);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 static int parse_int(const char *s, const char **end, long *out)
@@ -86,6 +87,41 @@ static int component_cmp(const void *pa, const void *pb)
 	return id_cmp(&sort_plan->v[a->first], &sort_plan->v[b->first]);
 }
 
+static int index_cmp(const void *pa, const void *pb)
+{
+	return id_cmp(&sort_plan->v[*(const size_t *)pa], &sort_plan->v[*(const size_t *)pb]);
+}
+
+/* sha256 of "recipe/variant key shard" lines in id order, cut to 12 digits. */
+static void split_id(struct shard_split *s, const struct plan *plan)
+{
+	size_t *order = xcalloc(plan->n + 1, sizeof(size_t));
+	size_t n = 0;
+	for (size_t i = 0; i < plan->n; i++)
+		if (s->shard_of[i])
+			order[n++] = i;
+	sort_plan = plan;
+	qsort(order, n, sizeof(*order), index_cmp);
+	struct sha256 h;
+	sha256_init(&h);
+	char line[96];
+	snprintf(line, sizeof(line), "shards %d\n", s->nshards);
+	sha256_update(&h, line, strlen(line));
+	for (size_t k = 0; k < n; k++) {
+		const struct variant *v = &plan->v[order[k]];
+		sha256_update(&h, v->recipe->name, strlen(v->recipe->name));
+		sha256_update(&h, "/", 1);
+		sha256_update(&h, v->label, strlen(v->label));
+		snprintf(line, sizeof(line), " %s %d\n", v->key, s->shard_of[order[k]]);
+		sha256_update(&h, line, strlen(line));
+	}
+	char hex[SHA256_HEX_SIZE];
+	sha256_final_hex(&h, hex);
+	memcpy(s->id, hex, SHARD_ID_SIZE - 1);
+	s->id[SHARD_ID_SIZE - 1] = '\0';
+	free(order);
+}
+
 static bool buildable(const struct variant *v)
 {
 	return v->recipe->source.kind != SOURCE_WHEEL;
@@ -152,6 +188,7 @@ void shard_split_make(struct shard_split *s, const struct plan *plan, const doub
 				break;
 			}
 	}
+	split_id(s, plan);
 	free(shard_of_comp);
 	free(c);
 	free(parent);

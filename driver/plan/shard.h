@@ -18,6 +18,7 @@
 #include "util/diag.h"
 
 #define SHARD_MAX 256
+#define SHARD_ID_SIZE 13 /* 12 hex digits and NUL */
 
 struct shard_spec {
 	int k; /* 1..n */
@@ -34,6 +35,8 @@ struct shard_split {
 	int *shard_of;            /* owned, per plan variant: 1..nshards, 0 for a wheel source */
 	long long *ms;            /* owned, index 1..nshards: expected milliseconds of a shard */
 	size_t *count;            /* owned, index 1..nshards: variants a shard builds */
+	char id[SHARD_ID_SIZE];   /* the split's identity: sha256 of every built variant's
+				     key and shard, by id; two runners agree iff equal */
 };
 
 /* Splits `plan` into `nshards` shards; `seconds` (borrowed, one per variant, > 0) are the

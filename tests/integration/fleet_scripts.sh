@@ -27,6 +27,7 @@ job() {
 expect 0 "one machine: lock" -- pt lock
 expect 0 "one machine: build" -- pt build
 expect 0 "one machine: collect" -- pt collect --out "$work/house-one"
+cp "$p/build/state/a1/cpu-py3.11.json" "$work/a1-state.json"
 rm "$p/ptbuild.lock"
 rm -rf "$p/build"
 
@@ -49,8 +50,10 @@ assert [e["shard"] for e in m["include"]] == ["1/2", "2/2"], m
 assert sum(e["variants"] for e in m["include"]) == 8, m
 out = open(sys.argv[2]).read()
 assert out == "matrix=" + sys.argv[1] + "\n", out
+assert len({e["split"] for e in m["include"]}) == 1, m
 PY
 shards=$(python3 -c 'import json,sys; print(" ".join(e["shard"] for e in json.loads(sys.argv[1])["include"]))' "$out")
+split=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["include"][0]["split"])' "$out")
 
 # ---- shard jobs, at once -----------------------------------------------------------------
 i=0
@@ -59,7 +62,7 @@ for s in $shards; do
 	i=$((i + 1))
 	d=$work/runner$i/$(printf 'x/%.0s' $(seq $i))p
 	copy_project "$d"
-	(job "$d" "$work/cache-$i" bash "$fleet/shard.sh" "$s" &&
+	(job "$d" "$work/cache-$i" bash "$fleet/shard.sh" "$s" "$split" &&
 		job "$d" "$work/cache-$i" env GITHUB_STEP_SUMMARY="$work/summary-$i.md" \
 			bash "$fleet/summary.sh") >"$work/shard-$i.log" 2>&1 &
 	pids="$pids $!"
@@ -82,6 +85,25 @@ expect 0 "collect.sh" -- job "$work/collect-job/p" "$work/cache-collect" bash "$
 diff <(tree_sums "$work/house-one") <(tree_sums "$work/house-fleet") >"$work/diff" ||
 	fail "the fleet's wheelhouse differs from the one-machine one:
 $(head -40 "$work/diff")"
+
+# ---- a runner that would split otherwise stops before building ---------------------------
+copy_project "$work/odd/p"
+mkdir -p "$work/odd/p/build/state/a1"
+python3 - "$work/a1-state.json" "$work/odd/p/build/state/a1/cpu-py3.11.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["milliseconds"] = 900000  # a1 took 15 minutes here: the split changes
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect 2 "shard.sh on a runner with other recorded durations" -- \
+	job "$work/odd/p" "$work/cache-odd" bash "$fleet/shard.sh" 1/2 "$split"
+contains "the split differs" "not $split as the matrix was planned"
+contains "the hint names build/state" "/state/"
+[ ! -d "$work/cache-odd/out" ] || fail "a refused shard built something"
+echo "PTBUILD_SPLIT=$split" >"$work/dotenv.check"
+expect 0 "matrix.sh writes the split for GitLab's dotenv" -- env PTBUILD_DOTENV="$work/dotenv" \
+	PTBUILD_PROJECT="$work/plan-job/p" PTBUILD_CACHE="$work/cache-plan" bash "$fleet/matrix.sh" 2
+cmp -s "$work/dotenv" "$work/dotenv.check" || fail "matrix.sh wrote $(cat "$work/dotenv") to PTBUILD_DOTENV"
 
 # ---- a failing shard fails its step ----------------------------------------------------------
 copy_project "$work/broken/p"

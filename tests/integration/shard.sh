@@ -32,6 +32,10 @@ for bad in 0 x 257; do
 done
 expect 2 "--shard with --matrix" -- pt plan --shard 1/2 --matrix 2
 contains "--shard with --matrix" "do not go together"
+expect 2 "--split without --shard" -- pt build --split 0123456789ab
+contains "--split without --shard" "--shard K/N, which is missing"
+expect 2 "a split the plan does not make" -- pt build --shard 1/2 --split 0123456789ab
+contains "a split the plan does not make" "not 0123456789ab as the matrix was planned"
 
 # ---- without recorded durations: every variant weighs the same -------------------------
 expect 0 "matrix, nothing recorded" -- pt plan --matrix 2 --json
@@ -61,6 +65,7 @@ ptin() { local dir=$1 cache=$2; shift 2; PTBUILD_CACHE=$cache "$PTBUILD" -C "$di
 expect 0 "matrix in runner a" -- ptin "$ra" "$work/cache-a" plan --matrix 2 --json
 matrix_a=$out
 expect 0 "matrix in runner b" -- ptin "$rb" "$work/cache-b" plan --matrix 2 --json
+split=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["include"][0]["split"])' "$matrix_a")
 [ "$out" = "$matrix_a" ] || fail "the matrix differs between checkouts:
 $matrix_a
 $out"
@@ -106,9 +111,9 @@ print("shards:", seen)
 PY
 
 # ---- two runners at once, then a collect job that only downloads --------------------------
-ptin "$ra" "$work/cache-a" build --shard 1/2 -j1 --json >"$work/a.out" 2>&1 &
+ptin "$ra" "$work/cache-a" build --shard 1/2 --split "$split" -j1 --json >"$work/a.out" 2>&1 &
 pa=$!
-ptin "$rb" "$work/cache-b" build --shard 2/2 -j1 --json >"$work/b.out" 2>&1 &
+ptin "$rb" "$work/cache-b" build --shard 2/2 --split "$split" -j1 --json >"$work/b.out" 2>&1 &
 pb=$!
 wait $pa || fail "shard 1/2 failed: $(cat "$work/a.out")"
 wait $pb || fail "shard 2/2 failed: $(cat "$work/b.out")"

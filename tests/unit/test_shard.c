@@ -201,9 +201,24 @@ static void test_order_independent(void **state)
 					 shard_of(&ref, &rs, matrix[i].name));
 		for (int k = 1; k <= 3; k++)
 			assert_int_equal(s.ms[k], rs.ms[k]);
+		assert_string_equal(s.id, rs.id);
 		shard_split_release(&s);
 		fake_plan_release(&fp);
 	}
+	/* the id names the assignment: another count, another id; other weights that place
+	 * every variant alike (3 shards), the same id; that place them otherwise, another */
+	struct shard_split two, other;
+	shard_split_make(&two, &ref.plan, ref.seconds, 2);
+	assert_string_not_equal(two.id, rs.id);
+	ref.seconds[0] = 900; /* a1 */
+	shard_split_make(&other, &ref.plan, ref.seconds, 3);
+	assert_string_equal(other.id, rs.id);
+	shard_split_release(&other);
+	shard_split_make(&other, &ref.plan, ref.seconds, 2);
+	assert_string_not_equal(other.id, two.id);
+	assert_int_equal(strlen(other.id), SHARD_ID_SIZE - 1);
+	shard_split_release(&other);
+	shard_split_release(&two);
 	shard_split_release(&rs);
 	fake_plan_release(&ref);
 }
