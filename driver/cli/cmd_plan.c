@@ -202,7 +202,8 @@ static void print_json(struct cli *cli, const struct plan *plan, const struct bu
 		jw_kbool(&w, "target", v->target);
 		jw_kstring(&w, "key", v->key);
 		jw_kstring(&w, "build", v->recipe->source.kind == SOURCE_WHEEL ? "wheel"
-					: shares[i] ? "build" : "cached");
+					: shares[i] ? "build"
+					: split && split->shard_of[i] != shard ? "elsewhere" : "cached");
 		jw_kint(&w, "jobs", shares[i]);
 		jw_kstring(&w, "source", source_kind_name(v->recipe->source.kind));
 		char *location = url_redact(v->recipe->source.location);
@@ -423,6 +424,11 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 	if (o.matrix) {
 		print_matrix(cli, &split);
 		goto done;
+	}
+	if (nshards) { /* the shares of a schedule of this shard only */
+		o.budget.shard_of = split.shard_of;
+		o.budget.shard = o.shard.k;
+		o.budget.nshards = nshards;
 	}
 	int *shares = build_expected_shares(&s, &o.budget);
 	const struct shard_split *sp = nshards ? &split : NULL;
