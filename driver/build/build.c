@@ -15,7 +15,7 @@
 #include "util/xalloc.h"
 
 const char *const build_outcome_names[] = {
-	"pending", "cached", "prebuilt", "built", "failed", "skipped", "cancelled",
+	"pending", "cached", "prebuilt", "elsewhere", "built", "failed", "skipped", "cancelled",
 };
 
 #define DEFAULT_WEIGHT 60.0 /* expected seconds of a build never seen */
@@ -27,7 +27,7 @@ struct build_item *build_item_of(const struct build *b, const struct variant *v)
 	return &b->items[v - b->s->plan.v];
 }
 
-static double expected_seconds(const char *work_dir, const struct variant *v)
+double build_expected_seconds(const char *work_dir, const struct variant *v)
 {
 	char *path = state_record_path(work_dir, v->recipe->name, v->label);
 	struct build_record rec;
@@ -126,7 +126,11 @@ void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 			if (it->outcome == OUTCOME_CACHED)
 				continue;
 		}
-		it->expected = expected_seconds(s->work_dir, v);
+		if (o->shard_of && o->shard_of[i] != o->shard) {
+			it->outcome = OUTCOME_ELSEWHERE;
+			continue;
+		}
+		it->expected = build_expected_seconds(s->work_dir, v);
 	}
 	make_jobs(b);
 }
@@ -294,6 +298,32 @@ static void publish_entries(struct build *b)
 	}
 }
 
+/*
+ * A shard builds only its variants; what they need from other shards must be in the output
+ * cache already. With whole components per shard (plan/shard.h) that never happens unless
+ * the plans differ; the error names the missing variant and its shard. 0 or -1 (environment).
+ */
+static int check_shard_deps(struct build *b)
+{
+	size_t since = b->d->n;
+	for (size_t j = 0; j < b->njobs; j++) {
+		const struct variant *v = b->items[b->job_item[j]].v;
+		for (size_t k = 0; k < v->ndeps; k++) {
+			const struct build_item *dep = &b->items[v->deps[k]];
+			if (dep->outcome != OUTCOME_ELSEWHERE)
+				continue;
+			diag_error(b->d, NULL, "%s (%s) needs %s (%s), which shard %d/%d builds, and "
+				   "the output cache has no entry for its key %.12s", v->recipe->name,
+				   v->label, dep->v->recipe->name, dep->v->label,
+				   b->opts.shard_of[v->deps[k]], b->opts.nshards, dep->v->key);
+			diag_hint(b->d, "run shard %d/%d first with the same output cache (a shared "
+				  "PTBUILD_CACHE or remote cache), or build without --shard",
+				  b->opts.shard_of[v->deps[k]], b->opts.nshards);
+		}
+	}
+	return b->d->n > since ? diags_classify(b->d, since, DIAG_ENVIRONMENT) : 0;
+}
+
 static int run_jobs(struct build *b, const struct build_events *ev);
 
 int build_run(struct build *b, const struct build_events *ev)
@@ -309,7 +339,7 @@ static int run_jobs(struct build *b, const struct build_events *ev)
 	b->ev = ev;
 	if (!b->njobs)
 		return 0;
-	if (check_compilers(b) < 0 || prepare_trees(b) < 0 || prepare_ccache(b) < 0)
+	if (check_shard_deps(b) < 0 || check_compilers(b) < 0 || prepare_trees(b) < 0 || prepare_ccache(b) < 0)
 		return -1;
 	for (size_t j = 0; j < b->njobs; j++) {
 		b->items[b->job_item[j]].phase = PHASE_START;
@@ -335,6 +365,15 @@ static int run_jobs(struct build *b, const struct build_events *ev)
 	if (r == SCHED_FAILED)
 		return diag_fail(b->d, DIAG_BUILD_FAILED);
 	return 0;
+}
+
+void build_shard_split(struct shard_split *out, const struct session *s, int nshards)
+{
+	double *seconds = xcalloc(s->plan.n + 1, sizeof(double));
+	for (size_t i = 0; i < s->plan.n; i++)
+		seconds[i] = build_expected_seconds(s->work_dir, &s->plan.v[i]);
+	shard_split_make(out, &s->plan, seconds, nshards);
+	free(seconds);
 }
 
 void build_opts_defaults(struct build_opts *o)

@@ -18,6 +18,7 @@
 #define PTBUILD_BUILD_H
 
 #include "build/state.h"
+#include "plan/shard.h"
 #include "session/session.h"
 
 /* Sorts the plan's variants into cached, prebuilt and to build (the jobs). Reads the
@@ -37,6 +38,13 @@ void build_release(struct build *b);
 /* The expected share (MAX_JOBS) of each variant of `s`'s plan that is not cached, from a
  * simulated schedule; 0 for cached and prebuilt ones. Caller frees. */
 int *build_expected_shares(struct session *s, const struct build_opts *o);
+
+/* The expected seconds of building variant `v`: the last build's (build/state/), else a
+ * default (60). What the scheduler weighs jobs by and `--shard` balances. */
+double build_expected_seconds(const char *work_dir, const struct variant *v);
+
+/* The plan of `s` split into `nshards` shards, balanced by build_expected_seconds. */
+void build_shard_split(struct shard_split *out, const struct session *s, int nshards);
 
 /* Fills what the command line left out: cores, 2 GiB per job, MemAvailable. */
 void build_opts_defaults(struct build_opts *o);

@@ -21,6 +21,7 @@ enum build_outcome {
 	OUTCOME_PENDING,
 	OUTCOME_CACHED,    /* the output cache has its key */
 	OUTCOME_PREBUILT,  /* a wheel source: nothing to build */
+	OUTCOME_ELSEWHERE, /* another shard builds it (build --shard), and no in-shard one needs it */
 	OUTCOME_BUILT,
 	OUTCOME_FAILED,
 	OUTCOME_SKIPPED,   /* a dependency failed, or the run stopped after a failure */
@@ -95,6 +96,9 @@ struct build_opts {
 	bool keep_going;
 	bool force;              /* build even where the output cache has the key */
 	struct remote_cache *remote; /* borrowed: the shared output cache, or NULL */
+	const int *shard_of;     /* borrowed, per plan variant: the shard that builds it (0: a
+				    wheel source); NULL: no sharding (plan/shard.h) */
+	int shard, nshards;      /* this run's shard K of N */
 };
 
 /* The CUDA home whose bin/nvcc runs through ccache, of one toolchain. */

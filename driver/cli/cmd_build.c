@@ -8,6 +8,7 @@
 #include "cli/answer.h"
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "plan/shard.h"
 #include "session/session.h"
 #include "cli/ui.h"
 #include "util/os.h"
@@ -17,6 +18,7 @@ static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
 	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
 	"                     [--force] [--remote-cache URL] [--remote-read-only]\n"
+	"                     [--shard K/N [--split ID]]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
@@ -37,6 +39,12 @@ static const char build_help[] =
 	"  --offline          no network access: sources resolve from the cache\n"
 	"  --force            build even the variants the output cache has\n"
 	REMOTE_HELP
+	"  --shard K/N        build only shard K of N (`plan --shard K/N` lists it): the\n"
+	"                     others' variants are not built (\"elsewhere\"); see\n"
+	"                     docs/building.md, \"Sharding\"\n"
+	"  --split ID         the split id `plan --matrix` printed: stop (exit 2) if this\n"
+	"                     runner splits the plan differently (another lock, or other\n"
+	"                     recorded durations in build/state/)\n"
 	"  --json             one JSON object per line on stdout: events, then the result\n"
 	"\n"
 	"exit status: 0 built (or nothing to build), 1 a build failed, 2 an input file or the\n"
@@ -44,7 +52,7 @@ static const char build_help[] =
 	"every build is stopped and nothing half-written enters the cache; run again to\n"
 	"resume).\n";
 
-enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE };
+enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE, OPT_SHARD, OPT_SPLIT };
 
 static const struct option build_long[] = {
 	PLAN_LONG_OPTIONS,
@@ -55,6 +63,8 @@ static const struct option build_long[] = {
 	OFFLINE_LONG_OPTION,
 	{ "force", no_argument, NULL, OPT_FORCE },
 	REMOTE_LONG_OPTIONS,
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -63,6 +73,8 @@ struct build_args {
 	struct build_opts build;
 	struct remote_args remote;
 	bool locked, frozen, offline;
+	struct shard_spec shard; /* k 0: the whole plan */
+	const char *split;       /* --split: the id the shards were planned with, or NULL */
 };
 
 static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
@@ -83,6 +95,10 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		a->build.keep_going = true;
 	else if (opt == OPT_FORCE)
 		a->build.force = true;
+	else if (opt == OPT_SHARD)
+		return shard_parse(arg, "--shard", &a->shard, &cli->diags);
+	else if (opt == OPT_SPLIT)
+		a->split = arg;
 	else
 		return -1;
 	return 0;
@@ -95,6 +111,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct pins pins = { 0 };
 	struct build b = { 0 };
 	struct remote_cache remote = { 0 };
+	struct shard_split split = { 0 };
 	bool have_build = false;
 	int lock_fd = -1;
 	int code = EXIT_OK;
@@ -102,6 +119,12 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	if (first == -2)
 		goto done;
 	if (first < 0) {
+		code = EXIT_USAGE;
+		goto done;
+	}
+	if (a.split && !a.shard.k) {
+		diag_error(&cli->diags, NULL, "--split names the split of --shard K/N, which is missing");
+		diag_hint(&cli->diags, "give both: --shard K/N --split ID, as `plan --matrix` printed");
 		code = EXIT_USAGE;
 		goto done;
 	}
@@ -140,6 +163,23 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	build_opts_defaults(&a.build);
 	if (remote.url)
 		a.build.remote = &remote;
+	if (a.shard.k) {
+		build_shard_split(&split, &s, a.shard.n);
+		if (a.split && strcmp(a.split, split.id)) {
+			diag_error(&cli->diags, NULL, "this runner splits the plan into shards %s, "
+				   "not %s as the matrix was planned: shard %d/%d would build other "
+				   "variants", split.id, a.split, a.shard.k, a.shard.n);
+			diag_hint(&cli->diags, "every runner must plan alike: the same ptbuild.lock and "
+				  "the same recorded durations (%s/state/) or none; remove that "
+				  "directory on the runners or restore the same one on all",
+				  s.work_dir);
+			code = EXIT_USAGE;
+			goto done;
+		}
+		a.build.shard_of = split.shard_of;
+		a.build.shard = a.shard.k;
+		a.build.nshards = a.shard.n;
+	}
 	build_prepare(&b, &s, &pins, &a.build, &cli->diags);
 	have_build = true;
 	struct build_ui ui;
@@ -168,6 +208,7 @@ done:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	remote_cache_release(&remote);
+	shard_split_release(&split);
 	pins_release(&pins);
 	session_release(&s);
 	plan_args_release(&a.plan);
