@@ -3,8 +3,10 @@
 # job in its own checkout and cache: lock.sh (the lock handed on as an artifact),
 # matrix.sh 2 (the fromJSON line and $GITHUB_OUTPUT), shard.sh 1/2 and 2/2 on two runners
 # (different paths, their own caches, at once), summary.sh into $GITHUB_STEP_SUMMARY,
-# collect.sh in a fourth checkout. The runners share entries through PTBUILD_FLEET_SHARE,
-# a directory standing in for the remote output cache. The wheelhouse equals a
+# collect.sh in a fourth checkout. The runners share only a server: nginx on loopback as
+# the remote output cache (PTBUILD_REMOTE_CACHE) and ccache's remote storage; collect.sh
+# downloads and builds nothing. (tests/integration/shard.sh covers the workflows' other way,
+# PTBUILD_FLEET_SHARE, entries handed on as artifacts.) The wheelhouse equals a
 # one-machine build's, file for file (sha256). Also: a shard that fails fails its step.
 # usage: fleet_scripts.sh PTBUILD SOURCE_DIR
 set -uo pipefail
@@ -14,8 +16,10 @@ SRC=$2
 SHARD_SCALE=0
 . "$SRC/tests/integration/fixtures/shard_project.sh"
 fleet=$SRC/ci/fleet
-export PTBUILD PTBUILD_SET=default PTBUILD_FLEET_SHARE=$work/share
-unset PTBUILD_REMOTE_CACHE
+. "$SRC/tests/integration/fixtures/nginx_lib.sh"
+start_nginx "$work/nginx" || { fail "nginx did not start"; finish fleet_scripts; }
+export PTBUILD PTBUILD_SET=default
+unset PTBUILD_FLEET_SHARE PTBUILD_REMOTE_CACHE PTBUILD_CCACHE_REMOTE
 # job DIR CACHE SCRIPT ARGS...: one CI job's step, in its checkout with its cache
 job() {
 	local dir=$1 cache=$2
@@ -62,7 +66,8 @@ for s in $shards; do
 	i=$((i + 1))
 	d=$work/runner$i/$(printf 'x/%.0s' $(seq $i))p
 	copy_project "$d"
-	(job "$d" "$work/cache-$i" bash "$fleet/shard.sh" "$s" "$split" &&
+	(job "$d" "$work/cache-$i" env PTBUILD_REMOTE_CACHE="$NGINX_URL/out" \
+		PTBUILD_CCACHE_REMOTE="$NGINX_URL/ccache/" bash "$fleet/shard.sh" "$s" "$split" &&
 		job "$d" "$work/cache-$i" env GITHUB_STEP_SUMMARY="$work/summary-$i.md" \
 			bash "$fleet/summary.sh") >"$work/shard-$i.log" 2>&1 &
 	pids="$pids $!"
@@ -73,14 +78,13 @@ for pid in $pids; do
 	wait "$pid" || fail "shard job $i failed: $(cat "$work/shard-$i.log")"
 	grep -q "a1" "$work/summary-$i.md" 2>/dev/null || fail "summary.sh wrote no report for shard $i"
 done
-n=$(find "$work/share/out" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l)
+n=$(find "$NGINX_ROOT/out" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l)
 [ "$n" = 8 ] || fail "the shards published $n entries, not 8"
-ls -A "$work/share/out" | grep -q '^\.' && fail "a half-copied entry was left in the share"
 
 # ---- collect job -------------------------------------------------------------------------
 copy_project "$work/collect-job/p"
-expect 0 "collect.sh" -- job "$work/collect-job/p" "$work/cache-collect" bash "$fleet/collect.sh" \
-	"$work/house-fleet"
+expect 0 "collect.sh" -- job "$work/collect-job/p" "$work/cache-collect" \
+	env PTBUILD_REMOTE_CACHE="$NGINX_URL/out" bash "$fleet/collect.sh" "$work/house-fleet"
 [ ! -d "$work/collect-job/p/build/venv" ] || fail "the collect job built something"
 diff <(tree_sums "$work/house-one") <(tree_sums "$work/house-fleet") >"$work/diff" ||
 	fail "the fleet's wheelhouse differs from the one-machine one:
