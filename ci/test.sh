@@ -8,7 +8,9 @@
 #  5. the benchmarks, which print their figures;
 #  6. the end-to-end build of real torch_scatter against real torch from PyPI, CPU and CUDA
 #     (its inputs are downloaded first with pip, into build/e2e; the test itself only
-#     talks to a loopback server);
+#     talks to loopback servers: a PEP 503 index, and nginx as the fleet's remote caches),
+#     and a fixture CUDA extension through cpp_extension's ninja rules with real nvcc
+#     (tests/e2e/nvcc.sh: nvcc's hit rate, cold and warm);
 #  7. the images of that wheelhouse built and run by a real Docker engine, offline
 #     (tests/e2e/images.sh: its own dockerd, a debootstrap base image cached in build/).
 set -euo pipefail
@@ -50,6 +52,7 @@ build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh
 build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh --http
 build/test/tests/bench_patch 200
 bash tests/bench/bench_build.sh build/test/ptbuild "$PWD"
+bash tests/bench/bench_shards.sh build/test/ptbuild "$PWD"
 
 echo "== tests (-Werror build)"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
@@ -59,6 +62,8 @@ ci/e2e-prepare.sh build/e2e
 echo "== benchmark: repacking and verifying PyPI's torch 2.1.2 wheel (640 MiB)"
 build/test/tests/bench_wheel build/e2e/files/torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl build
 bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e "$PWD/build/e2e-wheelhouse"
+echo "== end to end: a CUDA extension through cpp_extension's ninja rules, real nvcc, cold and warm"
+bash tests/e2e/nvcc.sh build/test/ptbuild "$PWD" build/e2e
 echo "== images: base and release built and run offline by Docker (its own dockerd), layer cache, secrets"
 bash tests/e2e/images.sh build/test/ptbuild "$PWD" build/e2e build/e2e-wheelhouse
 echo "== images: ptbuild image base, dev (ptbuild builds a fixture extension inside it) and release"
