@@ -328,6 +328,10 @@ static int pin_from_lock(struct session *s, struct diags *d, const struct pin_re
 	struct source_opts so = session_source_opts(s, rq->offline);
 	size_t since = d->n;
 	int rc = source_check_locked(&so, r, locked, pys, npys, d);
+	/* A fresh runner's cache: the wheels a pinned wheel requires too (its venv installs
+	 * them), which the check above does not download. */
+	if (rc == 0 && !rq->offline)
+		rc = source_fetch_pinned(&so, r, locked, pys, npys, d);
 	if (rc == -2)
 		return -2;
 	if (rc < 0)

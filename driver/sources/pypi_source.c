@@ -529,7 +529,8 @@ int pypi_wheel(const struct pypi_opts *o, const char *python, const char *requir
 		*deps = NULL;
 		*ndeps = 0;
 	}
-	if (from_cache(o, want, out))
+	/* With `deps` what it requires is wanted too: pip must run, even for a cached wheel. */
+	if (!deps && from_cache(o, want, out))
 		return 0;
 	if (o->offline)
 		return offline_miss(o, "wheel", requirement, want, d);

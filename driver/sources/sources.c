@@ -235,6 +235,25 @@ static const struct pinned_file *main_file(const struct recipe *r, const struct 
 	return best ? best : pin_file(pin, python);
 }
 
+/* The first file `pin` holds for `python` that the cache lacks (the wheel itself or one it
+ * requires), or NULL. */
+static const struct pinned_file *first_uncached(const struct source_opts *o,
+						const struct pin *pin, const char *python)
+{
+	const struct pinned_file *missing = NULL;
+	for (size_t k = 0; k < pin->nfiles && !missing; k++) {
+		const struct pinned_file *f = &pin->files[k];
+		if (python && (!f->python || strcmp(f->python, python)))
+			continue;
+		struct buf cached = BUF_INIT;
+		buf_addf(&cached, "%s/dist/%s/%s", o->cache_dir, f->sha256, f->name);
+		if (!path_exists(cached.data))
+			missing = f;
+		buf_release(&cached);
+	}
+	return missing;
+}
+
 int source_fetch_pinned(const struct source_opts *o, const struct recipe *r,
 			const struct pin *pin, const struct source_python *pys, size_t npys,
 			struct diags *d)
@@ -244,13 +263,10 @@ int source_fetch_pinned(const struct source_opts *o, const struct recipe *r,
 	int rc = 0;
 	for (size_t i = 0; i < npys && rc == 0; i++) {
 		const struct pinned_file *want = main_file(r, pin, pys[i].version);
-		struct buf cached = BUF_INIT;
-		if (want)
-			buf_addf(&cached, "%s/dist/%s/%s", o->cache_dir, want->sha256, want->name);
-		bool have = !want || path_exists(cached.data);
-		buf_release(&cached);
-		if (have || !pys[i].interpreter)
-			continue; /* nothing pinned for it (the plan says so), cached, or no
+		const struct pinned_file *missing = want ? first_uncached(o, pin, pys[i].version)
+							 : NULL;
+		if (!missing || !pys[i].interpreter)
+			continue; /* nothing pinned for it (the plan says so), all cached, or no
 				     interpreter to choose with (the build says so) */
 		struct pypi_file f, *deps = NULL;
 		size_t ndeps = 0;
@@ -267,6 +283,16 @@ int source_fetch_pinned(const struct source_opts *o, const struct recipe *r,
 			pypi_file_release(&deps[k]);
 		free(deps);
 		pypi_file_release(&f);
+		/* The wheel's own requirements came from the index: the locked ones must be
+		 * among them (a venv installs exactly the lock's files). */
+		if (rc == 0 && (missing = first_uncached(o, pin, pys[i].version))) {
+			rc = diag_error(d, &r->source.pos, "recipe \"%s\": the index no longer "
+					"serves %s (sha256 %.12s...), which ptbuild.lock pins for "
+					"Python %s", r->name, missing->name, missing->sha256,
+					pys[i].version);
+			diag_hint(d, "run `ptbuild lock --update %s` to pin what the index serves now",
+				  r->name);
+		}
 	}
 	return rc;
 }

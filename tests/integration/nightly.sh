@@ -131,6 +131,19 @@ sum2=$(lock_sum)
 expect 0 "lock again" -- pt lock
 [ "$(lock_sum)" = "$sum2" ] || fail "a second lock changed the lock"
 expect 0 "build --locked at the new pin" -- pt build --locked
+# --locked on a fresh cache (a fresh CI runner): the wheel and what it requires are
+# downloaded, and so is a required wheel the cache lost while it kept the wheel
+mv "$work/cache" "$work/cache.warm"
+expect 0 "fetch --locked on a fresh cache" -- pt fetch --locked
+[ -f "$work/cache/dist/$(sha "$work/wheels/$new")/$new" ] || fail "fetch --locked on a fresh cache lacks $new"
+dep=$(find "$work/cache/dist" -name aaa_dep-1.0-py3-none-any.whl)
+[ -n "$dep" ] || fail "fetch --locked on a fresh cache did not download what the wheel requires"
+rm -f "$dep"
+expect 0 "fetch --locked with the required wheel gone" -- pt fetch --locked
+[ -n "$(find "$work/cache/dist" -name aaa_dep-1.0-py3-none-any.whl)" ] ||
+	fail "fetch --locked did not download the required wheel the cache lost"
+rm -rf "$work/cache"
+mv "$work/cache.warm" "$work/cache"
 # the name a recipe provides means that recipe: `lock --update torch` moves torch_nightly
 serve "$old" "$new" "$newer"
 expect 0 "lock --update torch (the provided name)" -- pt lock --update torch
