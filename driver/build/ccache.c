@@ -84,20 +84,6 @@ static char *probe_version(const char *path)
 	return v;
 }
 
-static char *own_dir(void)
-{
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return xstrdup(exe);
-}
-
 /* Adds `path` unless it is not executable or the same file as one already there. */
 static void add_candidate(char **paths, enum ccache_origin *origins, size_t *n, char *path,
 			  enum ccache_origin origin)
@@ -153,7 +139,7 @@ int ccache_find(struct ccache *c, const char *exe_dir, struct diags *d)
 		char *paths[MAX_CANDIDATES];
 		enum ccache_origin origins[MAX_CANDIDATES];
 		size_t n = 0;
-		char *own = exe_dir ? xstrdup(exe_dir) : own_dir();
+		char *own = exe_dir ? xstrdup(exe_dir) : self_dir();
 		if (own) {
 			static const char *const beside[] = { "tools/bin/ccache",
 							      "../tools/bin/ccache",

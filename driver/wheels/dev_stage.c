@@ -39,17 +39,12 @@ static bool is_ptbuild_source(const char *dir)
 /* <directory of the running binary>/../share/ptbuild/src, or NULL. */
 static char *beside_binary(void)
 {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	char *dir = self_dir();
+	if (!dir)
 		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s/../share/ptbuild/src", exe);
+	buf_addf(&b, "%s/../share/ptbuild/src", dir);
+	free(dir);
 	return buf_detach(&b);
 }
 
