@@ -20,6 +20,16 @@
 #     checked the CUDA objects. `verify --arch-list 8.0` on that wheel names the mismatch.
 #  7. A fixture recipe whose nvcc call ignores TORCH_CUDA_ARCH_LIST (sm_80 where 9.0 is
 #     asked) fails its build in verification, and nothing enters the cache.
+# The fleet (issue 16), with nginx on loopback as both remote caches:
+#  2. The cold CPU build is runner A: it stores its compiles (PTBUILD_CCACHE_REMOTE) and its
+#     output entries (PTBUILD_REMOTE_CACHE) remotely.
+#  4b. Runner B, a checkout at another path and depth with an empty cache, builds the same
+#     with nothing compiled: every variant from the remote output cache, the wheels byte for
+#     byte A's; its wall time against A's is printed. Then runner B' (empty cache, output
+#     cache off, remote ccache on) compiles with >= 95% remote hits, and its wheel is A's
+#     byte for byte too (path-independent compiles).
+#  6b. The CUDA variant again after dropping its work tree and entry: nvcc's hit rate (>= 95%
+#     with a ccache that caches cpp_extension's nvcc flags) is printed.
 # usage: scatter.sh PTBUILD SOURCE_DIR E2E_DIR [KEEP_WHEELHOUSE]
 #   KEEP_WHEELHOUSE: where the CPU wheelhouse of 5 is kept (replaced) for tests/e2e/images.sh
 set -uo pipefail
@@ -37,6 +47,10 @@ mkdir -p "$HOME" "$work/git"
 python3 "$SRC/tests/e2e/fixtures/simple_index.py" "$E2E" >/dev/null || { echo "e2e: cannot index $E2E" >&2; exit 1; }
 start_server "$work/git" "$E2E"
 export PIP_INDEX_URL=http://127.0.0.1:$port/files/simple/
+. "$SRC/tests/integration/fixtures/nginx_lib.sh"
+start_nginx "$work/nginx" || { echo "e2e: cannot start nginx" >&2; exit 1; }
+remote_out=$NGINX_URL/out
+remote_cc=$NGINX_URL/ccache/
 py=$(command -v python3.11 || true)
 [ -n "$py" ] || { echo "e2e: needs python3.11 (torch 2.1.2 has wheels up to cp311)" >&2; exit 1; }
 
@@ -86,7 +100,9 @@ contains "compat names the range" ">=2.0"
 
 # ---- 2. cold CPU build -----------------------------------------------------------------------
 expect 0 "lock cpu" -- pt lock --set cpu
+export PTBUILD_REMOTE_CACHE=$remote_out PTBUILD_CCACHE_REMOTE=$remote_cc # runner A
 build_set "cold build" cpu
+unset PTBUILD_REMOTE_CACHE PTBUILD_CCACHE_REMOTE
 [ "$(field "$r" "r['status']")" = built ] || fail "cold: torch_scatter not built: $r"
 cold_misses=$(field "$r" "r.get('ccache_misses', 0)")
 [ "${cold_misses:-0}" -ge 7 ] || fail "cold: expected its 7 C++ files compiled through ccache, got $cold_misses misses: $r"
@@ -129,6 +145,44 @@ build_set "no-op build" cpu
 echo "e2e: no-op build $secs s"
 expect 0 "explain" -- pt explain --set cpu torch_scatter
 contains "explain up to date" "up to date"
+
+# ---- 4b. runners B and B': other checkouts, empty caches, only the servers shared -----------
+runner() { # DIR: a checkout of the project with A's lock at DIR
+	mkdir -p "$1" && cp -a "$p/recipes" "$p/toolchains" "$p/patches" "$p/ptbuild.lock" "$1/"
+}
+b=$work/runner-b/at/another/depth/p
+runner "$b"
+t0=$(date +%s.%N)
+expect 0 "runner B: everything from the remote output cache" -- env PTBUILD_CACHE="$work/cache-b" \
+	PTBUILD_REMOTE_CACHE="$remote_out" "$PTBUILD" -C "$b" --json build --set cpu --locked
+t1=$(date +%s.%N)
+rb=$(echo "$out" | grep '"event":"result"' | tail -1)
+[ "$(field "$rb" "r['status']")" != built ] || fail "runner B compiled torch_scatter: $rb"
+[ ! -e "$b/build/logs/cpu-py3.11/torch_scatter.log" ] || [ -z "$(grep -l 'fixture\|gcc\|c++' "$b/build/logs/cpu-py3.11/torch_scatter.log")" ] ||
+	fail "runner B ran a build of torch_scatter"
+bwheel=$(ls "$work/cache-b/out/"*/torch_scatter-*.whl 2>/dev/null | head -1)
+cmp -s "$wheel" "$bwheel" || fail "runner B's wheel ($bwheel) is not A's ($wheel) byte for byte"
+bsecs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+echo "bench fleet: runner A (cold, compiling) $cold s, runner B (remote output cache) $bsecs s: $(python3 -c "print(f'{$cold / max($bsecs, 0.01):.0f}')")x faster"
+b2=$work/runner-b2/p
+runner "$b2"
+build_set_in() { # DIR WHAT: like build_set, in checkout DIR
+	local t0 t1
+	t0=$(date +%s.%N)
+	expect 0 "$2" -- "$PTBUILD" -C "$1" --json build --set cpu --locked
+	t1=$(date +%s.%N)
+	r=$(echo "$out" | grep '"event":"result"' | tail -1)
+	secs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+}
+PTBUILD_CACHE=$work/cache-b2 PTBUILD_CCACHE_REMOTE=$remote_cc build_set_in "$b2" "runner B': compiles from the remote ccache"
+hits=$(field "$r" "r.get('ccache_hits', 0)")
+misses=$(field "$r" "r.get('ccache_misses', 0)")
+rate=$(python3 -c "h,m=$hits,$misses; print(f'{100*h/max(h+m,1):.1f}')")
+python3 -c "import sys; sys.exit(0 if $rate >= 95 else 1)" || fail "runner B': remote ccache hit rate $rate% (< 95%): $r"
+b2wheel=$(ls "$work/cache-b2/out/"*/torch_scatter-*.whl 2>/dev/null | head -1)
+cmp -s "$wheel" "$b2wheel" || fail "runner B''s wheel, compiled at another path, is not A's byte for byte"
+echo "bench fleet: runner B' (remote ccache only) $secs s, $hits hits / $misses misses ($rate%)"
+rm -rf "$work/runner-b" "$work/runner-b2" "$work/cache-b" "$work/cache-b2"
 
 # ---- 5. the wheels out: collect, then install the way images do --------------------------------
 house=$work/house
@@ -193,6 +247,15 @@ grep "verify torch_scatter" "$p/build/logs/cuda13-py3.11/torch_scatter.log" | gr
 expect 1 "verify with another arch list" -- "$PTBUILD" verify --arch-list 8.0 --cuobjdump "$cuobjdump" "$cwheel"
 contains "arch mismatch" "device code for sm_90, expected sm_80 (TORCH_CUDA_ARCH_LIST=8.0)"
 echo "e2e: torch_scatter 2.1.2 CUDA (sm_90): $secs s, ccache $(field "$r" "r.get('ccache_hits',0)") hits / $(field "$r" "r.get('ccache_misses',0)") misses, $(echo $sos | wc -w) CUDA objects checked"
+
+# ---- 6b. CUDA warm: nvcc's calls come from the compile cache ----------------------------------
+csecs=$secs
+rm -rf "$p/build/work" "$work/cache/out/$ckey"
+build_set "cuda warm build" cuda
+[ "$(field "$r" "r['status']")" = built ] || fail "cuda warm: not built: $r"
+nvcc_rate=$(field "$r" "(lambda c: f\"{100*c['hits']/max(c['hits']+c['misses'],1):.1f} ({c['hits']} hits / {c['misses']} misses / {c['uncacheable']} uncacheable)\")(r['ccache']['compilers'].get('nvcc', {'hits': 0, 'misses': 0, 'uncacheable': 0}))")
+echo "bench nvcc: torch_scatter CUDA cold $csecs s, warm $secs s, warm nvcc hit rate $nvcc_rate"
+python3 -c "import sys; sys.exit(0 if float('${nvcc_rate%% *}') >= 95 else 1)" || fail "cuda warm: nvcc hit rate $nvcc_rate (< 95%): $r"
 
 # ---- 7. a build that ignores TORCH_CUDA_ARCH_LIST -------------------------------------------------
 mkdir -p "$work/wrongarch"
