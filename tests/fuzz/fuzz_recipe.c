@@ -19,8 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jdoc_parse(&doc, "recipes/fuzz.json", (const char *)data, size, &d) == 0) {
 		fuzz_check_roundtrip(&doc);
 		struct recipe r;
-		if (recipe_load(&r, &doc, &d) == 0)
+		size_t before = d.nerrors;
+		if (recipe_load(&r, &doc, &d) == 0) {
+			/* kept (maybe with errors recorded): always with its name */
+			if (!r.name || !*r.name)
+				fuzz_fail("recipe_load accepted a recipe without a name", NULL);
 			recipe_release(&r);
+		} else if (d.nerrors == before) {
+			/* refused: every bad input gets a message that says what is wrong */
+			fuzz_fail("recipe_load refused the input without an error", NULL);
+		}
 	}
 	struct buf text = BUF_INIT;
 	diags_render(&d, &text, true); /* messages quote the input: render them too */

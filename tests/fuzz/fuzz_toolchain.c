@@ -19,8 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (jdoc_parse(&doc, "toolchains/fuzz.json", (const char *)data, size, &d) == 0) {
 		fuzz_check_roundtrip(&doc);
 		struct toolchain t;
-		if (toolchain_load(&t, &doc, &d) == 0)
+		size_t before = d.nerrors;
+		if (toolchain_load(&t, &doc, &d) == 0) {
+			/* kept (maybe with errors recorded): always with its name */
+			if (!t.name || !*t.name)
+				fuzz_fail("toolchain_load accepted a toolchain without a name", NULL);
 			toolchain_release(&t);
+		} else if (d.nerrors == before) {
+			/* refused: every bad input gets a message that says what is wrong */
+			fuzz_fail("toolchain_load refused the input without an error", NULL);
+		}
 	}
 	struct buf text = BUF_INIT;
 	diags_render(&d, &text, true); /* messages quote the input: render them too */

@@ -78,5 +78,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		rc |= replay(argv[i], &count);
 	printf("replayed %d input%s\n", count, count == 1 ? "" : "s");
+	if (count == 0) { /* an empty or misnamed corpus would pass without testing anything */
+		fprintf(stderr, "replay: no input in %s\n", argc > 1 ? argv[1] : "(no argument)");
+		return 1;
+	}
 	return rc ? 1 : 0;
 }
