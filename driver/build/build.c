@@ -117,7 +117,9 @@ void build_prepare(struct build *b, struct session *s, const struct pins *pins,
 			free(why);
 			free(manifest);
 			free(dir);
-			if (it->outcome != OUTCOME_CACHED && o->remote &&
+			/* another shard's variant is not needed here (its chain is there) */
+			bool elsewhere = o->shard_of && o->shard_of[i] != o->shard;
+			if (it->outcome != OUTCOME_CACHED && o->remote && !elsewhere &&
 			    remote_cache_fetch(o->remote, s->cache_dir, b->work_dir, v->key, &it->rec,
 					       &it->remote_refused, d) == 1) {
 				it->outcome = OUTCOME_CACHED;

@@ -81,6 +81,24 @@ done
 n=$(find "$NGINX_ROOT/out" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l)
 [ "$n" = 8 ] || fail "the shards published $n entries, not 8"
 
+# A shard job run again on a fresh runner takes its own variants from the remote and
+# downloads nothing of the other shard's.
+copy_project "$work/rerun/p"
+expect 0 "shard 1/2 again on a fresh runner" -- env PTBUILD_CACHE="$work/cache-rerun" \
+	PTBUILD_REMOTE_CACHE="$NGINX_URL/out" "$PTBUILD" -C "$work/rerun/p" --json build \
+	--set default --shard 1/2 --split "$split" --locked
+python3 - "$(printf '%s\n' "$out" | grep '"event":"result"' | tail -1)" <<'PY' ||
+import json, sys
+vs = json.loads(sys.argv[1])["variants"]
+built = [v for v in vs if v["status"] not in ("prebuilt",)]
+assert all(v["status"] in ("cached", "elsewhere") for v in built), vs
+assert any(v["status"] == "cached" for v in built) and any(v["status"] == "elsewhere" for v in built), vs
+PY
+	fail "the rerun shard did not take its variants from the remote, or took others': $out"
+n=$(find "$work/cache-rerun/out" -mindepth 2 -maxdepth 2 -name manifest.json | wc -l)
+m=$(printf '%s\n' "$out" | grep '"event":"result"' | tail -1 | grep -o '"status":"cached"' | wc -l)
+[ "$n" = "$m" ] || fail "the rerun shard downloaded $n entries for its $m variants"
+
 # ---- collect job -------------------------------------------------------------------------
 copy_project "$work/collect-job/p"
 expect 0 "collect.sh" -- job "$work/collect-job/p" "$work/cache-collect" \
