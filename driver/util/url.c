@@ -69,8 +69,9 @@ char *url_redact(const char *url)
 	if (!scheme)
 		return xstrdup(url);
 	const char *host = scheme + 3;
-	/* the userinfo ends at the authority's last "@" (a password may hold an "@") */
-	size_t span = strcspn(host, "/?#");
+	/* the userinfo ends at the authority's last "@" (a password may hold an "@", and a
+	 * raw one "?" or "#": redact up to the path rather than leak) */
+	size_t span = strcspn(host, "/");
 	const char *at = NULL;
 	for (size_t i = 0; i < span; i++)
 		if (host[i] == '@')
@@ -95,7 +96,7 @@ char *text_redact(const char *text)
 			break;
 		}
 		const char *host = scheme + 3;
-		size_t span = strcspn(host, "/?# \t\n'\"");
+		size_t span = strcspn(host, "/ \t\n'\"");
 		const char *at = NULL;
 		for (size_t i = 0; i < span; i++)
 			if (host[i] == '@')
