@@ -21,9 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct recipe r;
 		size_t before = d.nerrors;
 		if (recipe_load(&r, &doc, &d) == 0) {
-			/* kept (maybe with errors recorded): always with its name */
-			if (!r.name || !*r.name)
-				fuzz_fail("recipe_load accepted a recipe without a name", NULL);
+			/* kept (maybe with errors recorded): always with its name, and an
+			 * empty one is an error */
+			if (!r.name)
+				fuzz_fail("recipe_load kept a recipe without a name", NULL);
+			if (!*r.name && d.nerrors == before)
+				fuzz_fail("recipe_load took an empty name without an error", NULL);
 			recipe_release(&r);
 		} else if (d.nerrors == before) {
 			/* refused: every bad input gets a message that says what is wrong */

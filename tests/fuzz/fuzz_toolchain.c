@@ -21,9 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct toolchain t;
 		size_t before = d.nerrors;
 		if (toolchain_load(&t, &doc, &d) == 0) {
-			/* kept (maybe with errors recorded): always with its name */
-			if (!t.name || !*t.name)
-				fuzz_fail("toolchain_load accepted a toolchain without a name", NULL);
+			/* kept (maybe with errors recorded): always with its name, and an
+			 * empty one is an error */
+			if (!t.name)
+				fuzz_fail("toolchain_load kept a toolchain without a name", NULL);
+			if (!*t.name && d.nerrors == before)
+				fuzz_fail("toolchain_load took an empty name without an error", NULL);
 			toolchain_release(&t);
 		} else if (d.nerrors == before) {
 			/* refused: every bad input gets a message that says what is wrong */
