@@ -341,7 +341,8 @@ static int run_jobs(struct build *b, const struct build_events *ev)
 	b->ev = ev;
 	if (!b->njobs)
 		return 0;
-	if (check_shard_deps(b) < 0 || check_compilers(b) < 0 || prepare_trees(b) < 0 || prepare_ccache(b) < 0)
+	if (check_shard_deps(b) < 0 || check_compilers(b) < 0 || prepare_trees(b) < 0 ||
+	    session_fetch_pinned_files(b->s, b->pins, b->d) < 0 || prepare_ccache(b) < 0)
 		return -1;
 	for (size_t j = 0; j < b->njobs; j++) {
 		b->items[b->job_item[j]].phase = PHASE_START;

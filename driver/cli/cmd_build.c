@@ -136,6 +136,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		.offline = a.frozen || a.offline,
 		.offline_flag = OFFLINE_FLAG(a.frozen, a.offline),
 		.note_unlocked = true,
+		.defer_files = true,
 	};
 	/* One build per work tree at a time: venvs and work trees are not shared safely. */
 	make_dirs(s.work_dir, 0755);

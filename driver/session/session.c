@@ -330,7 +330,7 @@ static int pin_from_lock(struct session *s, struct diags *d, const struct pin_re
 	int rc = source_check_locked(&so, r, locked, pys, npys, d);
 	/* A fresh runner's cache: the wheels a pinned wheel requires too (its venv installs
 	 * them), which the check above does not download. */
-	if (rc == 0 && !rq->offline)
+	if (rc == 0 && !rq->offline && !rq->defer_files)
 		rc = source_fetch_pinned(&so, r, locked, pys, npys, d);
 	if (rc == -2)
 		return -2;
@@ -355,7 +355,7 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 	for (size_t k = 0; usable && per_python && k < npys; k++)
 		usable = pin_file(locked, pys[k].version) != NULL;
 	free(spec);
-	if (usable && per_python && !rq->no_resolve && !rq->offline) {
+	if (usable && per_python && !rq->no_resolve && !rq->offline && !rq->defer_files) {
 		/* the pin holds (a nightly the index moved past): its files, not the newest */
 		struct source_opts so = session_source_opts(s, false);
 		size_t since = d->n;
@@ -384,6 +384,32 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 		diag_note(d, &r->source.pos, "recipe \"%s\" is %s the lock; resolved from upstream "
 			  "(`ptbuild lock` records it)", r->name, locked ? "changed since" : "not in");
 	return 0;
+}
+
+int session_fetch_pinned_files(struct session *s, const struct pins *pins, struct diags *d)
+{
+	if (s->offline)
+		return 0; /* --frozen: the cache has them, or the build says which it lacks */
+	size_t n = 0, since = d->n;
+	const struct recipe **recipes = trees_source_recipes(&s->plan, &s->project, &n);
+	struct source_opts so = session_source_opts(s, false);
+	int rc = 0, input = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct recipe *r = recipes[i];
+		const struct pin *pin = pins_find(pins, r->name);
+		if (r->source.kind != SOURCE_WHEEL || !pin)
+			continue;
+		size_t npys = 0;
+		struct source_python *pys = session_pythons_of(s, r, &npys);
+		int one = source_fetch_pinned(&so, r, pin, pys, npys, d);
+		free(pys);
+		input += one == -2;
+		rc |= one < 0;
+	}
+	free(recipes);
+	if (!rc)
+		return 0;
+	return input ? diags_classify(d, since, DIAG_INPUT) : diags_classify(d, since, DIAG_ENVIRONMENT);
 }
 
 int session_pin_sources(struct session *s, const struct pin_request *rq, struct pins *out,

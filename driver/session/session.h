@@ -77,6 +77,10 @@ struct pin_request {
 	const char *offline_flag;    /* with `offline`: the option, for messages ("--offline";
 					NULL: "--frozen"); without `locked`, sources resolve
 					from the cache */
+	bool defer_files;            /* build: the files a pinned wheel requires are fetched
+					when a variant builds (session_fetch_pinned_files), not
+					here: a run whose variants all come from an output cache
+					downloads none of them */
 };
 
 /*
@@ -89,6 +93,11 @@ struct pin_request {
  */
 int session_pin_sources(struct session *s, const struct pin_request *rq, struct pins *out,
 			struct diags *d);
+
+/* Every file the pins of the plan's wheel sources list that the cache lacks (a pinned
+ * wheel and the wheels it requires), for the build venvs: what session_pin_sources()
+ * left with `defer_files`. 0, or -1 with errors in `d` (classified). */
+int session_fetch_pinned_files(struct session *s, const struct pins *pins, struct diags *d);
 
 /* "recipe/variant", the id of a variant in the lock. Caller frees. */
 char *variant_lock_id(const struct variant *v);

@@ -134,6 +134,11 @@ expect 0 "build --locked at the new pin" -- pt build --locked
 # --locked on a fresh cache (a fresh CI runner): the wheel and what it requires are
 # downloaded, and so is a required wheel the cache lost while it kept the wheel
 mv "$work/cache" "$work/cache.warm"
+# ... but a build that compiles nothing (here: only the wheel source itself; on a runner,
+# every variant from the remote output cache) downloads none of what the wheel requires
+expect 0 "build --locked on a fresh cache, nothing to compile" -- pt build --locked
+[ -z "$(find "$work/cache/dist" -name aaa_dep-1.0-py3-none-any.whl)" ] ||
+	fail "a build that compiles nothing downloaded what the pinned wheel requires"
 expect 0 "fetch --locked on a fresh cache" -- pt fetch --locked
 [ -f "$work/cache/dist/$(sha "$work/wheels/$new")/$new" ] || fail "fetch --locked on a fresh cache lacks $new"
 dep=$(find "$work/cache/dist" -name aaa_dep-1.0-py3-none-any.whl)
@@ -162,6 +167,21 @@ contains "says the locked version is gone" "torch_nightly: the index $index no l
 contains "names the locked file" "$new"
 contains "names the index's newest" "its newest is 2.10.0.dev20261130"
 [ "$(lock_sum)" = "$sum2" ] || fail "a refused --locked changed the lock"
+# An extension built against the pinned nightly, on a fresh runner with --locked: its venv
+# gets the nightly and what it requires, though the pinning step fetched only the nightly.
+q=$work/q
+mkdir -p "$q" && cp -a "$p/recipes" "$p/toolchains" "$q/"
+make_repo extn
+cat >"$q/recipes/extn.json" <<EOF
+{ "name": "extn", "version": "1.0", "source": { "git": "file://$work/git/extn", "ref": "v1" },
+  "depends": ["torch"], "build": ["\${python}", "ext_build.py", "\${out}"],
+  "env": { "EXT_NAME": "extn", "EXT_NEEDS": "fixture_torch" } }
+EOF
+echo "{ \"targets\": [\"extn\"], \"use\": { \"torch\": \"torch_nightly\" }, \"toolchains\": [\"cpu\"], \"python\": [\"$pyv\"] }" >"$q/recipes/sets/default.json"
+expect 0 "lock with an extension" -- env PTBUILD_CACHE="$work/cache-q1" "$PTBUILD" -C "$q" lock
+expect 0 "build --locked of the extension on a fresh cache" -- \
+	env PTBUILD_CACHE="$work/cache-q2" "$PTBUILD" -C "$q" build --locked
+contains "the extension built" "1 built"
 kill "$server_pid" 2>/dev/null
 wait "$server_pid" 2>/dev/null
 server_pid=
