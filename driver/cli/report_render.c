@@ -141,9 +141,15 @@ static bool row_has_calls(const struct report_row *row)
 	return row->have_rec && !row->have_fail && (cc->hits || cc->misses || cc->uncacheable);
 }
 
+/* How one format writes the per-compiler section: its heading, each item's parts, its end. */
+struct ccache_markup {
+	const char *head, *item, *after_name, *item_end, *tail;
+	void (*escape)(struct buf *, const char *);
+};
+
 /* Per compiler: hits/misses/uncacheable and the top reasons, so that uncacheable calls
  * (an nvcc that ccache cannot cache) show beside the hit rate. */
-static void md_ccache_section(const struct report *r, struct buf *out)
+static void ccache_section(const struct report *r, struct buf *out, const struct ccache_markup *m)
 {
 	bool any = false;
 	for (size_t i = 0; i < r->n; i++) {
@@ -151,45 +157,30 @@ static void md_ccache_section(const struct report *r, struct buf *out)
 		if (!row_has_calls(row))
 			continue;
 		if (!any)
-			buf_adds(out, "\n## ccache per compiler\n\n");
+			buf_adds(out, m->head);
 		any = true;
 		struct buf per = BUF_INIT;
 		ccache_stats_describe(&row->rec.cc, &per);
-		buf_adds(out, "- ");
-		md_escape(out, row->v->recipe->name);
-		buf_adds(out, " (");
-		md_escape(out, row->v->label);
+		buf_adds(out, m->item);
+		m->escape(out, row->v->recipe->name);
+		buf_adds(out, m->after_name);
+		m->escape(out, row->v->label);
 		buf_adds(out, "): ");
-		md_escape(out, per.data);
-		buf_addch(out, '\n');
-		buf_release(&per);
-	}
-}
-
-static void html_ccache_section(const struct report *r, struct buf *out)
-{
-	bool any = false;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct report_row *row = &r->rows[i];
-		if (!row_has_calls(row))
-			continue;
-		if (!any)
-			buf_adds(out, "<h2>ccache per compiler</h2>\n<ul class=\"ccache\">\n");
-		any = true;
-		struct buf per = BUF_INIT;
-		ccache_stats_describe(&row->rec.cc, &per);
-		buf_adds(out, "<li><strong>");
-		html_escape(out, row->v->recipe->name);
-		buf_adds(out, "</strong> (");
-		html_escape(out, row->v->label);
-		buf_adds(out, "): ");
-		html_escape(out, per.data);
-		buf_adds(out, "</li>\n");
+		m->escape(out, per.data);
+		buf_adds(out, m->item_end);
 		buf_release(&per);
 	}
 	if (any)
-		buf_adds(out, "</ul>\n");
+		buf_adds(out, m->tail);
 }
+
+static const struct ccache_markup md_ccache = {
+	"\n## ccache per compiler\n\n", "- ", " (", "\n", "", md_escape,
+};
+static const struct ccache_markup html_ccache = {
+	"<h2>ccache per compiler</h2>\n<ul class=\"ccache\">\n", "<li><strong>", "</strong> (",
+	"</li>\n", "</ul>\n", html_escape,
+};
 
 void report_render_md(const struct report *r, struct buf *out)
 {
@@ -266,7 +257,7 @@ static void md_matrix(const struct report *r, struct buf *out)
 		buf_addf(out, " | %s | %s | %s | %s | %s |\n", report_status_name(row->status), c.last,
 			 c.duration, c.size, c.hits);
 	}
-	md_ccache_section(r, out);
+	ccache_section(r, out, &md_ccache);
 	if (r->counts[REPORT_FAILED]) {
 		buf_adds(out, "\n## Failures\n\n");
 		for (size_t i = 0; i < r->n; i++) {
@@ -400,7 +391,7 @@ void report_render_html(const struct report *r, struct buf *out)
 		}
 		buf_adds(out, "</tbody>\n</table>\n");
 	}
-	html_ccache_section(r, out);
+	ccache_section(r, out, &html_ccache);
 	if (r->counts[REPORT_FAILED]) {
 		buf_adds(out, "<h2>Failures</h2>\n<ul>\n");
 		for (size_t i = 0; i < r->n; i++) {
