@@ -49,11 +49,17 @@ void git_source_init(void);
 /* Frees the submodules and zeroes `r`: safe on a zeroed struct; idempotent. */
 void git_tree_result_release(struct git_tree_result *r);
 
-/* Makes sure cache/git/<name>.git mirrors `url` (creating it, or fetching unless offline).
+/* Makes sure cache/git/<name>.git mirrors the branches and tags of `url` (creating it, or
+ * fetching unless offline; git's CLI or libgit2, sources/git_cli.h).
  * The cache is keyed by the upstream URL; objects come from its rewrite by `o->mirrors`.
  * A cached mirror that cannot be fetched (the network is down) is used as it is, with a
  * warning "mirror not updated". On success *mirror is the mirror's path (caller frees). */
 int git_mirror_update(const struct git_opts *o, const char *url, char **mirror, struct diags *d);
+
+/* git_mirror_update and git_resolve of `ref` in one: a ref outside branches and tags
+ * (`refs/pull/12/head`) is fetched exactly, a commit id no branch or tag reaches by id. */
+int git_mirror_resolve(const struct git_opts *o, const char *url, const char *ref,
+		       char commit[GIT_OID_HEX_SIZE], char tag[GIT_OID_HEX_SIZE], struct diags *d);
 
 /* The committer time of `commit` in the cached mirror of `url`, without any network access
  * (for SOURCE_DATE_EPOCH); -1 when the mirror or the commit is not there. */

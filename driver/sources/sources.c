@@ -58,12 +58,7 @@ static int resolve_git(const struct source_opts *o, const struct recipe *r, stru
 				      r->noverrides, &res, d);
 	} else {
 		memset(&res, 0, sizeof(res));
-		char *mirror = NULL;
-		rc = git_mirror_update(&go, r->source.location, &mirror, d);
-		if (rc == 0)
-			rc = git_resolve(mirror, r->source.location, r->source.ref, res.commit,
-					 res.tag, d);
-		free(mirror);
+		rc = git_mirror_resolve(&go, r->source.location, r->source.ref, res.commit, res.tag, d);
 	}
 	if (rc < 0)
 		return rc;

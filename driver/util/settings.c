@@ -124,3 +124,8 @@ const char *setting_ptbuild_ccache(void)
 {
 	return nonempty("PTBUILD_CCACHE");
 }
+
+const char *setting_git_cli(void)
+{
+	return nonempty("PTBUILD_GIT_CLI");
+}

@@ -36,6 +36,9 @@ const char *setting_fault(void);
 char *const *setting_environ(void);
 /* $PTBUILD_CCACHE: the ccache builds run (a path), instead of the search. */
 const char *setting_ptbuild_ccache(void);
+/* $PTBUILD_GIT_CLI: "1" mirrors are fetched with git's CLI, "0" with libgit2; unset: the CLI
+ * for local paths and file:// URLs when git is on PATH (sources/git_cli.h). */
+const char *setting_git_cli(void);
 
 /* ---- the fleet: shared caches (session/fleet_config.h, build/remote_cache.h) ---------- */
 /* $XDG_CONFIG_HOME: the user's config file is $XDG_CONFIG_HOME/ptbuild/config.json
