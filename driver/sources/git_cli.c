@@ -19,17 +19,24 @@ static bool is_local(const char *url)
 	return url[0] == '/' || starts_with(url, "file://");
 }
 
+int git_cli_check(struct diags *d)
+{
+	const char *v = setting_git_cli();
+	if (!v || !strcmp(v, "0") || !strcmp(v, "1"))
+		return 0;
+	diag_error(d, NULL, "PTBUILD_GIT_CLI is \"%s\": it must be 0 (libgit2 fetches mirrors) "
+			    "or 1 (git's CLI does)", v);
+	diag_hint(d, "unset it to let ptbuild choose: git's CLI for local paths and file:// URLs "
+		     "when git is on PATH");
+	return -1;
+}
+
 int git_cli_choose(const char *url, char **git, struct diags *d)
 {
 	*git = NULL;
 	const char *v = setting_git_cli();
-	if (v && strcmp(v, "0") && strcmp(v, "1")) {
-		diag_error(d, NULL, "PTBUILD_GIT_CLI is \"%s\": it must be 0 (libgit2 fetches mirrors) "
-				    "or 1 (git's CLI does)", v);
-		diag_hint(d, "unset it to let ptbuild choose: git's CLI for local paths and file:// "
-			     "URLs when git is on PATH");
+	if (git_cli_check(d) < 0)
 		return -1;
-	}
 	if (v && !strcmp(v, "0"))
 		return 0;
 	if (!v && !is_local(url))

@@ -14,6 +14,10 @@
 #include "util/buf.h"
 #include "util/diag.h"
 
+/* An error (input) unless $PTBUILD_GIT_CLI is unset, 0 or 1: checked when a run starts
+ * (mirrors_load), before anything is fetched. */
+int git_cli_check(struct diags *d);
+
 /*
  * The git program that fetches `url` into mirrors, or NULL for libgit2: $PTBUILD_GIT_CLI=0
  * never, =1 always (an error when git is not on PATH), unset for local paths and file://

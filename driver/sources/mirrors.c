@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/git_cli.h"
 #include "util/json.h"
 #include "util/buf.h"
 #include "util/os.h"
@@ -65,6 +66,8 @@ int mirrors_load(struct mirrors *m, const char *project_dir, struct diags *d)
 	if (path_exists(local) && mirrors_load_file(m, local, d) < 0)
 		rc = -1;
 	free(local);
+	if (git_cli_check(d) < 0) /* how mirrors are fetched: wrong before any fetch */
+		rc = -1;
 	const char *env = setting_ptbuild_mirrors();
 	if (env) {
 		if (!path_exists(env)) {

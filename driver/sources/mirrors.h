@@ -26,7 +26,8 @@ struct mirrors {
 	size_t nfiles;
 };
 
-/* Loads the project's mirrors.json (if any) and $PTBUILD_MIRRORS (if set). */
+/* Loads the project's mirrors.json (if any) and $PTBUILD_MIRRORS (if set), and checks
+ * $PTBUILD_GIT_CLI (sources/git_cli.h). */
 int mirrors_load(struct mirrors *m, const char *project_dir, struct diags *d);
 /* Adds the rules of one file; later rules for the same prefix replace earlier ones. */
 int mirrors_load_file(struct mirrors *m, const char *path, struct diags *d);
