@@ -53,6 +53,7 @@ build/test/tests/bench_checkout tests/integration/fixtures/make_repos.sh --http
 build/test/tests/bench_patch 200
 bash tests/bench/bench_build.sh build/test/ptbuild "$PWD"
 bash tests/bench/bench_shards.sh build/test/ptbuild "$PWD"
+bash tests/bench/bench_mirror.sh build/test/ptbuild "$PWD"
 
 echo "== tests (-Werror build)"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
