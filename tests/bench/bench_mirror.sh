@@ -63,7 +63,7 @@ PY
 git init -q --bare "$work/up.git"
 git -C "$work/up.git" fast-import --quiet <"$work/stream"
 git -C "$work/up.git" symbolic-ref HEAD refs/heads/main
-git -C "$work/up.git" repack -q -a -d -f --depth=50 --window=10
+git -C "$work/up.git" repack -q -a -d # one pack, fast-import's deltas kept
 url=file://$work/up.git
 nrefs=$(git -C "$work/up.git" for-each-ref | wc -l)
 nobj=$(git -C "$work/up.git" rev-list --objects --all | wc -l)
@@ -80,11 +80,16 @@ J
 
 now() { date +%s.%N; }
 mb() { du -sk "$1" | awk '{printf "%.1f", $1 / 1024}'; }
+min() { echo "if ($1 < $2) $1 else $2" | bc; }
 git clone -q --mirror "$url" "$work/warm.git" && rm -rf "$work/warm.git" # the page cache
-t0=$(now)
-git clone -q --mirror "$url" "$work/git-mirror.git"
-t1=$(now)
-git_s=$(echo "$t1 - $t0" | bc)
+git_s=1000
+for _ in 1 2; do # the better of two: two cores shared with other work
+	rm -rf "$work/git-mirror.git"
+	t0=$(now)
+	git clone -q --mirror "$url" "$work/git-mirror.git"
+	t1=$(now)
+	git_s=$(min "$git_s" "$(echo "$t1 - $t0" | bc)")
+done
 git_mb=$(mb "$work/git-mirror.git")
 # `ptbuild lock` of the recipe: the mirror created and the ref resolved, no tree checked out
 # (`fetch` would add a checkout, which `git clone --mirror` does not do)
@@ -98,13 +103,34 @@ run_ptbuild() { # CACHE [ENV...]: seconds
 	b=$(now)
 	echo "$b - $a" | bc
 }
-pt_s=$(run_ptbuild "$work/cache-cli")
+pt_s=$(run_ptbuild "$work/cache-first")
+pt_s=$(min "$pt_s" "$(run_ptbuild "$work/cache-cli")")
 pt_mb=$(mb "$work/cache-cli/git")
 lg_s=$(run_ptbuild "$work/cache-libgit2" PTBUILD_GIT_CLI=0)
 lg_mb=$(mb "$work/cache-libgit2/git")
+# an update after one upstream commit (libgit2's local transport sends the whole tree again)
+printf 'commit refs/heads/main\ncommitter t <t@t.invalid> 1800000000 +0000\ndata 4\nmore\nfrom refs/heads/main^0\nM 100644 inline NEWS\ndata 5\nnews\n\n' |
+	git -C "$work/up.git" fast-import --quiet
+run_update() { # CACHE [ENV...]: seconds of `ptbuild lock --update`
+	local cache=$1 a b
+	shift
+	a=$(now)
+	env "$@" "$PTBUILD" -C "$proj" --cache-dir "$cache" lock --update >"$cache.log" 2>&1 ||
+		{ cat "$cache.log" >&2; exit 1; }
+	b=$(now)
+	echo "$b - $a" | bc
+}
+t0=$(now)
+git -C "$work/git-mirror.git" fetch -q origin
+t1=$(now)
+gup_s=$(echo "$t1 - $t0" | bc)
+up_s=$(run_update "$work/cache-cli")
+lup_s=$(run_update "$work/cache-libgit2" PTBUILD_GIT_CLI=0)
 ratio() { echo "scale=2; $1 / $2" | bc; }
 echo "bench mirror fixture: $commits commits, $files files, $nrefs refs ($pulls refs/pull), $nobj objects ($nlean from branches and tags)"
 printf 'bench mirror: git clone --mirror %.2f s (%s MB), ptbuild %.2f s (%s MB), ratio %s\n' \
 	"$git_s" "$git_mb" "$pt_s" "$pt_mb" "$(ratio "$pt_s" "$git_s")"
 printf 'bench mirror: git clone --mirror %.2f s (%s MB), ptbuild with libgit2 (PTBUILD_GIT_CLI=0) %.2f s (%s MB), ratio %s\n' \
 	"$git_s" "$git_mb" "$lg_s" "$lg_mb" "$(ratio "$lg_s" "$git_s")"
+printf 'bench mirror update (one new commit): git fetch %.2f s, ptbuild %.2f s, ptbuild with libgit2 %.2f s\n' \
+	"$gup_s" "$up_s" "$lup_s"
