@@ -115,9 +115,10 @@ int git_cli_fetch(const char *git, const char *repo, const char *url, const char
 		envp[nenv++] = fixed[i];
 	envp[nenv] = NULL;
 
+	/* Settings, not options, where a git older than 2.29 lacks them: it ignores them. */
 	const char *head[] = { git, "-C", repo, "-c", "gc.auto=0", "-c", "maintenance.auto=0",
-			       "-c", "fetch.recurseSubmodules=false", "fetch", "--quiet",
-			       "--no-write-fetch-head", "--no-tags" };
+			       "-c", "fetch.writeFetchHEAD=false", "-c", "fetch.recurseSubmodules=false",
+			       "fetch", "--quiet", "--no-tags" };
 	size_t nhead = sizeof(head) / sizeof(head[0]);
 	const char **argv = xcalloc(nhead + nspecs + 4, sizeof(char *));
 	size_t argc = 0;

@@ -342,9 +342,9 @@ static int mirror_fetch_commit(const struct git_opts *o, const char *url, const 
 	}
 	char *fu = url_redact(fetch_url);
 	if (mirror_fetch(git, path, fetch_url, full_specs, 1, false, &why_full) == 0) {
-		diag_note(d, NULL, "commit %s is on no branch or tag of \"%s\", which would not send "
-				   "it by id (%s): fetched all of its refs (+refs/*:refs/*) once instead",
-			  hex, fu, why.data);
+		diag_note(d, NULL, "commit %s is on no branch or tag of \"%s\" and could not be "
+				   "fetched by id (%s): fetched all of its refs (+refs/*:refs/*) once "
+				   "instead", hex, fu, why.data);
 		rc = 0;
 	} else {
 		diag_error(d, NULL, "cannot fetch commit %s from \"%s\": %s", hex, fu, why_full.data);

@@ -93,7 +93,9 @@ fetch_fresh() {
 }
 
 # ---- file://, git's CLI (the default there) and libgit2 ---------------------------------
-fetch_fresh file-cli "file://$work/git"
+# with a user's GIT_* that would send git elsewhere, were they passed on
+fetch_fresh file-cli "file://$work/git" GIT_DIR=/nonexistent GIT_CONFIG_COUNT=1 \
+	GIT_CONFIG_KEY_0="url.file:///nonexistent/.insteadOf" GIT_CONFIG_VALUE_0="file://$work/git/"
 lean file-cli
 lacks "file-cli: by id, no note" "fetched all of its refs"
 # libgit2's local transport sends every object of the repository whatever is asked (its
@@ -110,7 +112,7 @@ lean http-allowed
 lacks "http-allowed: by id, no note" "fetched all of its refs"
 git --git-dir="$work/git/sub.git" config --unset uploadpack.allowReachableSHA1InWant
 fetch_fresh http-refused "$http" -- -v
-contains "http-refused: the note" "note: commit $sub_pr1 is on no branch or tag of \"$http/sub.git\", which would not send it by id"
+contains "http-refused: the note" "note: commit $sub_pr1 is on no branch or tag of \"$http/sub.git\" and could not be fetched by id"
 contains "http-refused: the note" "fetched all of its refs (+refs/*:refs/*) once instead"
 has sub "$sub_pr1" || fail "http-refused: sub's mirror lacks the gitlink's commit"
 [ -f "$tree/third_party/sub/pr1.c" ] || fail "http-refused: the submodule is not checked out"
