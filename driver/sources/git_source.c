@@ -117,8 +117,8 @@ static int mirror_fetch_lean(const char *git, const char *path, const char *fetc
 	return mirror_fetch(git, path, fetch_url, specs, extra ? 3 : 2, true, why);
 }
 
-/* A fetch of a mirror made without a shell of its own says its default branch: HEAD is left
- * unborn otherwise. Best effort: nothing reads HEAD but people looking into the cache. */
+/* A fetch leaves a new mirror's HEAD unborn: point it at the remote's default branch. Best
+ * effort: nothing reads HEAD but people looking into the cache. */
 static void mirror_set_head(const char *path, const char *fetch_url)
 {
 	git_repository *repo = NULL;
@@ -278,7 +278,13 @@ static int mirror_update(const struct git_opts *o, const char *url, const char *
 	/* The site's mirror may have changed since the cache was made: fetch from today's. A
 	 * mirror made by older ptbuilds (every ref) keeps the refs it has beyond branches and
 	 * tags (prune touches only the refs fetched); they are never fetched again. */
-	if (mirror_fetch_lean(git, path.data, fetch_url, extra, &why) == 0) {
+	git_repository *repo = NULL;
+	bool opens = git_repository_open_bare(&repo, path.data) == 0;
+	git_repository_free(repo);
+	if (!opens) {
+		git_fail(d, "cannot open the cached mirror of", url);
+		diag_hint(d, "remove %s; the next run creates it again", path.data);
+	} else if (mirror_fetch_lean(git, path.data, fetch_url, extra, &why) == 0) {
 		rc = 0;
 	} else if (fallback) {
 		char *u = url_redact(url), *fu = url_redact(fetch_url);
