@@ -166,6 +166,16 @@ expect 0 "fetch of a new tag into an old full mirror" -- pt fetch
 has top v1.1 || fail "old mirror: the new tag was not fetched"
 case $(refs top) in *refs/pull/7/head*) ;; *) fail "old mirror: its refs/pull were dropped: $(refs top)" ;; esac
 
+# ---- a cached mirror that does not open: an error that says to remove it ----------------
+cache=$work/cache-file-cli
+recipe "file://$work/git" v1.0
+m=$(mirror top)
+mv "$m/HEAD" "$m/HEAD.away"
+expect 3 "a broken cached mirror" -- pt lock --update
+contains "broken mirror" "cannot open the cached mirror of \"file://$work/git/top.git\""
+contains "broken mirror" "hint: remove $m; the next run creates it again"
+mv "$m/HEAD.away" "$m/HEAD"
+
 # ---- PTBUILD_GIT_CLI: a wrong value; credentials never printed ---------------------------
 cache=$work/cache-bad
 recipe "file://$work/git" v1.0
