@@ -24,10 +24,27 @@ removed() { printf '%s' "$out" | python3 -c "import json,sys
 print('\n'.join(sorted(e['part'] + ':' + e['name'] for e in json.load(sys.stdin)['removed'])))"; }
 ls_cache() { (cd "$cache" && find out dist git envs -mindepth 1 -maxdepth 1 | sort); }
 
-# ---- fixtures: one recipe built at v1 then v2, one only fetched then dropped, an archive -----
-# (each built variant costs a venv, seconds on a loaded machine: one is built, slow later)
-for r in one gone slow; do make_repo $r; done
-recipe one v1 '{ "EXT_NAME": "one" }'
+# ---- fixtures ------------------------------------------------------------------------------
+# one recipe built at v1 then v2 (one venv: each built variant costs one, seconds on a loaded
+# machine), needing a prebuilt wheel from dist/; one only fetched then dropped; an archive
+python3 - "$work" <<'PY'
+import sys, zipfile
+di = "depw-1.0.dist-info"
+files = {"depw/__init__.py": "NAME = 'depw'\n",
+         f"{di}/METADATA": "Metadata-Version: 2.1\nName: depw\nVersion: 1.0\n",
+         f"{di}/WHEEL": "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+with zipfile.ZipFile(f"{sys.argv[1]}/depw-1.0-py3-none-any.whl", "w") as z:
+    for k, v in files.items():
+        z.writestr(k, v)
+    z.writestr(f"{di}/RECORD", "".join(f"{k},,\n" for k in files) + f"{di}/RECORD,,\n")
+PY
+wheel_sha=$(sha "$work/depw-1.0-py3-none-any.whl")
+cat >"$p/recipes/depw.json" <<J
+{ "name": "depw", "version": "1.0", "builder": "wheel",
+  "source": { "wheel": "file://$work/depw-1.0-py3-none-any.whl", "sha256": "$wheel_sha" } }
+J
+for r in one gone; do make_repo $r; done
+recipe one v1 '{ "EXT_NAME": "one" }' '["depw"]'
 recipe gone v1 '{ "EXT_NAME": "gone" }'
 mkdir -p "$work/arch/arch-1.0" && echo data >"$work/arch/arch-1.0/f"
 tar -C "$work/arch" -cf "$work/arch-1.0.tar" arch-1.0
@@ -44,11 +61,10 @@ expect 0 "fetch the dropped recipes" -- pt fetch --set dropped
 one_v1=$(key_of one); gone_mirror=$(mirror_of gone)
 dist_entry=$(sha "$work/arch-1.0.tar")
 [ -d "$cache/dist/$dist_entry" ] || fail "the archive is not in $cache/dist"
+[ -f "$cache/dist/$wheel_sha/depw-1.0-py3-none-any.whl" ] || fail "the prebuilt wheel is not in $cache/dist"
 [ -n "$gone_mirror" ] || fail "no mirror of gone"
 rm "$p/recipes/gone.json" "$p/recipes/arch.json" "$p/recipes/sets/dropped.json"
-recipe one v2 '{ "EXT_NAME": "one" }'
-recipe slow v1 "{ \"EXT_NAME\": \"slow\", \"EXT_BLOCK\": \"$work/block\" }" '["one"]'
-set_file slow '["slow"]'
+recipe one v2 '{ "EXT_NAME": "one" }' '["depw"]'
 expect 0 "lock again" -- pt lock
 expect 0 "second build" -- pt build
 one_v2=$(key_of one)
@@ -75,7 +91,7 @@ want=$(du -sB1 "$cache" | cut -f1)
 got=$(printf '%s' "$du_json" | jq_py "d['total']")
 [ "$got" = "$want" ] || fail "du total: $got bytes, du(1) says $want"
 got=$(printf '%s' "$du_json" | jq_py "d['parts']['out']['entries'], d['parts']['git']['entries'], d['parts']['dist']['entries'], d['parts']['envs']['entries']")
-[ "$got" = "2 2 1 2" ] || fail "du entries (out git dist envs): $got, expected 2 2 1 2"
+[ "$got" = "2 2 2 2" ] || fail "du entries (out git dist envs): $got, expected 2 2 2 2"
 expect 0 "du text" -- pt cache du
 contains "du names the cache" "cache $cache"
 contains "du lists envs" "envs"
@@ -110,6 +126,7 @@ after
 $after"
 [ -d "$cache/out/$one_v2" ] || fail "gc removed the referenced entry $one_v2"
 [ -n "$(mirror_of one)" ] || fail "gc removed a referenced mirror"
+[ -d "$cache/dist/$wheel_sha" ] || fail "gc removed the pinned wheel"
 [ -d "$cache/envs/tmp2digest.tmp-1" ] && [ -f "$cache/envs/tmp2digest.lock" ] ||
 	fail "gc removed a writer's temp or lock in envs/"
 [ -e "$cache/live/999999999.json" ] && fail "gc left the stale live file"
@@ -125,44 +142,51 @@ contains "explain's hint" "removed by hand or by \`ptbuild cache gc\`"
 mv "$work/one-entry" "$cache/out/$one_v2"
 
 # ---- a build beside gc --max-size 0: what it uses survives, it succeeds ----------------------
+# one at v1 again, blocked in its build step: it installs depw from dist/ into its venv (the
+# same venv: nothing new to create) and reads one's mirror
+recipe one v1 "{ \"EXT_NAME\": \"one\", \"EXT_BLOCK\": \"$work/block\" }" '["depw"]'
+expect 0 "lock for the blocked build" -- pt lock
 touch "$work/block"
-"$PTBUILD" -C "$p" build --set slow >"$work/slow.out" 2>&1 &
+"$PTBUILD" -C "$p" build >"$work/slow.out" 2>&1 &
 slow_pid=$!
 for _ in $(seq 300); do [ -s "$work/block.pid" ] && break; sleep 0.1; done
-[ -s "$work/block.pid" ] || fail "the slow build never started: $(cat "$work/slow.out")"
+[ -s "$work/block.pid" ] || fail "the blocked build never started: $(cat "$work/slow.out")"
 read -r _ sleep_pid <"$work/block.pid"
 ls "$cache/live/"*.json >/dev/null 2>&1 || fail "the running build has no live file"
 expect 0 "gc --max-size 0 beside a build" -- pt --json cache gc --max-size 0 --keep 0
 printf '%s' "$out" | jq_py "d['running_builds']" | grep -qx 1 || fail "gc did not see the running build: $out"
-[ -d "$cache/out/$one_v2" ] || fail "gc removed one's entry, which the running build installs"
-[ -n "$(mirror_of slow)" ] && [ -n "$(mirror_of one)" ] || fail "gc removed a mirror the running build uses"
-[ -d "$cache/envs/tmp2digest.tmp-1" ] || fail "gc --max-size 0 removed a writer's temp"
+[ "$(removed)" = "out:$one_v2" ] || fail "beside the build, gc removed $(removed), expected only one's v2 entry (no running build uses it)"
+[ -f "$cache/dist/$wheel_sha/depw-1.0-py3-none-any.whl" ] || fail "gc removed the wheel the running build installs"
+[ -n "$(mirror_of one)" ] || fail "gc removed the mirror the running build uses"
 kill "$sleep_pid" 2>/dev/null
 wait "$slow_pid"; rc=$?
 [ "$rc" = 0 ] || fail "the build beside gc: exit $rc: $(cat "$work/slow.out")"
+grep -q "venv .* is up to date" "$p/build/logs/cpu-py3.11/one.log" || fail "the blocked build made a new venv (slow)"
 rm -f "$work/block" "$work/block.pid"
-slow_key=$(sed -n 's/^ *"key": "\([0-9a-f]*\)".*/\1/p' "$p/build/state/slow/cpu-py3.11.json")
-[ -f "$cache/out/$slow_key/manifest.json" ] || fail "the build beside gc left no entry"
+blocked_key=$(key_of one)
+[ -f "$cache/out/$blocked_key/manifest.json" ] || fail "the build beside gc left no entry"
 [ -z "$(ls "$cache/live/"*.json 2>/dev/null)" ] || fail "the finished build left its live file"
 
-# ---- --max-size: least recently used first; a cache hit is a use -------------------------------
-touch -d '3 days ago' "$cache/out/$one_v2"
-touch -d '2 days ago' "$cache/out/$slow_key"
-lru_first() { # MAX: the first entry gc --max-size MAX would remove
+# ---- --max-size: least recently used first; a cache hit is a use -----------------------------
+mirror=$(mirror_of one)
+touch -d '3 days ago' "$cache/out/$blocked_key"
+find "$mirror" -maxdepth 2 -exec touch -d '2 days ago' {} +
+touch -d '1 day ago' "$cache/dist/$wheel_sha" "$cache/dist/$wheel_sha/"*
+lru_first() { # MAX: the entries gc --max-size MAX would remove
 	expect 0 "gc --dry-run --max-size $1" -- pt --json cache gc --dry-run --keep 365 --max-size "$1"
 	printf '%s' "$out" | jq_py "' '.join(e['part'] + ':' + e['name'] for e in d['removed'])"
 }
 expect 0 "sizes" -- pt --json cache gc --dry-run --keep 365
 total=$(printf '%s' "$out" | jq_py "d['kept']")
-[ "$(lru_first $((total - 1)))" = "out:$one_v2" ] ||
+[ "$(lru_first $((total - 1)))" = "out:$blocked_key" ] ||
 	fail "over by one byte, gc would remove $(lru_first $((total - 1))), expected the least recently used (one's entry, 3 days)"
 expect 0 "a cached build: one's entry is a hit" -- pt build
 contains "cached" "0 built, 1 cached"
-[ "$(lru_first $((total - 1)))" = "out:$slow_key" ] ||
-	fail "after a hit on one's entry, gc would remove $(lru_first $((total - 1))), expected slow's (2 days)"
+[ "$(lru_first $((total - 1)))" = "git:$(basename "$mirror")" ] ||
+	fail "after a hit on one's entry, gc would remove $(lru_first $((total - 1))), expected the mirror (2 days)"
 expect 0 "gc --max-size" -- pt --json cache gc --keep 365 --max-size $((total - 1))
-[ "$(removed)" = "out:$slow_key" ] || fail "gc --max-size removed $(removed), expected slow's entry"
-[ -d "$cache/out/$one_v2" ] || fail "gc --max-size removed one's entry too"
+[ "$(removed)" = "git:$(basename "$mirror")" ] || fail "gc --max-size removed $(removed), expected the mirror"
+[ -d "$cache/out/$blocked_key" ] && [ -d "$cache/dist/$wheel_sha" ] || fail "gc --max-size removed more"
 
 # ---- a killed gc leaves the cache usable; the next one empties the trash ---------------------
 expect 137 "gc killed after moving" -- env PTBUILD_FAULT=gc "$PTBUILD" -C "$p" cache gc --max-size 0 --keep 0
