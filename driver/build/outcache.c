@@ -1,6 +1,7 @@
 #include "build/outcache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,8 @@ bool out_entry_whole(const char *dir, const struct build_record *r, char **why)
 		buf_release(&b);
 		free(path);
 	}
+	if (!*why) /* a hit: the entry's last use, for `cache gc --max-size` (LRU) */
+		utimensat(AT_FDCWD, dir, NULL, 0);
 	return !*why;
 }
 

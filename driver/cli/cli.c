@@ -35,6 +35,8 @@ static const char main_help[] =
 	"           RECORD hashes, tags, CUDA arches, NCCL linkage, C++ ABI\n"
 	"  report   [TARGET...] [--format md|json|html] [--out FILE]\n"
 	"           the build matrix: status, last build, duration, wheel size, ccache hits\n"
+	"  cache    du | gc [--max-size SIZE] [--dry-run]\n"
+	"           what the cache holds; remove what nothing references\n"
 	"  doctor   what this machine has: compilers, Python, torch, nvcc, NCCL, ccache,\n"
 	"           disk and memory\n"
 	"\n"
@@ -58,6 +60,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "build", cmd_build },
+	{ "cache", cmd_cache },
 	{ "collect", cmd_collect },
 	{ "doctor", cmd_doctor },
 	{ "explain", cmd_explain },

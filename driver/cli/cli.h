@@ -45,6 +45,7 @@ int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_collect(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);
+int cmd_cache(struct cli *cli, int argc, char **argv);
 
 /*
  * Parses the options every command shares (-C, --cache-dir, --json, -v, -q, --color,

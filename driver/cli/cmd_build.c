@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "build/build.h"
+#include "build/cache_live.h"
 #include "cli/answer.h"
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -113,6 +114,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	struct remote_cache remote = { 0 };
 	struct shard_split split = { 0 };
 	bool have_build = false;
+	struct cache_live live = { .fd = -1 }; /* <cache>/live/<pid>.json: what gc must keep */
 	int lock_fd = -1;
 	int code = EXIT_OK;
 	int first = cli_parse(cli, argc, argv, "j:", build_long, on_option, &a, build_help);
@@ -155,12 +157,17 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	free(lock_path);
+	cache_live_begin(&live, s.cache_dir, s.project.dir, &cli->diags);
 	code = cli_remote_open(cli, &s, &a.remote, &remote);
 	if (code != EXIT_OK)
 		goto done;
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
+	struct cache_refs refs = { 0 };
+	cache_refs_of_session(&refs, &s, &pins, false);
+	cache_live_update(&live, &refs, &cli->diags);
+	cache_refs_release(&refs);
 	build_opts_defaults(&a.build);
 	if (remote.url)
 		a.build.remote = &remote;
@@ -206,6 +213,7 @@ done:
 	code = cli_end(cli, code);
 	if (have_build)
 		build_release(&b);
+	cache_live_end(&live);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	remote_cache_release(&remote);

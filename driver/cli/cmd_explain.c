@@ -123,7 +123,7 @@ static int explain_variant(struct session *s, struct cli *cli, const struct vari
 				buf_addf(&text, "up to date\n");
 			else
 				buf_addf(&text, "rebuild: the output cache has no entry for key %.16s "
-						"(removed by hand or by `cache gc`)\n", v->key);
+						"(removed by hand or by `ptbuild cache gc`)\n", v->key);
 		} else {
 			status = "rebuild";
 			struct key_changes changes = { 0 };
