@@ -126,10 +126,10 @@ int envstore_check(const char *venv, const struct env_manifest *m, enum env_chec
 		} else if ((same_ino = (unsigned long long)st.st_ino == f->ino),
 			   how == ENV_CHECK_SHARED && !same_ino) {
 			/* replaced in the venv itself: nothing shared changed */
+		} else if (!same_ino && (how == ENV_CHECK_ENTRY || m->linked)) {
+			*why = "was replaced";
 		} else if ((long long)st.st_size != f->size || mtime_ns(&st) != f->mtime_ns) {
 			*why = "was written after the entry was made";
-		} else if (how != ENV_CHECK_SHARED && !same_ino && (how == ENV_CHECK_ENTRY || m->linked)) {
-			*why = "was replaced";
 		}
 		if (*why)
 			*bad = path;
