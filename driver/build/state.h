@@ -82,6 +82,8 @@ struct build_item {
 	char *env_tmp;                /* owned: the venv being linked, beside it->venv */
 	char *env_entry;              /* owned: the store entry the venv is linked from */
 	double env_started;           /* monotonic seconds: the current store step's start */
+	double env_since;             /* monotonic seconds: when the venv phase began */
+	double env_making;            /* seconds this job made (or waited for) store entries */
 	char flags_key[SHA256_HEX_SIZE];  /* inputs that invalidate a build directory */
 	char source_key[SHA256_HEX_SIZE]; /* the source tree's identity and patches */
 	char *failure;                /* owned: what failed, for messages */

@@ -426,6 +426,7 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	free(marker);
 	if (reuse)
 		log_line(it, "# ptbuild: venv %s is up to date", it->venv);
+	it->env_since = monotonic_seconds();
 	it->phase = reuse ? PHASE_COPY : PHASE_VENV;
 	return true;
 }
@@ -576,6 +577,7 @@ static int env_link(struct build *b, struct build_item *it, const char *digest,
 	free(it->env_entry);
 	it->env_entry = envstore_entry(b->s->cache_dir, digest, NULL);
 	char *src = path_join(it->env_entry, "venv");
+	it->env_making = monotonic_seconds() - it->env_since;
 	make_parents(it->venv);
 	remove_stale_temps(it->venv);
 	struct buf tmp = BUF_INIT;
@@ -915,7 +917,9 @@ static void fill_record(struct build_item *it, const struct sched_job *jb)
 	r->recipe = xstrdup(it->v->recipe->name);
 	r->variant = xstrdup(it->v->label);
 	r->inputs = xstrdup(it->v->key_input);
-	r->seconds = monotonic_seconds() - jb->started;
+	/* without the store entries it made or waited for: those are the cache's, once; what
+	 * the scheduler and the shards weigh is the variant's cost with its environment there */
+	r->seconds = monotonic_seconds() - jb->started - it->env_making;
 	r->ccache_hits = it->cc.hits;
 	r->ccache_misses = it->cc.misses;
 	r->cc = it->cc;
