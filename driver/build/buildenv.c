@@ -215,7 +215,41 @@ void buildenv_venv_key(const struct build *b, struct build_item *it)
 	buf_release(&k);
 }
 
-char *buildenv_constraints(const struct build_item *it)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void closure_key(const struct build *b, const struct build_item *it, size_t nwheels,
+			char *out)
+{
+	const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
+	char **lines = xcalloc(nwheels + 1, sizeof(char *));
+	for (size_t i = 0; i < nwheels; i++) {
+		struct buf l = BUF_INIT;
+		buf_addf(&l, "wheel %s %s\n", it->wheels[i].sha256, path_base(it->wheels[i].path));
+		lines[i] = buf_detach(&l);
+	}
+	qsort(lines, nwheels, sizeof(char *), cmp_str);
+	struct buf k = BUF_INIT;
+	buf_addf(&k, "closure 1\n%s\n%s\n", py && py->interpreter ? py->interpreter : "",
+		 py ? py->full : "");
+	for (size_t i = 0; i < nwheels; i++) {
+		buf_adds(&k, lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	sha256_hex(k.data, k.len, out);
+	buf_release(&k);
+}
+
+void buildenv_closure_key(const struct build *b, struct build_item *it)
+{
+	closure_key(b, it, it->nwheels, it->env_closure);
+	closure_key(b, it, 0, it->env_bare);
+}
+
+char *buildenv_constraints(const struct build_item *it, const char *venv)
 {
 	struct buf text = BUF_INIT;
 	for (size_t i = 0; i < it->nwheels; i++) {
@@ -227,7 +261,7 @@ char *buildenv_constraints(const struct build_item *it)
 		buf_addf(&text, "%.*s==%.*s\n", (int)(dash - name), name, (int)(dash2 - dash - 1),
 			 dash + 1);
 	}
-	char *path = path_join(it->venv, "ptbuild-constraints.txt");
+	char *path = path_join(venv, "ptbuild-constraints.txt");
 	if (write_file_atomic(path, text.data ? text.data : "", text.len) < 0) {
 		free(path);
 		path = NULL;

@@ -20,9 +20,13 @@ char **buildenv_argv(struct build *b, struct build_item *it, int share);
 void buildenv_dependency_wheels(struct build *b, struct build_item *it);
 /* it->venv_key: the interpreter, the dependency wheels by digest, build_requires. */
 void buildenv_venv_key(const struct build *b, struct build_item *it);
-/* Writes the venv's constraints file ("torch==2.1.2" per dependency wheel) and returns
- * its path (caller frees), or NULL when it cannot be written. */
-char *buildenv_constraints(const struct build_item *it);
+/* it->env_closure: the interpreter and the dependency wheels by digest (in any order): the
+ * store entry shared by every variant with this closure; it->env_bare: the interpreter's
+ * alone (what `python -m venv` makes, once per interpreter). */
+void buildenv_closure_key(const struct build *b, struct build_item *it);
+/* Writes the constraints file ("torch==2.1.2" per dependency wheel) into the venv `venv`
+ * and returns its path (caller frees), or NULL when it cannot be written. */
+char *buildenv_constraints(const struct build_item *it, const char *venv);
 
 
 /* ---- after the build: what its wheels must look like ---------------------------------------- */

@@ -33,6 +33,7 @@ extern const char *const build_outcome_names[];
 enum build_phase {
 	PHASE_START, PHASE_VENV, PHASE_DEPS, PHASE_REQUIRES, PHASE_VENV_DONE, PHASE_COPY, PHASE_SWAP,
 	PHASE_BUILD, PHASE_COLLECT, PHASE_END,
+	PHASE_ENV_SEAL, PHASE_ENV_LINKED, /* the environment store (envstore.h) */
 };
 
 /* A wheel a build's venv installs: a dependency's output or a wheel source's pinned file. */
@@ -67,7 +68,22 @@ struct build_item {
 	long long epoch;              /* SOURCE_DATE_EPOCH of the build and of its wheels */
 	char **envp;                  /* owned, NULL-terminated: the build's environment */
 	char **argv;                  /* owned: the current child's arguments */
-	char venv_key[SHA256_HEX_SIZE];
+	char venv_key[SHA256_HEX_SIZE];   /* also the digest of its store entry with build_requires */
+	char env_bare[SHA256_HEX_SIZE];    /* the store entry of the interpreter alone (pip in it) */
+	char env_closure[SHA256_HEX_SIZE]; /* ... + the dependency wheels: shared by every variant
+					      with this closure */
+	const char *env_base;         /* the entry env_stage was linked from; NULL: python -m venv */
+	struct staged_dir env_stage;  /* a store entry being made */
+	char *env_made_at;            /* owned: the venv in env_stage */
+	const char *env_level;        /* what env_stage holds, for the log */
+	int env_lock;                 /* flock on the entry being made, while env_locked */
+	bool env_locked;
+	bool env_linked;              /* the venv's files are links into the store: check them */
+	char *env_tmp;                /* owned: the venv being linked, beside it->venv */
+	char *env_entry;              /* owned: the store entry the venv is linked from */
+	double env_started;           /* monotonic seconds: the current store step's start */
+	double env_since;             /* monotonic seconds: when the venv phase began */
+	double env_making;            /* seconds this job made (or waited for) store entries */
 	char flags_key[SHA256_HEX_SIZE];  /* inputs that invalidate a build directory */
 	char source_key[SHA256_HEX_SIZE]; /* the source tree's identity and patches */
 	char *failure;                /* owned: what failed, for messages */

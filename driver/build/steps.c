@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "build/buildenv.h"
+#include "build/envstore.h"
 #include "plan/key.h"
 #include "util/fault.h"
 #include "util/os.h"
@@ -130,6 +131,19 @@ static enum sched_step fail(struct build_item *it, const char *fmt, ...)
 void build_item_cleanup(struct build_item *it)
 {
 	staged_dir_abort(&it->out);
+	staged_dir_abort(&it->env_stage); /* a store entry half made: never seen by anyone */
+	if (it->env_locked) {
+		close(it->env_lock);
+		it->env_locked = false;
+	}
+	if (it->env_tmp) {
+		remove_tree(it->env_tmp);
+		free(it->env_tmp);
+		it->env_tmp = NULL;
+	}
+	free(it->env_made_at);
+	free(it->env_entry);
+	it->env_made_at = it->env_entry = NULL;
 	if (it->log_fd >= 0) {
 		close(it->log_fd);
 		it->log_fd = -1;
@@ -252,6 +266,110 @@ static bool take_finished_entry(struct build *b, struct build_item *it)
 	return rc == 0;
 }
 
+/* ---- the venv from the environment store (envstore.h) --------------------------------------- */
+
+static char *venv_manifest_path(const struct build_item *it)
+{
+	return path_join(it->venv, ".ptbuild-env");
+}
+
+/* A kept venv is reused only while it still holds its entry's very files, unchanged. */
+static bool venv_intact(struct build *b, struct build_item *it)
+{
+	char *path = venv_manifest_path(it);
+	struct env_manifest m;
+	int rc = envstore_manifest_load(path, &m);
+	free(path);
+	if (rc < 0 || !m.entry) {
+		if (rc == 0)
+			envstore_manifest_release(&m);
+		log_line(it, "# ptbuild: venv %s was not linked from the environment store: "
+			     "linking it again", it->venv);
+		return false;
+	}
+	char *bad;
+	const char *why;
+	bool ok = envstore_check(it->venv, &m, ENV_CHECK_REUSE, &bad, &why) == 0;
+	if (!ok) {
+		log_line(it, "# ptbuild: venv %s: %s %s: linking it again from the store", it->venv,
+			 bad, why);
+		free(bad);
+	} else {
+		it->env_linked = m.linked;
+		free(it->env_entry);
+		it->env_entry = envstore_entry(b->s->cache_dir, m.entry, NULL);
+		char *used = path_join(it->env_entry, "used");
+		if (is_directory(it->env_entry))
+			touch_file(used);
+		free(used);
+	}
+	envstore_manifest_release(&m);
+	return ok;
+}
+
+/* The store entry of `digest` is complete and as it was made; a damaged one is dropped
+ * (renamed away, removed), so nothing links it again. */
+static bool env_entry_ready(struct build *b, struct build_item *it, const char *digest)
+{
+	char *entry = envstore_entry(b->s->cache_dir, digest, NULL);
+	bool ready = false;
+	if (is_directory(entry)) {
+		char *manifest = path_join(entry, "manifest");
+		char *venv = path_join(entry, "venv");
+		struct env_manifest m;
+		char *bad = NULL;
+		const char *why = "has no readable manifest";
+		if (envstore_manifest_load(manifest, &m) == 0) {
+			ready = envstore_check(venv, &m, ENV_CHECK_ENTRY, &bad, &why) == 0;
+			envstore_manifest_release(&m);
+		}
+		if (!ready) {
+			log_line(it, "ptbuild: store entry %s is damaged: %s %s; dropping it (venvs "
+				     "linked from it are linked again on their next use)", entry,
+				 bad ? bad : manifest, why);
+			if (envstore_drop(entry) < 0)
+				log_line(it, "ptbuild: cannot remove %s: %s", entry, strerror(errno));
+		}
+		free(bad);
+		free(venv);
+		free(manifest);
+	}
+	free(entry);
+	return ready;
+}
+
+/* After a build phase: no file the venv shares with the store was written (as root, the
+ * read-only modes do not stop that). False, with the build failed and the entry dropped,
+ * when one was. */
+static bool env_check_own(struct build *b, struct build_item *it)
+{
+	if (!it->env_linked || !it->env_entry)
+		return true;
+	char *path = venv_manifest_path(it);
+	struct env_manifest m;
+	int rc = envstore_manifest_load(path, &m);
+	free(path);
+	if (rc < 0)
+		return true; /* the build removed it: nothing shared is known to be changed */
+	char *bad;
+	const char *why;
+	bool ok = envstore_check(it->venv, &m, ENV_CHECK_SHARED, &bad, &why) == 0;
+	envstore_manifest_release(&m);
+	if (ok)
+		return true;
+	it->env_linked = false;
+	envstore_drop(it->env_entry);
+	/* the entries it was linked from share files too: each is dropped when it shares this one */
+	env_entry_ready(b, it, it->env_closure);
+	env_entry_ready(b, it, it->env_bare);
+	fail(it, "the build wrote into %s, a file its venv shares with the environment store "
+		 "(hardlinked from %s): that store entry is dropped and venvs linked from it are "
+		 "linked again on their next use; a build must not change its dependencies' files "
+		 "(copy such a file into the work tree first)", bad, it->env_entry);
+	free(bad);
+	return false;
+}
+
 /* Paths, log, output staging dir, environment and venv inputs; then the venv or the copy. */
 static bool step_start(struct build *b, struct build_item *it, int share)
 {
@@ -302,17 +420,19 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 	it->envp = buildenv_compose(b, it, share);
 	buildenv_dependency_wheels(b, it);
 	buildenv_venv_key(b, it);
+	buildenv_closure_key(b, it);
 	char *marker = path_join(it->venv, ".ptbuild-venv");
-	bool reuse = marker_is(marker, it->venv_key);
+	bool reuse = marker_is(marker, it->venv_key) && venv_intact(b, it);
 	free(marker);
 	if (reuse)
 		log_line(it, "# ptbuild: venv %s is up to date", it->venv);
+	it->env_since = monotonic_seconds();
 	it->phase = reuse ? PHASE_COPY : PHASE_VENV;
 	return true;
 }
 
 /* The venv's python, `head`, then `nt` more arguments from `tail`. */
-static char **pip_argv(struct build_item *it, const char *const *head, const char *const *tail,
+static char **pip_argv(const char *venv, const char *const *head, const char *const *tail,
 		       size_t nt)
 {
 	size_t nh = 0;
@@ -320,7 +440,7 @@ static char **pip_argv(struct build_item *it, const char *const *head, const cha
 		nh++;
 	char **argv = strv_new(nh + nt + 1);
 	struct buf py = BUF_INIT;
-	buf_addf(&py, "%s/bin/python", it->venv);
+	buf_addf(&py, "%s/bin/python", venv);
 	argv[0] = buf_detach(&py);
 	for (size_t i = 0; i < nh; i++)
 		argv[1 + i] = xstrdup(head[i]);
@@ -432,58 +552,285 @@ static bool finish_wheels(struct build *b, struct build_item *it)
  * next phase runs at once. */
 enum { STEP_NEXT = STEP_FAILED + 1 };
 
+/* The PATH of the job's environment, for finding a tool as its children would. */
+static const char *job_path(const struct build_item *it)
+{
+	for (size_t i = 0; it->envp && it->envp[i]; i++)
+		if (starts_with(it->envp[i], "PATH="))
+			return it->envp[i] + 5;
+	return "/usr/bin:/bin";
+}
+
+static void env_unlock(struct build_item *it)
+{
+	if (it->env_locked)
+		close(it->env_lock);
+	it->env_locked = false;
+}
+
+/* The venv: a link of its store entry, made first when missing (the closure's entry, then
+ * the one with build_requires). Another build making the same entry is waited for by a
+ * child holding then leaving its lock: the driver never blocks. */
+static int env_link(struct build *b, struct build_item *it, const char *digest,
+		    struct sched_spawn *sp)
+{
+	free(it->env_entry);
+	it->env_entry = envstore_entry(b->s->cache_dir, digest, NULL);
+	char *src = path_join(it->env_entry, "venv");
+	it->env_making = monotonic_seconds() - it->env_since;
+	make_parents(it->venv);
+	remove_stale_temps(it->venv);
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", it->venv, (long)getpid());
+	remove_tree(tmp.data);
+	char *parent = xstrdup(it->venv);
+	*strrchr(parent, '/') = '\0';
+	it->env_linked = same_filesystem(src, parent);
+	if (!it->env_linked)
+		log_line(it, "# ptbuild: the environment store (%s) is on another filesystem than %s: "
+			     "copying the environment instead of linking it", it->env_entry, parent);
+	free(parent);
+	free(it->env_tmp);
+	it->env_tmp = xstrdup(tmp.data);
+	it->env_started = monotonic_seconds();
+	char **argv = strv_new(4);
+	argv[0] = xstrdup("cp");
+	argv[1] = xstrdup(it->env_linked ? "-al" : "-a");
+	argv[2] = src;
+	argv[3] = buf_detach(&tmp);
+	set_phase(b, it, PHASE_ENV_LINKED, "venv");
+	return spawn_argv(it, argv, NULL, sp);
+}
+
 static int phase_venv(struct build *b, struct build_item *it, struct sched_spawn *sp)
 {
 	const struct python_fp *py = fingerprints_python(&b->s->plan.fp, it->v->python);
 	if (!py || !py->interpreter)
 		return fail(it, "no interpreter for Python %s", it->v->python);
-	remove_tree(it->venv);
-	make_parents(it->venv);
+	/* the chain: the interpreter's entry, + the closure, + build_requires; each made by
+	 * linking the one before and pip installing into it */
+	const char *chain[3] = { it->env_bare, NULL, NULL };
+	size_t top = 0;
+	if (it->nwheels)
+		chain[++top] = it->env_closure;
+	if (it->v->recipe->build_requires.n)
+		chain[++top] = it->venv_key;
+	if (env_entry_ready(b, it, chain[top]))
+		return env_link(b, it, chain[top], sp);
+	size_t lv = top;
+	while (lv > 0 && !env_entry_ready(b, it, chain[lv - 1]))
+		lv--;
+	const char *make = chain[lv];
+	const char *cache = b->s->cache_dir;
+	char *lock = envstore_entry(cache, make, ".lock");
+	make_parents(lock);
+	int fd = lock_file_try(lock);
+	if (fd < 0) {
+		if (errno != EWOULDBLOCK) {
+			fail(it, "cannot lock \"%s\": %s (is the cache directory writable?)", lock,
+			     strerror(errno));
+			free(lock);
+			return STEP_FAILED;
+		}
+		log_line(it, "# ptbuild: another build is making store entry %s: waiting for it", make);
+		char *tool = find_in_path("flock", job_path(it));
+		char **argv = strv_new(tool ? 3 : 2);
+		argv[0] = tool ? tool : xstrdup("sleep");
+		argv[1] = tool ? lock : xstrdup("0.2");
+		if (tool)
+			argv[2] = xstrdup("true");
+		else
+			free(lock);
+		set_phase(b, it, PHASE_VENV, "venv");
+		return spawn_argv(it, argv, NULL, sp); /* then this phase again */
+	}
+	free(lock);
+	it->env_lock = fd;
+	it->env_locked = true;
+	if (env_entry_ready(b, it, make)) { /* made while this job waited */
+		env_unlock(it);
+		return STEP_NEXT;
+	}
+	char *entry = envstore_entry(cache, make, NULL);
+	struct diags d;
+	diags_init(&d);
+	int rc = staged_dir_begin(&it->env_stage, entry, "environment", &d);
+	free(entry);
+	if (rc < 0) {
+		struct buf msg = BUF_INIT;
+		diags_render(&d, &msg, false);
+		fail(it, "%s", msg.data);
+		buf_release(&msg);
+	}
+	diags_release(&d);
+	if (rc < 0)
+		return STEP_FAILED;
+	free(it->env_made_at);
+	it->env_made_at = path_join(it->env_stage.tmp, "venv");
+	it->env_started = monotonic_seconds();
 	char **argv = strv_new(4);
-	argv[0] = xstrdup(py->interpreter);
-	argv[1] = xstrdup("-m");
-	argv[2] = xstrdup("venv");
-	argv[3] = xstrdup(it->venv);
-	set_phase(b, it, PHASE_DEPS, "venv");
+	it->env_base = lv ? chain[lv - 1] : NULL;
+	it->env_level = !lv ? "interpreter" : chain[lv] == it->env_closure ?
+			"closure" : "closure + build_requires";
+	if (!lv) {
+		argv[0] = xstrdup(py->interpreter);
+		argv[1] = xstrdup("-m");
+		argv[2] = xstrdup("venv");
+		argv[3] = xstrdup(it->env_made_at);
+		set_phase(b, it, PHASE_ENV_SEAL, "venv");
+	} else {
+		char *base = envstore_entry(cache, it->env_base, NULL);
+		argv[0] = xstrdup("cp");
+		argv[1] = xstrdup("-al");
+		argv[2] = path_join(base, "venv");
+		argv[3] = xstrdup(it->env_made_at);
+		free(base);
+		set_phase(b, it, chain[lv] == it->env_closure ? PHASE_DEPS : PHASE_REQUIRES, "venv");
+	}
+	log_line(it, "# ptbuild: making store entry %s (%s%s%s)", make, it->env_level,
+		 lv ? ", linked from " : "", lv ? it->env_base : "");
 	return spawn_argv(it, argv, NULL, sp);
 }
 
-/* The dependency wheels, without their dependencies and without an index. */
+/* The entry being made, a link of the one before: its files that name that entry's path
+ * rewritten to name its own. */
+static bool env_rewrite_from_base(struct build *b, struct build_item *it)
+{
+	char *base = envstore_entry(b->s->cache_dir, it->env_base, NULL);
+	char *manifest = path_join(base, "manifest");
+	free(base);
+	struct env_manifest m;
+	int rc = envstore_manifest_load(manifest, &m);
+	if (rc == 0) {
+		rc = envstore_rewrite(it->env_made_at, &m, it->env_made_at);
+		envstore_manifest_release(&m);
+	}
+	if (rc < 0)
+		fail(it, "cannot rewrite the venv \"%s\" linked from %s: %s", it->env_made_at,
+		     manifest, strerror(errno));
+	free(manifest);
+	return rc == 0;
+}
+
+/* The dependency wheels, without their dependencies and without an index, into the
+ * closure's entry being made. */
 static int phase_deps(struct build *b, struct build_item *it, struct sched_spawn *sp)
 {
-	set_phase(b, it, PHASE_REQUIRES, it->nwheels ? "deps" : NULL);
-	if (!it->nwheels)
-		return STEP_NEXT;
+	if (!env_rewrite_from_base(b, it))
+		return STEP_FAILED;
+	set_phase(b, it, PHASE_ENV_SEAL, "deps");
 	static const char *const head[] = { "-m", "pip", "install", "--no-index", "--no-deps",
 					     "--no-input", NULL };
 	const char **paths = xcalloc(it->nwheels, sizeof(char *));
 	for (size_t i = 0; i < it->nwheels; i++)
 		paths[i] = it->wheels[i].path;
-	char **argv = pip_argv(it, head, paths, it->nwheels);
+	char **argv = pip_argv(it->env_made_at, head, paths, it->nwheels);
 	free(paths);
 	return spawn_argv(it, argv, NULL, sp);
 }
 
-/* build_requires, constrained to the dependencies' versions. */
+/* build_requires, constrained to the dependencies' versions, into a link of the closure's
+ * entry (its files naming the closure's path rewritten first). */
 static int phase_requires(struct build *b, struct build_item *it, struct sched_spawn *sp)
 {
 	const struct strpos_list *req = &it->v->recipe->build_requires;
-	set_phase(b, it, PHASE_VENV_DONE, req->n ? "requires" : NULL);
-	if (!req->n)
-		return STEP_NEXT;
-	char *constraints = buildenv_constraints(it);
+	if (!env_rewrite_from_base(b, it))
+		return STEP_FAILED;
+	set_phase(b, it, PHASE_ENV_SEAL, "requires");
+	char *constraints = buildenv_constraints(it, it->env_made_at);
 	if (!constraints)
-		return fail(it, "cannot write the constraints file in \"%s\"", it->venv);
+		return fail(it, "cannot write the constraints file in \"%s\"", it->env_made_at);
 	const char **tail = xcalloc(req->n + 2, sizeof(char *));
 	tail[0] = "--constraint";
 	tail[1] = constraints;
 	for (size_t i = 0; i < req->n; i++)
 		tail[2 + i] = req->v[i].s;
 	static const char *const head[] = { "-m", "pip", "install", "--no-input", NULL };
-	char **argv = pip_argv(it, head, tail, req->n + 2);
+	char **argv = pip_argv(it->env_made_at, head, tail, req->n + 2);
 	free(tail);
 	free(constraints);
 	return spawn_argv(it, argv, NULL, sp);
+}
+
+/* The entry made: its files read-only, its manifest written, renamed into place. */
+static int phase_env_seal(struct build_item *it)
+{
+	struct env_manifest m;
+	if (envstore_seal(it->env_made_at, &m) < 0)
+		return fail(it, "cannot seal the store entry \"%s\": %s", it->env_stage.tmp,
+			    strerror(errno));
+	struct buf text = BUF_INIT;
+	envstore_manifest_write(&m, &text);
+	char *manifest = path_join(it->env_stage.tmp, "manifest");
+	char *used = path_join(it->env_stage.tmp, "used");
+	int rc = write_file_replace(manifest, text.data, text.len);
+	if (rc == 0)
+		rc = touch_file(used);
+	free(used);
+	free(manifest);
+	buf_release(&text);
+	char *final = xstrdup(it->env_stage.final);
+	struct diags d;
+	diags_init(&d);
+	if (rc < 0)
+		fail(it, "cannot write the manifest of \"%s\": %s", it->env_stage.tmp,
+		     strerror(errno));
+	else if ((rc = staged_dir_commit(&it->env_stage, "environment", &d)) < 0 &&
+		 (errno == ENOTEMPTY || errno == EEXIST))
+		rc = 0; /* made by a build that did not take the lock: it is as good */
+	else if (rc < 0)
+		fail(it, "cannot enter the environment store: %s", first_message(&d));
+	diags_release(&d);
+	staged_dir_abort(&it->env_stage);
+	env_unlock(it);
+	if (rc == 0)
+		log_line(it, "# ptbuild: made store entry %s (%s, %zu files in %.1f s)", final,
+			 it->env_level, m.n, monotonic_seconds() - it->env_started);
+	free(final);
+	envstore_manifest_release(&m);
+	if (rc < 0)
+		return STEP_FAILED;
+	it->phase = PHASE_VENV;
+	return STEP_NEXT;
+}
+
+/* The linked tree becomes the venv: the files naming the entry's path rewritten to name
+ * the venv's, the manifest kept for the checks, the entry's `used` touched. */
+static int phase_env_linked(struct build_item *it)
+{
+	char *manifest = path_join(it->env_entry, "manifest");
+	struct env_manifest m;
+	int rc = envstore_manifest_load(manifest, &m);
+	free(manifest);
+	if (rc == 0)
+		rc = envstore_rewrite(it->env_tmp, &m, it->venv);
+	if (rc < 0)
+		return fail(it, "cannot make the venv \"%s\" from the store entry %s: %s", it->venv,
+			    it->env_entry, strerror(errno));
+	m.entry = xstrdup(path_base(it->env_entry));
+	m.linked = it->env_linked;
+	struct buf text = BUF_INIT;
+	envstore_manifest_write(&m, &text);
+	char *own = path_join(it->env_tmp, ".ptbuild-env");
+	rc = write_file_replace(own, text.data, text.len);
+	free(own);
+	buf_release(&text);
+	if (rc == 0 && (rc = remove_tree(it->venv)) == 0)
+		rc = rename(it->env_tmp, it->venv);
+	if (rc < 0) {
+		envstore_manifest_release(&m);
+		return fail(it, "cannot replace the venv \"%s\": %s", it->venv, strerror(errno));
+	}
+	free(it->env_tmp);
+	it->env_tmp = NULL;
+	char *used = path_join(it->env_entry, "used");
+	touch_file(used);
+	free(used);
+	log_line(it, "# ptbuild: env %s from the store (%s %zu files in %.2f s)", m.entry,
+		 it->env_linked ? "linked" : "copied", m.n, monotonic_seconds() - it->env_started);
+	envstore_manifest_release(&m);
+	it->phase = PHASE_VENV_DONE;
+	return STEP_NEXT;
 }
 
 static int phase_venv_done(struct build_item *it)
@@ -570,7 +917,9 @@ static void fill_record(struct build_item *it, const struct sched_job *jb)
 	r->recipe = xstrdup(it->v->recipe->name);
 	r->variant = xstrdup(it->v->label);
 	r->inputs = xstrdup(it->v->key_input);
-	r->seconds = monotonic_seconds() - jb->started;
+	/* without the store entries it made or waited for: those are the cache's, once; what
+	 * the scheduler and the shards weigh is the variant's cost with its environment there */
+	r->seconds = monotonic_seconds() - jb->started - it->env_making;
 	r->ccache_hits = it->cc.hits;
 	r->ccache_misses = it->cc.misses;
 	r->cc = it->cc;
@@ -648,11 +997,16 @@ static int run_phase(struct build *b, struct build_item *it, struct sched_job *j
 	case PHASE_VENV: return phase_venv(b, it, sp);
 	case PHASE_DEPS: return phase_deps(b, it, sp);
 	case PHASE_REQUIRES: return phase_requires(b, it, sp);
+	case PHASE_ENV_SEAL: return phase_env_seal(it);
+	case PHASE_ENV_LINKED: return phase_env_linked(it);
 	case PHASE_VENV_DONE: return phase_venv_done(it);
 	case PHASE_COPY: return phase_copy(b, it, sp);
 	case PHASE_SWAP: return phase_swap(it);
 	case PHASE_BUILD: return phase_build(b, it, jb->share, sp);
-	case PHASE_COLLECT: return phase_collect(b, it, jb);
+	case PHASE_COLLECT:
+		if (!env_check_own(b, it))
+			return STEP_FAILED;
+		return phase_collect(b, it, jb);
 	case PHASE_END: return STEP_DONE;
 	}
 	return STEP_FAILED;
@@ -669,6 +1023,7 @@ enum sched_step build_step(void *ctx, size_t job, struct sched_spawn *sp)
 			fail(it, "%s exited with status %d", it->phase_name, jb->status);
 		if (jb->state == JOB_CANCELLED)
 			log_line(it, "ptbuild: interrupted");
+		env_check_own(b, it); /* a failed build may have written into the store too */
 		build_item_cleanup(it);
 		return STEP_FAILED;
 	}

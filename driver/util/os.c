@@ -153,6 +153,24 @@ bool is_directory(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool same_filesystem(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+int touch_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	int rc = futimens(fd, NULL);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 bool is_executable_file(const char *path)
 {
 	struct stat st;

@@ -51,6 +51,10 @@ int make_parents(const char *path);
 /* A new file `dest` (it must not exist) with the bytes of `src` and permission bits `mode`.
  * -1 with errno set (a partial `dest` may be left: the caller's temp tree is removed). */
 int copy_file(const char *src, const char *dest, mode_t mode);
+/* Both paths (existing) on one filesystem, so link(2) between them cannot fail with EXDEV. */
+bool same_filesystem(const char *a, const char *b);
+/* Sets the mtime of `path` to now, creating it (empty) when missing. -1 with errno set. */
+int touch_file(const char *path);
 /* rm -rf; a missing path is success. Returns -1 with errno set. */
 int remove_tree(const char *path);
 /* `path` made absolute against the current directory (not resolving links; "." and a

@@ -217,6 +217,8 @@ mount -o remount,size=6m "$small" || fail "cannot resize the tmpfs"
 r=$work/rproj
 cp -r "$p" "$r"
 rm -rf "$r/build"
+# only the output cache is full: the environment store (<cache>/envs) lives on the disk
+mkdir -p "$small/cache" "$work/envs" && ln -sfn "$work/envs" "$small/cache/envs"
 python3 - "$r/recipes/ext.json" <<'PY'
 import json, sys
 f = sys.argv[1]; r = json.load(open(f)); r["env"]["EXT_PAD"] = str(4 << 20); json.dump(r, open(f, "w"))
