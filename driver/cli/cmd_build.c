@@ -18,8 +18,8 @@
 static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
 	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
-	"                     [--force] [--no-write-lock] [--remote-cache URL] [--remote-read-only]\n"
-	"                     [--shard K/N [--split ID]]\n"
+	"                     [--force] [--remote-cache URL] [--remote-read-only]\n"
+	"                     [--shard K/N [--split ID]] [--no-write-lock]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"

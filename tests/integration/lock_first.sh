@@ -28,7 +28,7 @@ piplog=$work/pip.log
 cat >"$work/python" <<EOF
 #!/bin/sh
 case "\$*" in *"-m pip"*) echo "\$*" >>"$piplog" ;; esac
-exec $(command -v python3) "\$@"
+exec $(python3 -c 'import sys; print(sys.executable)') "\$@"
 EOF
 chmod +x "$work/python"
 export "PTBUILD_PYTHON_${pyv/./_}=$work/python"
