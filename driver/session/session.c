@@ -494,8 +494,6 @@ static bool variant_recipe_exists(const struct project *p, const char *id)
 /* Why `now` differs from the lock's pin `was` (NULL: the lock had none). */
 static const char *pin_change_reason(const struct pin *was, const struct pin *now)
 {
-	if (!was)
-		return "new in the plan";
 	if (!was->spec || !now->spec || strcmp(was->spec, now->spec))
 		return "source changed";
 	if (now->read_globs && (!was->read_globs || strcmp(was->read_globs, now->read_globs)))
@@ -511,7 +509,9 @@ static void next_lock(const struct session *s, const struct pins *pins, bool who
 	for (size_t i = 0; i < pins->n; i++) {
 		const struct pin *was = pins_find(&old->pins, pins->v[i].recipe);
 		pins_add_copy(&next->pins, &pins->v[i]);
-		if (s->have_lock && (!was || !lockfile_pins_equal(was, &pins->v[i])))
+		if (s->have_lock && !was)
+			add_change(u, "%s added (new in the plan)", pins->v[i].recipe);
+		else if (s->have_lock && !lockfile_pins_equal(was, &pins->v[i]))
 			add_change(u, "%s re-resolved (%s)", pins->v[i].recipe,
 				   pin_change_reason(was, &pins->v[i]));
 	}

@@ -142,6 +142,7 @@ recipe ext_b v2 '{ "EXT_NAME": "ext_b", "EXT_NEEDS": "fixture_torch" }' '["torch
 expect 0 "build after ext_b moved to v2" -- pt build
 contains "says what was resolved again" "ptbuild.lock: ext_b re-resolved (source changed)"
 lacks "nothing else was resolved" "torch re-resolved"
+lacks "nothing was added" "added (new in the plan)"
 lacks "nothing else was resolved" "ext_a re-resolved"
 contains "ext_b rebuilt, ext_a cached" "1 built"
 [ "$(pip_downloads)" = 0 ] || fail "a changed git recipe re-resolved the wheel source: $(cat "$piplog")"
