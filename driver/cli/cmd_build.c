@@ -211,10 +211,6 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	code = cli_session_pin(cli, &s, &rq, &pins);
 	if (code != EXIT_OK)
 		goto done;
-	/* The resolve is done: its pins hold whatever the build then does (a failed build is
-	 * fixed and run again with the same sources), so the lock is written now. */
-	if (rq.write_lock)
-		write_lock(cli, &s, &pins, first == argc && !a.plan.ntoolchains && !a.plan.npythons);
 	build_opts_defaults(&a.build);
 	if (remote.url)
 		a.build.remote = &remote;
@@ -241,6 +237,14 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	ui_init(&ui, cli, s.project.dir);
 	struct build_events ev = ui_build_events(&ui);
 	code = build_run(&b, &ev) < 0 ? cli_exit_code(cli) : EXIT_OK;
+	/* Once the build ran, its pins hold whatever it did: a failed build is fixed and run
+	 * again with the same sources. A run stopped before any job (a compiler missing, an
+	 * interrupt, a source or disk problem) writes nothing, as it changes nothing else. The
+	 * default set's whole plan holds exactly its own entries; a named set or a narrowed
+	 * plan keeps the other entries of the lock. */
+	if (rq.write_lock && (code == EXIT_OK || code == EXIT_BUILD_FAILED))
+		write_lock(cli, &s, &pins, !a.plan.set && first == argc && !a.plan.ntoolchains &&
+						   !a.plan.npythons);
 	/* With a lock, the runtime closure of what was built is pinned there (--locked:
 	 * checked against it); without one, collect resolves it. */
 	if (code == EXIT_OK && (s.have_lock || rq.locked)) {

@@ -122,7 +122,8 @@ struct lock_update {
  * differ from these; a key that changed by itself (a compiler, an env) is left for
  * `ptbuild lock` to accept, so a committed lock does not follow each machine. s->lock is
  * then the lock written. 0 (`u` says what changed), or -1 when it could not be written
- * (a warning in `d`, the lock left as it was: the build goes on).
+ * (a warning in `d`, the lock left as it was: the build goes on). cmd_build calls it once
+ * the build ran (exit 0 or 1).
  */
 int session_write_lock(struct session *s, const struct pins *pins, bool whole_plan,
 		       struct lock_update *u, struct diags *d);
