@@ -9,7 +9,7 @@
 const char *report_status_name(enum report_status st)
 {
 	static const char *const names[REPORT_NSTATUS] = {
-		"up to date", "stale", "failed", "not built", "prebuilt",
+		"up to date", "stale", "failed", "not built", "prebuilt", "unknown",
 	};
 	return st < REPORT_NSTATUS ? names[st] : "?";
 }
@@ -85,10 +85,11 @@ static void drop_failure(struct report_row *row)
  * A variant's status: "prebuilt" for a wheel source; "failed" when its last build failed
  * (a failure record newer than its last success) and no output of its current key hides
  * that; "up to date" when the output cache has its key (`ptbuild build` has nothing to do);
- * "stale" when it was built, with other inputs or into an entry that is gone; else
- * "not built".
+ * "stale" when it was built, with other inputs or into an entry that is gone; "unknown"
+ * when it was built and there is no lock to say its key now; else "not built".
  */
-static void load_row(const struct session *s, struct diags *out, struct report_row *row)
+static void load_row(const struct session *s, const struct pins *pins, struct diags *out,
+		     struct report_row *row)
 {
 	const struct variant *v = row->v;
 	if (v->recipe->source.kind == SOURCE_WHEEL) {
@@ -118,7 +119,11 @@ static void load_row(const struct session *s, struct diags *out, struct report_r
 		load_entry(s, out, row);
 		row->status = REPORT_UP_TO_DATE;
 	} else {
-		row->status = row->have_rec ? REPORT_STALE : REPORT_NOT_BUILT;
+		bool unknown = !s->have_lock &&
+			       session_unpinned_source(s, pins, (size_t)(v - s->plan.v));
+		row->status = !row->have_rec ? REPORT_NOT_BUILT
+			      : unknown      ? REPORT_UNKNOWN
+					     : REPORT_STALE;
 	}
 	if (row->have_rec)
 		for (size_t i = 0; i < row->rec.nwheels; i++)
@@ -149,21 +154,28 @@ void report_load(struct report *r, const struct session *s, const struct pins *p
 			continue;
 		struct report_row *row = &r->rows[r->n++];
 		row->v = v;
-		load_row(s, out, row);
+		load_row(s, pins, out, row);
 		r->counts[row->status]++;
 		add_unique(&r->targets, &r->ntargets, v->recipe->name);
 		add_unique(&r->labels, &r->nlabels, v->label);
-		if (row->status == REPORT_STALE && v->recipe->source.kind != SOURCE_PATH &&
-		    !pins_find(pins, v->recipe->name))
+		if (row->status == REPORT_STALE && session_unpinned_source(s, pins, k))
 			unpinned++;
 	}
 	image_records_load(s->work_dir, &r->images, &r->nimages, out);
+	if (r->counts[REPORT_UNKNOWN]) {
+		size_t n = r->counts[REPORT_UNKNOWN];
+		diag_warn(out, NULL, "%zu built variant%s show%s as unknown: there is no %s, so "
+			  "%s build key%s cannot be known without resolving the sources (report "
+			  "never does)", n, n == 1 ? "" : "s", n == 1 ? "s" : "", s->lock_path,
+			  n == 1 ? "its" : "their", n == 1 ? "" : "s");
+		diag_hint(out, "run `ptbuild build` or `ptbuild lock`: either writes the lock");
+	}
 	if (unpinned) {
-		diag_warn(out, NULL, "%zu variant%s show%s as stale because %s source is "
-			  "not in ptbuild.lock: its build key cannot match the last build's",
-			  unpinned, unpinned == 1 ? "" : "s", unpinned == 1 ? "s" : "",
-			  unpinned == 1 ? "its" : "their");
-		diag_hint(out, "run `ptbuild lock` to pin the sources that were built");
+		diag_warn(out, NULL, "%zu variant%s show%s as stale because a source %s "
+			  "build%s from changed since ptbuild.lock: `ptbuild build` resolves it "
+			  "again", unpinned, unpinned == 1 ? "" : "s", unpinned == 1 ? "s" : "",
+			  unpinned == 1 ? "it" : "they", unpinned == 1 ? "s" : "");
+		diag_hint(out, "`ptbuild explain TARGET` names the source");
 	}
 }
 

@@ -24,6 +24,7 @@ enum report_status {
 	REPORT_FAILED,
 	REPORT_NOT_BUILT,
 	REPORT_PREBUILT,
+	REPORT_UNKNOWN,  /* built, but its key now is unknown: a source is not pinned (no lock) */
 	REPORT_NSTATUS
 };
 
@@ -65,7 +66,7 @@ void report_release(struct report *r);
 /* The row of `target` x variant `label`, or NULL. */
 const struct report_row *report_find_row(const struct report *r, const char *target,
 					 const char *label);
-/* "up to date", "stale", "failed", "not built", "prebuilt". */
+/* "up to date", "stale", "failed", "not built", "prebuilt", "unknown". */
 const char *report_status_name(enum report_status st);
 
 #endif

@@ -12,6 +12,7 @@
 #include "plan/shard.h"
 #include "session/session.h"
 #include "cli/ui.h"
+#include "util/json.h"
 #include "util/os.h"
 #include "util/strutil.h"
 
@@ -19,13 +20,17 @@ static const char build_help[] =
 	"usage: ptbuild build [TARGET...] [--set F] [--toolchain T] [--python V] [-j N]\n"
 	"                     [--mem-per-job SIZE] [--keep-going] [--locked | --frozen] [--offline]\n"
 	"                     [--force] [--remote-cache URL] [--remote-read-only]\n"
-	"                     [--shard K/N [--split ID]]\n"
+	"                     [--shard K/N [--split ID]] [--no-write-lock]\n"
 	"\n"
 	"Builds the plan's variants into wheels. A variant whose build key already has an\n"
 	"entry in the output cache (<cache>/out/<key>/) is not built again; `ptbuild explain\n"
 	"TARGET` says why one is. The others build in dependency order, in parallel, each in\n"
 	"its own venv (build/venv/), in a copy of its source tree (build/work/), through\n"
 	"ccache, with its log in build/logs/<variant>/<recipe>.log.\n"
+	"\n"
+	"Without a ptbuild.lock, the sources it resolves are written there (what `ptbuild\n"
+	"lock` writes), so later runs resolve nothing; a recipe whose source changed since is\n"
+	"resolved again and the lock rewritten, saying so (docs/building.md, \"The lock\").\n"
 	"\n"
 	PLAN_OPTIONS_HELP
 	"  TARGET...          build these recipes (and what they need) instead of the set's\n"
@@ -39,6 +44,8 @@ static const char build_help[] =
 	"  --frozen           --locked without any network access\n"
 	"  --offline          no network access: sources resolve from the cache\n"
 	"  --force            build even the variants the output cache has\n"
+	"  --no-write-lock    leave ptbuild.lock as it is (or absent): every run resolves the\n"
+	"                     sources the lock lacks again\n"
 	REMOTE_HELP
 	"  --shard K/N        build only shard K of N (`plan --shard K/N` lists it): the\n"
 	"                     others' variants are not built (\"elsewhere\"); see\n"
@@ -53,7 +60,8 @@ static const char build_help[] =
 	"every build is stopped and nothing half-written enters the cache; run again to\n"
 	"resume).\n";
 
-enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE, OPT_SHARD, OPT_SPLIT };
+enum { OPT_LOCKED = 2300, OPT_FROZEN, OPT_KEEP_GOING, OPT_FORCE, OPT_SHARD, OPT_SPLIT,
+       OPT_NO_WRITE_LOCK };
 
 static const struct option build_long[] = {
 	PLAN_LONG_OPTIONS,
@@ -63,6 +71,7 @@ static const struct option build_long[] = {
 	{ "frozen", no_argument, NULL, OPT_FROZEN },
 	OFFLINE_LONG_OPTION,
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "no-write-lock", no_argument, NULL, OPT_NO_WRITE_LOCK },
 	REMOTE_LONG_OPTIONS,
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "split", required_argument, NULL, OPT_SPLIT },
@@ -73,7 +82,7 @@ struct build_args {
 	struct plan_args plan;
 	struct build_opts build;
 	struct remote_args remote;
-	bool locked, frozen, offline;
+	bool locked, frozen, offline, no_write_lock;
 	struct shard_spec shard; /* k 0: the whole plan */
 	const char *split;       /* --split: the id the shards were planned with, or NULL */
 };
@@ -96,6 +105,8 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 		a->build.keep_going = true;
 	else if (opt == OPT_FORCE)
 		a->build.force = true;
+	else if (opt == OPT_NO_WRITE_LOCK)
+		a->no_write_lock = true;
 	else if (opt == OPT_SHARD)
 		return shard_parse(arg, "--shard", &a->shard, &cli->diags);
 	else if (opt == OPT_SPLIT)
@@ -103,6 +114,44 @@ static int on_option(struct cli *cli, int opt, const char *arg, void *ctx)
 	else
 		return -1;
 	return 0;
+}
+
+/* The lock this run leaves (session_write_lock), said on stderr and as a JSON event. A lock
+ * that cannot be written is a warning: the build goes on. */
+static void write_lock(struct cli *cli, struct session *s, const struct pins *pins,
+		       bool whole_plan)
+{
+	struct lock_update u;
+	session_write_lock(s, pins, whole_plan, &u, &cli->diags);
+	if (!u.written) {
+		lock_update_release(&u);
+		return;
+	}
+	if (cli->json) {
+		struct buf out = BUF_INIT;
+		struct jw w;
+		jw_init(&w, &out, false);
+		jw_object_begin(&w);
+		jw_kstring(&w, "event", "lock");
+		jw_kstring(&w, "path", s->lock_path);
+		jw_kbool(&w, "created", u.created);
+		jw_kint(&w, "sources", (long long)u.nsources);
+		jw_key(&w, "changes");
+		jw_array_begin(&w);
+		for (size_t i = 0; i < u.nchanges; i++)
+			jw_string(&w, u.changes[i]);
+		jw_array_end(&w);
+		jw_object_end(&w);
+		fprintf(cli->out, "%s\n", out.data);
+		fflush(cli->out);
+		buf_release(&out);
+	} else if (!cli->quiet) {
+		for (size_t i = 0; i < u.nchanges; i++)
+			fprintf(cli->err, "%s: %s\n", LOCKFILE_NAME, u.changes[i]);
+		fprintf(cli->err, "wrote %s (%zu source%s)\n", LOCKFILE_NAME, u.nsources,
+			u.nsources == 1 ? "" : "s");
+	}
+	lock_update_release(&u);
 }
 
 int cmd_build(struct cli *cli, int argc, char **argv)
@@ -139,6 +188,7 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 		.offline_flag = OFFLINE_FLAG(a.frozen, a.offline),
 		.note_unlocked = true,
 		.defer_files = true,
+		.write_lock = !a.no_write_lock && !a.locked && !a.frozen,
 	};
 	/* One build per work tree at a time: venvs and work trees are not shared safely. */
 	make_dirs(s.work_dir, 0755);
@@ -194,6 +244,14 @@ int cmd_build(struct cli *cli, int argc, char **argv)
 	ui_init(&ui, cli, s.project.dir);
 	struct build_events ev = ui_build_events(&ui);
 	code = build_run(&b, &ev) < 0 ? cli_exit_code(cli) : EXIT_OK;
+	/* Once the build ran, its pins hold whatever it did: a failed build is fixed and run
+	 * again with the same sources. A run stopped before any job (a compiler missing, an
+	 * interrupt, a source or disk problem) writes nothing, as it changes nothing else. The
+	 * default set's whole plan holds exactly its own entries; a named set or a narrowed
+	 * plan keeps the other entries of the lock. */
+	if (rq.write_lock && (code == EXIT_OK || code == EXIT_BUILD_FAILED))
+		write_lock(cli, &s, &pins, !a.plan.set && first == argc && !a.plan.ntoolchains &&
+						   !a.plan.npythons);
 	/* With a lock, the runtime closure of what was built is pinned there (--locked:
 	 * checked against it); without one, collect resolves it. */
 	if (code == EXIT_OK && (s.have_lock || rq.locked)) {

@@ -22,6 +22,7 @@ static const char explain_help[] =
 	"  rebuild: dependency torch rebuilt\n"
 	"  rebuild: source ref v0.24.0 -> v0.24.1\n"
 	"  up to date\n"
+	"  unknown: built (key ...), but without ptbuild.lock its sources are not identified\n"
 	"Sources are identified by ptbuild.lock (nothing is fetched).\n"
 	"\n"
 	PLAN_OPTIONS_HELP
@@ -95,9 +96,12 @@ static void reason(const struct key_change *c, struct buf *out)
 	}
 }
 
-static int explain_variant(struct session *s, struct cli *cli, const struct variant *v,
-			   struct jw *w)
+static int explain_variant(struct session *s, struct cli *cli, const struct pins *pins,
+			   size_t index, struct jw *w)
 {
+	const struct variant *v = &s->plan.v[index];
+	/* a source the pins lack: its key now is not known (explain never resolves) */
+	const char *unpinned = session_unpinned_source(s, pins, index);
 	char *path = state_record_path(s->work_dir, v->recipe->name, v->label);
 	struct build_record rec;
 	struct diags d;
@@ -124,6 +128,15 @@ static int explain_variant(struct session *s, struct cli *cli, const struct vari
 			else
 				buf_addf(&text, "rebuild: the output cache has no entry for key %.16s "
 						"(removed by hand or by `ptbuild cache gc`)\n", v->key);
+		} else if (unpinned && !s->have_lock) {
+			status = "unknown";
+			buf_addf(&text, "unknown: built (key %.16s), but without %s its sources are "
+					"not identified now: run `ptbuild build` or `ptbuild lock`\n",
+				 rec.key, LOCKFILE_NAME);
+		} else if (unpinned) {
+			status = "rebuild";
+			buf_addf(&text, "rebuild: the source of %s changed since %s (`ptbuild build` "
+					"resolves it again)\n", unpinned, LOCKFILE_NAME);
 		} else {
 			status = "rebuild";
 			struct key_changes changes = { 0 };
@@ -216,7 +229,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 	for (int i = first; i < argc; i++)
 		for (size_t k = 0; k < s.plan.n; k++)
 			if (!strcmp(s.plan.v[k].recipe->name, argv[i]))
-				explain_variant(&s, cli, &s.plan.v[k], cli->json ? &w : NULL);
+				explain_variant(&s, cli, &pins, k, cli->json ? &w : NULL);
 	if (cli->json) {
 		jw_array_end(&w);
 		json_result_end(cli, &w, &out);

@@ -9,10 +9,10 @@
 #include "util/xalloc.h"
 
 static const char *const status_classes[REPORT_NSTATUS] = {
-	"up-to-date", "stale", "failed", "not-built", "prebuilt",
+	"up-to-date", "stale", "failed", "not-built", "prebuilt", "unknown",
 };
 static const char *const status_symbols[REPORT_NSTATUS] = {
-	"\u2705", "\U0001F504", "\u274C", "\u2B1C", "\U0001F4E6",
+	"\u2705", "\U0001F504", "\u274C", "\u2B1C", "\U0001F4E6", "\u2754",
 };
 
 /* ---- shared formatting -------------------------------------------------------------------- */
@@ -326,7 +326,7 @@ static const char html_style[] =
 	"td.num{text-align:right;font-variant-numeric:tabular-nums}"
 	".up-to-date{background:#dafbe1}.stale{background:#fff8c5}"
 	".failed{background:#ffebe9}.not-built{background:#f6f8fa;color:#59636e}"
-	".prebuilt{background:#ddf4ff}"
+	".prebuilt{background:#ddf4ff}.unknown{background:#f6f8fa}"
 	"code{font-size:90%}";
 
 static void html_cell(struct buf *out, const char *tag, const char *cls, const char *text)

@@ -497,13 +497,24 @@ static void write_runtime(struct jw *w, const struct lock_variant *v)
 	jw_object_end(w);
 }
 
-int lockfile_write(const struct lockfile *l, const char *path, struct diags *d)
+bool lockfile_pins_equal(const struct pin *a, const struct pin *b)
 {
-	struct buf out = BUF_INIT;
-	buf_adds(&out, "// ptbuild.lock: the exact sources and build keys of this project's builds.\n"
-		       "// Written by `ptbuild lock`; change it with `ptbuild lock --update [TARGET...]`.\n");
+	struct buf x = BUF_INIT, y = BUF_INIT;
 	struct jw w;
-	jw_init(&w, &out, true);
+	jw_init(&w, &x, false);
+	write_pin(&w, a);
+	jw_init(&w, &y, false);
+	write_pin(&w, b);
+	bool same = !strcmp(x.data, y.data);
+	buf_release(&x);
+	buf_release(&y);
+	return same;
+}
+
+void lockfile_text(const struct lockfile *l, struct buf *out)
+{
+	struct jw w;
+	jw_init(&w, out, true);
 	jw_object_begin(&w);
 	jw_kint(&w, "format", LOCKFILE_FORMAT);
 	jw_key(&w, "sources");
@@ -537,7 +548,16 @@ int lockfile_write(const struct lockfile *l, const char *path, struct diags *d)
 	free(vs);
 	jw_object_end(&w);
 	jw_object_end(&w);
-	buf_addch(&out, '\n');
+	buf_addch(out, '\n');
+}
+
+int lockfile_write(const struct lockfile *l, const char *path, struct diags *d)
+{
+	struct buf out = BUF_INIT;
+	buf_adds(&out, "// ptbuild.lock: the exact sources and build keys of this project's builds.\n"
+		       "// Written by `ptbuild lock` (or the first `ptbuild build`); change it with "
+		       "`ptbuild lock --update [TARGET...]`.\n");
+	lockfile_text(l, &out);
 	int rc = 0;
 	if (write_file_atomic(path, out.data, out.len) < 0)
 		rc = diag_error(d, NULL, "cannot write %s: %s", path, strerror(errno));

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "util/json.h"
 #include "model/pins.h"
 #include "util/diag.h"
@@ -42,6 +43,11 @@ struct lockfile {
 /* Reads `path`. Returns 1 when read, 0 when there is no such file (l is empty), -1 on an
  * error (reported with file:line:col). Release in every case. */
 int lockfile_load(struct lockfile *l, const char *path, struct diags *d);
+/* The lock's JSON as lockfile_write() writes it, without the comment lines on top, appended
+ * to `out`: two locks with the same text hold the same pins, variants and closures. */
+void lockfile_text(const struct lockfile *l, struct buf *out);
+/* Whether two pins would be written alike (the same declaration, commits, files, reads). */
+bool lockfile_pins_equal(const struct pin *a, const struct pin *b);
 /* Writes `path` atomically (temp file + rename). */
 int lockfile_write(const struct lockfile *l, const char *path, struct diags *d);
 void lockfile_release(struct lockfile *l);

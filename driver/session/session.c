@@ -1,5 +1,6 @@
 #include "session/session.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,7 @@ void session_release(struct session *s)
 	project_release(&s->project);
 	mirrors_release(&s->mirrors);
 	lockfile_release(&s->lock);
+	lockfile_release(&s->lock_before);
 	free(s->lock_path);
 	free(s->cache_dir);
 	free(s->work_dir);
@@ -380,7 +382,7 @@ static int pin_or_resolve(struct session *s, struct diags *d, const struct pin_r
 	if (rc < 0)
 		return diags_classify(d, since, DIAG_ENVIRONMENT);
 	pins_find(out, r->name)->resolved_now = !rq->offline;
-	if (rq->note_unlocked && s->have_lock)
+	if (rq->note_unlocked && s->have_lock && !rq->write_lock)
 		diag_note(d, &r->source.pos, "recipe \"%s\" is %s the lock; resolved from upstream "
 			  "(`ptbuild lock` records it)", r->name, locked ? "changed since" : "not in");
 	return 0;
@@ -450,4 +452,163 @@ int session_pin_sources(struct session *s, const struct pin_request *rq, struct 
 	if (rq->locked && compare_keys(s, d))
 		return -1;
 	return 0;
+}
+
+/* ---- the lock a build leaves ---------------------------------------------------------------- */
+
+static void add_change(struct lock_update *u, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_change(struct lock_update *u, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	GROW(u->changes, u->cap, u->nchanges + 1);
+	u->changes[u->nchanges++] = buf_detach(&b);
+}
+
+static bool plan_has_variant(const struct plan *plan, const char *id)
+{
+	bool found = false;
+	for (size_t i = 0; i < plan->n && !found; i++) {
+		char *one = variant_lock_id(&plan->v[i]);
+		found = !strcmp(one, id);
+		free(one);
+	}
+	return found;
+}
+
+/* The recipe of a lock variant id "recipe/variant" still exists in the project. */
+static bool variant_recipe_exists(const struct project *p, const char *id)
+{
+	size_t len = strcspn(id, "/");
+	for (size_t i = 0; i < p->nrecipes; i++)
+		if (strlen(p->recipes[i].name) == len && !strncmp(p->recipes[i].name, id, len))
+			return true;
+	return false;
+}
+
+/* Why `now` differs from the lock's pin `was` (NULL: the lock had none). */
+static const char *pin_change_reason(const struct pin *was, const struct pin *now)
+{
+	if (!was->spec || !now->spec || strcmp(was->spec, now->spec))
+		return "source changed";
+	if (now->read_globs && (!was->read_globs || strcmp(was->read_globs, now->read_globs)))
+		return "patch series read it anew";
+	return "a Python the lock lacked";
+}
+
+/* Fills `next` with what this run's lock holds; the changes against the lock read in `u`. */
+static void next_lock(const struct session *s, const struct pins *pins, bool whole_plan,
+		      struct lockfile *next, struct lock_update *u)
+{
+	const struct lockfile *old = &s->lock;
+	for (size_t i = 0; i < pins->n; i++) {
+		const struct pin *was = pins_find(&old->pins, pins->v[i].recipe);
+		pins_add_copy(&next->pins, &pins->v[i]);
+		if (s->have_lock && !was)
+			add_change(u, "%s added (new in the plan)", pins->v[i].recipe);
+		else if (s->have_lock && !lockfile_pins_equal(was, &pins->v[i]))
+			add_change(u, "%s re-resolved (%s)", pins->v[i].recipe,
+				   pin_change_reason(was, &pins->v[i]));
+	}
+	for (size_t i = 0; i < old->pins.n; i++) {
+		const struct pin *was = &old->pins.v[i];
+		if (pins_find(pins, was->recipe))
+			continue;
+		bool exists = project_recipe(&s->project, was->recipe) != NULL;
+		if (!whole_plan && exists)
+			pins_add_copy(&next->pins, was); /* outside this narrowed plan: kept */
+		else
+			add_change(u, "%s dropped (%s)", was->recipe,
+				   exists ? "no longer read by the plan" : "recipe removed");
+	}
+	for (size_t i = 0; i < s->plan.n; i++) {
+		char *id = variant_lock_id(&s->plan.v[i]);
+		const struct lock_variant *was = lockfile_variant(old, id);
+		lockfile_set_variant(next, id, s->plan.v[i].key, s->plan.v[i].key_input);
+		/* a built variant's runtime closure holds while its key does */
+		if (was && was->runtime_requires && !strcmp(was->key, s->plan.v[i].key))
+			lock_variant_copy_runtime(&next->v[next->n - 1], was);
+		if (s->have_lock && !was)
+			add_change(u, "variant %s added", id);
+		free(id);
+	}
+	for (size_t i = 0; i < old->n; i++) {
+		const struct lock_variant *was = &old->v[i];
+		if (plan_has_variant(&s->plan, was->id))
+			continue;
+		if (!whole_plan && variant_recipe_exists(&s->project, was->id)) {
+			lockfile_set_variant(next, was->id, was->key, was->inputs);
+			lock_variant_copy_runtime(&next->v[next->n - 1], was);
+		} else {
+			add_change(u, "variant %s dropped", was->id);
+		}
+	}
+}
+
+int session_write_lock(struct session *s, const struct pins *pins, bool whole_plan,
+		       struct lock_update *u, struct diags *d)
+{
+	memset(u, 0, sizeof(*u));
+	struct lockfile next = { 0 };
+	next_lock(s, pins, whole_plan, &next, u);
+	if (s->have_lock && !u->nchanges) {
+		lockfile_release(&next);
+		return 0; /* what the lock has: it stays byte for byte */
+	}
+	struct diags wd;
+	diags_init(&wd);
+	if (lockfile_write(&next, s->lock_path, &wd) < 0) {
+		struct buf why = BUF_INIT;
+		diags_render(&wd, &why, false);
+		buf_rtrim(&why);
+		diag_warn(d, NULL, "the resolved sources are not recorded: %s", why.data);
+		diag_hint(d, "make the project directory writable, run `ptbuild lock` later, or "
+			     "build with --no-write-lock");
+		buf_release(&why);
+		diags_release(&wd);
+		lockfile_release(&next);
+		return -1;
+	}
+	diags_release(&wd);
+	u->written = true;
+	u->created = !s->have_lock;
+	u->nsources = next.pins.n;
+	/* the lock read stays alive for the diagnostics that point into it */
+	lockfile_release(&s->lock_before);
+	s->lock_before = s->lock;
+	s->lock = next;
+	s->have_lock = true;
+	return 0;
+}
+
+void lock_update_release(struct lock_update *u)
+{
+	for (size_t i = 0; i < u->nchanges; i++)
+		free(u->changes[i]);
+	free(u->changes);
+	memset(u, 0, sizeof(*u));
+}
+
+const char *session_unpinned_source(const struct session *s, const struct pins *pins,
+				    size_t i)
+{
+	const struct variant *v = &s->plan.v[i];
+	if (v->recipe->source.kind != SOURCE_PATH && !pins_find(pins, v->recipe->name))
+		return v->recipe->name;
+	for (size_t k = 0; k < v->nsource_deps; k++) {
+		const struct recipe *r = &s->project.recipes[v->source_deps[k]];
+		if (r->source.kind != SOURCE_PATH && !pins_find(pins, r->name))
+			return r->name;
+	}
+	for (size_t k = 0; k < v->ndeps; k++) {
+		const char *name = session_unpinned_source(s, pins, v->deps[k]);
+		if (name)
+			return name;
+	}
+	return NULL;
 }

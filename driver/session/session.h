@@ -33,6 +33,8 @@ struct session {
 	struct plan plan;
 	struct mirrors mirrors;
 	struct lockfile lock;
+	struct lockfile lock_before; /* the lock as read, once session_write_lock() replaced
+					`lock` (kept: diagnostics may point into it) */
 	char *lock_path;       /* owned: <project>/ptbuild.lock */
 	char *cache_dir;       /* owned */
 	char *work_dir;        /* owned: <project>/build */
@@ -77,6 +79,8 @@ struct pin_request {
 	const char *offline_flag;    /* with `offline`: the option, for messages ("--offline";
 					NULL: "--frozen"); without `locked`, sources resolve
 					from the cache */
+	bool write_lock;             /* the caller writes the lock with these pins
+					(session_write_lock): no note that `ptbuild lock` would */
 	bool defer_files;            /* build: the files a pinned wheel requires are fetched
 					when a variant builds (session_fetch_pinned_files), not
 					here: a run whose variants all come from an output cache
@@ -98,6 +102,39 @@ int session_pin_sources(struct session *s, const struct pin_request *rq, struct 
  * wheel and the wheels it requires), for the build venvs: what session_pin_sources()
  * left with `defer_files`. 0, or -1 with errors in `d` (classified). */
 int session_fetch_pinned_files(struct session *s, const struct pins *pins, struct diags *d);
+
+/* What session_write_lock() did. */
+struct lock_update {
+	bool written;     /* ptbuild.lock was (re)written */
+	bool created;     /* there was none before */
+	size_t nsources;  /* sources in the lock written */
+	char **changes;   /* owned: "torch_scatter re-resolved (source changed)", one per
+			     source or variant that differs from the lock before */
+	size_t nchanges, cap;
+};
+
+/*
+ * The lock a build leaves (cargo's and uv's convention): the pins `pins` of this run and the
+ * plan's variants with their keys, as `ptbuild lock` would write them, the runtime closures
+ * of unchanged keys kept. With `whole_plan` false (targets, --toolchain or --python narrowed
+ * the plan) the lock's other entries stay as they are, while their recipe still exists.
+ * Written (temp + rename) when there is no lock, or when its sources or its set of variants
+ * differ from these; a key that changed by itself (a compiler, an env) is left for
+ * `ptbuild lock` to accept, so a committed lock does not follow each machine. s->lock is
+ * then the lock written. 0 (`u` says what changed), or -1 when it could not be written
+ * (a warning in `d`, the lock left as it was: the build goes on). cmd_build calls it once
+ * the build ran (exit 0 or 1).
+ */
+int session_write_lock(struct session *s, const struct pins *pins, bool whole_plan,
+		       struct lock_update *u, struct diags *d);
+void lock_update_release(struct lock_update *u);
+
+/* The recipe whose source variant `i`'s key was computed without (its own, a dependency's
+ * or one its patches read: the pins lack it), or NULL when every one is pinned. A plan that
+ * never resolves (explain, report) cannot know such a key, so it cannot say the variant
+ * changed. */
+const char *session_unpinned_source(const struct session *s, const struct pins *pins,
+				    size_t i);
 
 /* "recipe/variant", the id of a variant in the lock. Caller frees. */
 char *variant_lock_id(const struct variant *v);
