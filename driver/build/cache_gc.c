@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build/envstore.h"
 #include "build/outcache.h"
 #include "util/fault.h"
 #include "util/os.h"
@@ -243,6 +244,62 @@ int cache_du(const char *cache_dir, struct cache_usage *u, struct diags *d)
 	return 0;
 }
 
+/* The store entries the venvs under `work_dir`/venv/<variant>/<recipe> were linked from (their
+ * .ptbuild-env). Only those: the lower levels they were made from go by their last use. */
+static void add_venv_entries(struct cache_refs *r, const char *work_dir)
+{
+	char *venvs = path_join(work_dir, "venv");
+	char **variants = NULL;
+	size_t nv = 0;
+	if (list_dir(venvs, NULL, &variants, &nv) == 0) {
+		for (size_t i = 0; i < nv; i++) {
+			char *dir = path_join(venvs, variants[i]);
+			char **recipes = NULL;
+			size_t nr = 0;
+			if (list_dir(dir, NULL, &recipes, &nr) == 0) {
+				for (size_t k = 0; k < nr; k++) {
+					struct buf path = BUF_INIT;
+					buf_addf(&path, "%s/%s/.ptbuild-env", dir, recipes[k]);
+					struct env_manifest m = { 0 };
+					if (envstore_manifest_load(path.data, &m) == 0 && m.entry)
+						strset_add(&r->envs, m.entry);
+					envstore_manifest_release(&m);
+					buf_release(&path);
+				}
+				free_names(recipes, nr);
+			}
+			free(dir);
+		}
+		free_names(variants, nv);
+	}
+	free(venvs);
+}
+
+/* The entries referenced ones were linked from (<entry>/base), and theirs: making a venv
+ * of other build_requires on the same closure needs them. Levels are few; 8 rounds bound a
+ * cycle that a hand-edited `base` could make. */
+static void add_env_bases(struct cache_refs *r, const char *cache_dir)
+{
+	for (int round = 0; round < 8; round++) {
+		struct strset found = { 0 };
+		for (size_t i = 0; i < r->envs.n; i++) {
+			struct buf path = BUF_INIT, base = BUF_INIT;
+			buf_addf(&path, "%s/envs/%s/base", cache_dir, r->envs.v[i]);
+			if (read_file(path.data, &base) == 0 && base.len && !strchr(base.data, '/'))
+				strset_add(&found, base.data);
+			buf_release(&base);
+			buf_release(&path);
+		}
+		size_t added = 0;
+		for (size_t i = 0; i < found.n; i++)
+			if (!strset_has(&r->envs, found.v[i]) && ++added)
+				strset_add(&r->envs, found.v[i]);
+		strset_release(&found);
+		if (!added)
+			break;
+	}
+}
+
 void cache_refs_add_state(struct cache_refs *r, const char *work_dir, const struct project *p)
 {
 	char *state = path_join(work_dir, "state");
@@ -275,6 +332,7 @@ void cache_refs_add_state(struct cache_refs *r, const char *work_dir, const stru
 		free_names(recipes, nr);
 	}
 	free(state);
+	add_venv_entries(r, work_dir);
 }
 
 /* ---- gc ---------------------------------------------------------------------------------- */
@@ -306,6 +364,8 @@ static struct strset *refs_of(struct cache_refs *r, enum cache_part part)
 		return &r->dist;
 	case PART_GIT:
 		return &r->mirrors;
+	case PART_ENVS:
+		return &r->envs;
 	default:
 		return NULL;
 	}
@@ -410,6 +470,8 @@ int cache_gc(const char *cache_dir, const struct gc_opts *o, struct gc_result *r
 		diag_hint(d, "check that the cache directory is writable");
 		goto out;
 	}
+	if (o->refs)
+		add_env_bases(o->refs, cache_dir);
 	long long oldest = 0;
 	if (cache_live_scan(cache_dir, o->dry_run, &live, &r->nlive, &oldest, d) < 0)
 		goto out;

@@ -39,7 +39,8 @@ struct cache_usage {
  * environment error in `d`. */
 int cache_du(const char *cache_dir, struct cache_usage *u, struct diags *d);
 
-/* Adds the keys of the build records under `work_dir`/state/ of the recipes `p` has to `r`. */
+/* Adds the keys of the build records under `work_dir`/state/ of the recipes `p` has to `r`,
+ * and the environment store entries the venvs under `work_dir`/venv/ were linked from. */
 void cache_refs_add_state(struct cache_refs *r, const char *work_dir, const struct project *p);
 
 struct gc_opts {

@@ -54,6 +54,7 @@ void cache_refs_release(struct cache_refs *r)
 	strset_release(&r->keys);
 	strset_release(&r->mirrors);
 	strset_release(&r->dist);
+	strset_release(&r->envs);
 }
 
 static void add_mirror(struct cache_refs *r, const char *url)

@@ -31,6 +31,7 @@ void strset_release(struct strset *s);
  * (<cache>/git/<name>.git) and dist digests (<cache>/dist/<sha256>). */
 struct cache_refs {
 	struct strset keys, mirrors, dist;
+	struct strset envs; /* environment store entries (digests) the project's venvs came from */
 };
 
 void cache_refs_release(struct cache_refs *r);

@@ -766,6 +766,11 @@ static int phase_env_seal(struct build_item *it)
 	int rc = write_file_replace(manifest, text.data, text.len);
 	if (rc == 0)
 		rc = touch_file(used);
+	if (rc == 0 && it->env_base) { /* the entry it links: `cache gc` keeps it with this one */
+		char *base = path_join(it->env_stage.tmp, "base");
+		rc = write_file_replace(base, it->env_base, strlen(it->env_base));
+		free(base);
+	}
 	free(used);
 	free(manifest);
 	buf_release(&text);

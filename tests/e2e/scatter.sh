@@ -4,8 +4,9 @@
 #
 #  1. `plan` refuses a known-incompatible pair (torch_scatter 2.1.2 with torch 1.13).
 #  2. CPU: lock, build cold; the wheel is stamped 2.1.2+pt21cpu (installed and run in 5).
-#  3. The work tree and the output-cache entry are deleted; the warm build hits ccache for
-#     at least 90% of its compiles. Cold and warm times are printed.
+#  3. The work tree, the venv and the output-cache entry are deleted; the warm build links
+#     its venv from the environment store (nothing unpacked again) and hits ccache for at
+#     least 90% of its compiles. Cold and warm times and their ratio are printed.
 #  4. `build` once more compiles nothing (ccache's counters do not move) and `explain`
 #     says up to date.
 #  5. The wheels out: `collect` of the CPU set (torch 2.1.2's pinned closure and the
@@ -127,14 +128,18 @@ EOF
 
 # ---- 3. warm: a fresh work tree and no output entry -------------------------------------------
 key=$(field "$r" "r['key']")
-rm -rf "$p/build/work" "$work/cache/out/$key"
+rm -rf "$p/build/work" "$p/build/venv" "$work/cache/out/$key"
 build_set "warm build" cpu
 warm=$secs
+log=$p/build/logs/cpu-py3.11/torch_scatter.log
+grep -q '^# ptbuild: env .* from the store' "$log" || fail "warm: the venv was not linked from the environment store: $(grep '# ptbuild' "$log" | head -20)"
+! grep -q 'making store entry' "$log" || fail "warm: a store entry was made again: $(grep 'store entry' "$log")"
 hits=$(field "$r" "r.get('ccache_hits', 0)")
 misses=$(field "$r" "r.get('ccache_misses', 0)")
 rate=$(python3 -c "h,m=$hits,$misses; print(f'{100*h/max(h+m,1):.1f}')")
 python3 -c "import sys; sys.exit(0 if $rate >= 90 else 1)" || fail "warm ccache hit rate $rate% (< 90%): $r"
 echo "e2e: torch_scatter 2.1.2 CPU: cold $cold s, warm $warm s, ccache $hits hits / $misses misses ($rate%)"
+echo "bench warm: torch_scatter CPU cold $cold s, warm $warm s (output, work tree and venv dropped; caches and the environment store kept): $(python3 -c "print(f'{$cold / max($warm, 0.01):.0f}')")x (target >= 40x); $(grep -o 'env .* from the store ([^)]*)' "$log")"
 
 # ---- 4. nothing to do --------------------------------------------------------------------------
 stats() { CCACHE_DIR=$work/cache/ccache ccache --print-stats | grep -E '^(cache_miss|direct_cache_hit|preprocessed_cache_hit|called_for_link)'; }

@@ -69,7 +69,10 @@ expect 0 "lock again" -- pt lock
 expect 0 "second build" -- pt build
 one_v2=$(key_of one)
 [ "$one_v1" != "$one_v2" ] || fail "one's key did not change"
-# the environment store: one entry unused for 30 days, one used now, and what a writer leaves
+# the environment store: the builds' own entries (the venv's and those it was linked from:
+# referenced), and fakes: one entry unused for 30 days, one used now, and what a writer leaves
+real_envs=$(cd "$cache/envs" && find . -mindepth 1 -maxdepth 1 -type d | sed 's,^\./,,' | sort)
+[ -n "$real_envs" ] || fail "the builds made no environment store entry"
 mkdir -p "$cache/envs/old0digest" "$cache/envs/new1digest" "$cache/envs/tmp2digest.tmp-1"
 head -c 20000 /dev/urandom >"$cache/envs/old0digest/lib.so"
 ln "$cache/envs/old0digest/lib.so" "$cache/envs/old0digest/lib-link.so" # counted once
@@ -91,7 +94,8 @@ want=$(du -sB1 "$cache" | cut -f1)
 got=$(printf '%s' "$du_json" | jq_py "d['total']")
 [ "$got" = "$want" ] || fail "du total: $got bytes, du(1) says $want"
 got=$(printf '%s' "$du_json" | jq_py "d['parts']['out']['entries'], d['parts']['git']['entries'], d['parts']['dist']['entries'], d['parts']['envs']['entries']")
-[ "$got" = "2 2 2 2" ] || fail "du entries (out git dist envs): $got, expected 2 2 2 2"
+nenvs=$(( $(printf '%s\n' "$real_envs" | wc -l) + 2 ))
+[ "$got" = "2 2 2 $nenvs" ] || fail "du entries (out git dist envs): $got, expected 2 2 2 $nenvs"
 expect 0 "du text" -- pt cache du
 contains "du names the cache" "cache $cache"
 contains "du lists envs" "envs"
@@ -127,6 +131,9 @@ $after"
 [ -d "$cache/out/$one_v2" ] || fail "gc removed the referenced entry $one_v2"
 [ -n "$(mirror_of one)" ] || fail "gc removed a referenced mirror"
 [ -d "$cache/dist/$wheel_sha" ] || fail "gc removed the pinned wheel"
+for e in $real_envs; do
+	[ -d "$cache/envs/$e" ] || fail "gc removed the store entry $e that the project's venv was linked from (or its base)"
+done
 [ -d "$cache/envs/tmp2digest.tmp-1" ] && [ -f "$cache/envs/tmp2digest.lock" ] ||
 	fail "gc removed a writer's temp or lock in envs/"
 [ -e "$cache/live/999999999.json" ] && fail "gc left the stale live file"
@@ -155,7 +162,14 @@ read -r _ sleep_pid <"$work/block.pid"
 ls "$cache/live/"*.json >/dev/null 2>&1 || fail "the running build has no live file"
 expect 0 "gc --max-size 0 beside a build" -- pt --json cache gc --max-size 0 --keep 0
 printf '%s' "$out" | jq_py "d['running_builds']" | grep -qx 1 || fail "gc did not see the running build: $out"
-[ "$(removed)" = "out:$one_v2" ] || fail "beside the build, gc removed $(removed), expected only one's v2 entry (no running build uses it)"
+# --max-size 0 leaves only what the running build uses: its venv's store entry (touched when
+# the build reused the venv) stays; the entries that one was linked from may go
+venv_entry=$(sed -n 's/^entry //p' "$p/build/venv/cpu-py3.11/one/.ptbuild-env")
+[ -n "$venv_entry" ] && [ -d "$cache/envs/$venv_entry" ] || fail "gc removed the store entry of the running build's venv ($venv_entry)"
+[ "$(removed | grep -v '^envs:')" = "out:$one_v2" ] || fail "beside the build, gc removed $(removed), expected one's v2 entry (no running build uses it) and at most the store entries the venv was linked from"
+for e in $(removed | sed -n 's/^envs://p'); do
+	printf '%s\n' "$real_envs" | grep -qx "$e" && [ "$e" != "$venv_entry" ] || fail "beside the build, gc removed the store entry $e"
+done
 [ -f "$cache/dist/$wheel_sha/depw-1.0-py3-none-any.whl" ] || fail "gc removed the wheel the running build installs"
 [ -n "$(mirror_of one)" ] || fail "gc removed the mirror the running build uses"
 kill "$sleep_pid" 2>/dev/null
