@@ -83,6 +83,13 @@ int wheel_read_metadata(const char *path, struct buf *out, struct diags *d);
  * `path` and renamed. `dir` must hold exactly one top-level *.dist-info directory.
  */
 int wheel_pack(const char *dir, const char *path, long long epoch, struct diags *d);
+/* wheel_pack deflating up to `threads` members at a time (wheels/zip_write.h); the bytes are
+ * the same for every thread count. */
+int wheel_pack_threads(const char *dir, const char *path, long long epoch, unsigned threads,
+		       struct diags *d);
+/* The same wheel written through libarchive's zip writer, as wheel_pack did before
+ * zip_write existed: the reference the tests hold zip_write's bytes against. */
+int wheel_pack_libarchive(const char *dir, const char *path, long long epoch, struct diags *d);
 
 /* The one top-level "*.dist-info" directory of an unpacked wheel; caller frees. NULL with
  * an error when there is none or several. */
