@@ -376,8 +376,10 @@ static int member_str(const struct jnode *obj, const char *key, bool nullable, c
 {
 	const struct jnode *n = jnode_get(obj, key);
 	*out = NULL;
-	if (n && n->type == JSON_STRING)
-		return *out = n->str, 0;
+	if (n && n->type == JSON_STRING) {
+		*out = n->str;
+		return 0;
+	}
 	if (n && n->type == JSON_NULL && nullable)
 		return 0;
 	diag_error(d, n ? &n->pos : NULL, "%s: \"%s\" must be a string%s", path, key,
@@ -391,8 +393,10 @@ static int member_num(const struct jnode *obj, const char *key, double *out, con
 		      struct diags *d)
 {
 	const struct jnode *n = jnode_get(obj, key);
-	if (n && n->type == JSON_NUMBER)
-		return *out = n->num, 0;
+	if (n && n->type == JSON_NUMBER) {
+		*out = n->num;
+		return 0;
+	}
 	diag_error(d, n ? &n->pos : NULL, "%s: \"%s\" must be a number", path, key);
 	return -1;
 }

@@ -578,12 +578,18 @@ int zip_writer_close(struct zip_writer *w, struct diags *d)
 			unsigned char *z = extra + nextra;
 			memcpy(z, "\001\000\000\000", 4);
 			size_t k = 4;
-			if (e->usize >= 0xffffffffULL)
-				put64(z + k, e->usize), k += 8;
-			if (e->csize >= 0xffffffffULL)
-				put64(z + k, e->csize), k += 8;
-			if (e->offset >= 0xffffffffULL)
-				put64(z + k, e->offset), k += 8;
+			if (e->usize >= 0xffffffffULL) {
+				put64(z + k, e->usize);
+				k += 8;
+			}
+			if (e->csize >= 0xffffffffULL) {
+				put64(z + k, e->csize);
+				k += 8;
+			}
+			if (e->offset >= 0xffffffffULL) {
+				put64(z + k, e->offset);
+				k += 8;
+			}
 			put16(z + 2, (uint16_t)(k - 4));
 			nextra += k;
 			if (needed < 45)
