@@ -353,17 +353,25 @@ static void log_finish_line(void *ctx, const char *line)
 	log_line(ctx, "%s", line);
 }
 
-/* What the finisher said failed (its result file), as the item's failure; false if nothing. */
-static bool finish_take_failure(struct build_item *it)
+/* The finisher failed (exit `status`): what it said (its result file), or how it died, as
+ * the item's failure; false when no finisher ran. */
+static bool finish_take_failure(struct build_item *it, int status)
 {
+	if (!it->finish_result)
+		return false;
 	struct buf text = BUF_INIT;
-	bool found = it->finish_result && read_file(it->finish_result, &text) == 0 && text.len;
-	if (found) {
+	if (read_file(it->finish_result, &text) == 0 && text.len) {
 		buf_rtrim(&text);
 		fail(it, "%s", text.data);
+	} else if (status > 128) {
+		fail(it, "finishing the wheels (ptbuild __finish) was killed by signal %d; nothing "
+			 "entered the cache", status - 128);
+	} else {
+		fail(it, "finishing the wheels (ptbuild __finish) exited with status %d; its "
+			 "output is in the log", status);
 	}
 	buf_release(&text);
-	return found;
+	return true;
 }
 
 /*
@@ -665,7 +673,7 @@ enum sched_step build_step(void *ctx, size_t job, struct sched_spawn *sp)
 	struct build_item *it = &b->items[b->job_item[job]];
 	if (jb->state != JOB_RUNNING) {
 		/* failed or interrupted: nothing half-written stays */
-		if (!it->failure && jb->state == JOB_FAILED && !finish_take_failure(it))
+		if (!it->failure && jb->state == JOB_FAILED && !finish_take_failure(it, jb->status))
 			fail(it, "%s exited with status %d", it->phase_name, jb->status);
 		if (jb->state == JOB_CANCELLED)
 			log_line(it, "ptbuild: interrupted");

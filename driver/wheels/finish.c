@@ -197,7 +197,7 @@ int wheel_finish(const char *in, const char *out_dir, const struct finish_opts *
 	struct wheel_members members = { 0 };
 	char *dist_info = NULL;
 	int rc = -1;
-	if (wheel_unpack(in, dir.data, &members, d) < 0 ||
+	if (wheel_unpack_threads(in, dir.data, o->threads, &members, d) < 0 ||
 	    !(dist_info = wheel_dist_info(dir.data, d)))
 		goto out;
 	if (o->version || o->nrequires) {
@@ -285,6 +285,7 @@ int finish_dir(const struct finish_job *j, finish_log_fn log, void *ctx, char **
 	struct verify_expect x = j->verify;
 	x.tmp_dir = j->tmp_dir;
 	x.torch_version = j->torch;
+	x.threads = j->threads;
 	for (size_t i = 0; i < n && !*failure; i++) {
 		struct diags d;
 		diags_init(&d);

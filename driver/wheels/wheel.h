@@ -70,6 +70,11 @@ void wheel_members_release(struct wheel_members *m);
  * duplicate, a symlink or anything else but files and directories.
  */
 int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, struct diags *d);
+/* wheel_unpack with up to `threads` readers inflating members at once (the biggest members
+ * spread first); the same files, members and digests. Every header is checked before any
+ * data is read; an error in the data is the earliest member's, as wheel_unpack's. */
+int wheel_unpack_threads(const char *path, const char *dir, unsigned threads,
+			 struct wheel_members *out, struct diags *d);
 /* The text of the wheel's <name>-<version>.dist-info/METADATA (its core metadata, what
  * PEP 658 serves beside the wheel) into `out`, read from the zip's central directory
  * without unpacking anything else. -1 with an error when it has none. */

@@ -3,7 +3,8 @@
  * used before (kept as wheel_pack_libarchive, the reference): the same bytes for 1, 2 and 4
  * threads, on a generated fixture with a member over 1 MiB, one whose deflate stream spills
  * to a temp file (over 8 MiB compressed), empty files, nested and empty directories, an
- * executable, a name RECORD quotes and a stale RECORD; a symlink is refused by both.
+ * executable, a name RECORD quotes and a stale RECORD; a symlink is refused by both. And
+ * wheel_unpack_threads against wheel_unpack.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -187,12 +188,73 @@ static void test_unreadable_member_names_it(void **state)
 	free(root);
 }
 
+/* Parallel unpacking: the same members, digests and files as wheel_unpack; a corrupt member
+ * is named the same way. */
+static void test_unpack_threads_same_as_sequential(void **state)
+{
+	(void)state;
+	char *root = tmpdir_make("zipw");
+	char *src = make_fixture(root);
+	struct diags d;
+	diags_init(&d);
+	char *whl = path_join(root, "w.whl");
+	assert_int_equal(wheel_pack_threads(src, whl, 1700000000, 2, &d), 0);
+	char *one = path_join(root, "one"), *three = path_join(root, "three");
+	struct wheel_members a, b;
+	assert_int_equal(wheel_unpack(whl, one, &a, &d), 0);
+	assert_int_equal(wheel_unpack_threads(whl, three, 3, &b, &d), 0);
+	assert_int_equal(a.n, b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		assert_string_equal(a.v[i].name, b.v[i].name);
+		assert_string_equal(a.v[i].sha256, b.v[i].sha256);
+		assert_int_equal(a.v[i].size, b.v[i].size);
+		assert_int_equal(a.v[i].executable, b.v[i].executable);
+	}
+	struct buf out = BUF_INIT;
+	assert_int_equal(shell_run(&out, "diff -r '%s' '%s'", one, three), 0);
+	buf_release(&out);
+	wheel_members_release(&a);
+	wheel_members_release(&b);
+	/* a flipped byte inside libnoise.so's data (9 of the wheel's ~10 MiB) */
+	struct stat st;
+	assert_int_equal(stat(whl, &st), 0);
+	int fd = open(whl, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char c;
+	off_t mid = st.st_size / 2;
+	assert_int_equal(pread(fd, &c, 1, mid), 1);
+	c ^= 0x55;
+	assert_int_equal(pwrite(fd, &c, 1, mid), 1);
+	close(fd);
+	for (unsigned t = 1; t <= 3; t += 2) {
+		char name[16];
+		snprintf(name, sizeof(name), "bad%u", t);
+		char *bad = path_join(root, name);
+		struct diags e;
+		diags_init(&e);
+		assert_int_equal(wheel_unpack_threads(whl, bad, t, &b, &e), -1);
+		char *text = diags_text(&e);
+		assert_contains(text, "the member \"pkg/lib/libnoise.so\" is corrupt");
+		free(text);
+		diags_release(&e);
+		free(bad);
+	}
+	diags_release(&d);
+	free(one);
+	free(three);
+	free(whl);
+	free(src);
+	tmpdir_remove(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_bytes_for_every_thread_count),
 		cmocka_unit_test(test_symlink_refused_and_nothing_left),
 		cmocka_unit_test(test_unreadable_member_names_it),
+		cmocka_unit_test(test_unpack_threads_same_as_sequential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
