@@ -283,7 +283,6 @@ static void compress_member(struct member *m, const char *spill_dir)
 	}
 	unsigned char *in = xmalloc(CHUNK), *out = xmalloc(CHUNK);
 	struct sha256 h;
-	sha256_init(&h);
 	uLong crc = crc32(0L, Z_NULL, 0);
 	uint64_t seen = 0;
 	int fd = -1;
@@ -300,6 +299,7 @@ static void compress_member(struct member *m, const char *spill_dir)
 		goto done;
 	}
 	m->usize = (uint64_t)st.st_size;
+	sha256_init(&h); /* finalized below, whatever happens */
 	for (;;) {
 		ssize_t n = read(fd, in, CHUNK);
 		if (n < 0 && errno == EINTR)

@@ -2,8 +2,8 @@
  * Figures for the post-build wheel work on a real wheel (torch from PyPI in ci/test.sh):
  * the deterministic repack before (unpack, then libarchive's single-threaded zip writer) and
  * now (wheel_finish, members deflated on THREADS threads, default: the CPUs), whose bytes
- * must be the same, and verify (unpack, RECORD, tags, ELF headers of every .so), side by
- * side in one line.
+ * must be the same, and verify (unpack, RECORD, tags, ELF headers of every .so) with 1 and
+ * THREADS threads, side by side in one line.
  * usage: bench_wheel WHEEL [TMPDIR [THREADS]]
  */
 #include <stdio.h>
@@ -98,18 +98,28 @@ int main(int argc, char **argv)
 		printf("bench_wheel: the two repacks %s (%.16s...)\n",
 		       strcmp(ha, hb) ? "DIFFER" : "are identical", ha);
 	struct verify_expect x = { .machine = verify_host_machine(), .torch_abi = CXX_ABI_UNKNOWN,
-				   .tmp_dir = tmp };
+				   .tmp_dir = tmp, .threads = 1 };
 	struct verify_stats vs;
 	struct diags d;
 	diags_init(&d);
-	double t0 = monotonic_seconds();
-	int findings = verify_wheel(argv[1], &x, &vs, &d);
-	double sv = monotonic_seconds() - t0;
-	printf("bench_wheel: verify %.1f s: %zu members, %zu shared objects, %d findings\n", sv,
-	       vs.members, vs.shared_objects, findings);
+	double sv[2] = { 0, 0 };
+	int findings = 0;
+	for (int k = 0; k < 2; k++) { /* before: 1 thread; now: `threads` */
+		x.threads = k ? threads : 1;
+		diags_release(&d);
+		diags_init(&d);
+		double t0 = monotonic_seconds();
+		findings = verify_wheel(argv[1], &x, &vs, &d);
+		sv[k] = monotonic_seconds() - t0;
+		printf("bench_wheel: verify with %u thread%s %.1f s: %zu members, %zu shared "
+		       "objects, %d findings\n", x.threads, x.threads == 1 ? "" : "s", sv[k],
+		       vs.members, vs.shared_objects, findings);
+	}
 	diags_print(&d, stdout, false);
-	printf("bench wheel: repack 1 thread %.1f s, %u threads %.1f s; verify %.1f s; total "
-	       "before %.1f s, now %.1f s\n", s1, threads, s2, sv, s1 + sv, s2 + sv);
+	printf("bench wheel: repack 1 thread %.1f s, %u threads %.1f s; verify 1 thread %.1f s, "
+	       "%u threads %.1f s; total before %.1f s, now %.1f s\n", s1, threads, s2, sv[0],
+	       threads, sv[1], s1 + sv[0], s2 + sv[1]);
+	double t0;
 	/* what collect reads of each wheel for the index (PEP 658): the METADATA member only */
 	struct buf meta = BUF_INIT;
 	t0 = monotonic_seconds();
