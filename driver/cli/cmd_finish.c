@@ -35,8 +35,9 @@ int cmd_finish(struct cli *cli, int argc, char **argv)
 	struct finish_job j;
 	const char *result = NULL;
 	if (finish_job_read(argv[1], &doc, &j, &result, &cli->diags) < 0) {
+		int code = cli_finish(cli, EXIT_USAGE); /* the positions point into `doc` */
 		jdoc_release(&doc);
-		return cli_finish(cli, EXIT_USAGE);
+		return code;
 	}
 	char *failure = NULL;
 	int code = EXIT_OK;

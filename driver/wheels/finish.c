@@ -371,6 +371,15 @@ void finish_job_write(const struct finish_job *j, const char *result_path, struc
 	buf_addch(out, '\n');
 }
 
+/* `key` of `obj` is missing or not `want`: an error at its place, or naming the file. */
+static int member_wrong(const struct jnode *n, const char *key, const char *want,
+			const char *path, struct diags *d)
+{
+	if (n)
+		return diag_error(d, &n->pos, "\"%s\" must be %s", key, want);
+	return diag_error(d, NULL, "%s: \"%s\" is missing (%s)", path, key, want);
+}
+
 /* The member `key` of `obj` as a string: NULL when null; -1 when missing or not a string. */
 static int member_str(const struct jnode *obj, const char *key, bool nullable, const char **out,
 		      const char *path, struct diags *d)
@@ -383,11 +392,7 @@ static int member_str(const struct jnode *obj, const char *key, bool nullable, c
 	}
 	if (n && n->type == JSON_NULL && nullable)
 		return 0;
-	diag_error(d, n ? &n->pos : NULL, "%s: \"%s\" must be a string%s", path, key,
-		   nullable ? " or null" : "");
-	diag_hint(d, "this file is written by `ptbuild build` for its finishing step; do not "
-		     "write it by hand");
-	return -1;
+	return member_wrong(n, key, nullable ? "a string or null" : "a string", path, d);
 }
 
 static int member_num(const struct jnode *obj, const char *key, double *out, const char *path,
@@ -398,8 +403,7 @@ static int member_num(const struct jnode *obj, const char *key, double *out, con
 		*out = n->num;
 		return 0;
 	}
-	diag_error(d, n ? &n->pos : NULL, "%s: \"%s\" must be a number", path, key);
-	return -1;
+	return member_wrong(n, key, "a number", path, d);
 }
 
 int finish_job_read(const char *path, struct jdoc *doc, struct finish_job *j,
@@ -414,7 +418,7 @@ int finish_job_read(const char *path, struct jdoc *doc, struct finish_job *j,
 		return diag_error(d, &r->pos, "%s must hold a JSON object", path);
 	const struct jnode *v = jnode_get(r, "verify");
 	if (!v || v->type != JSON_OBJECT)
-		return diag_error(d, v ? &v->pos : NULL, "%s: \"verify\" must be an object", path);
+		return member_wrong(v, "verify", "an object", path, d);
 	double epoch = 0, threads = 0, abi = 0;
 	int rc = 0;
 	rc |= member_str(r, "dir", false, &j->dir, path, d);
@@ -432,12 +436,14 @@ int finish_job_read(const char *path, struct jdoc *doc, struct finish_job *j,
 	rc |= member_num(v, "torch_abi", &abi, path, d);
 	const struct jnode *nccl = jnode_get(v, "system_nccl");
 	if (!nccl || nccl->type != JSON_BOOL)
-		rc |= diag_error(d, nccl ? &nccl->pos : NULL, "%s: \"system_nccl\" must be true "
-							    "or false", path);
+		rc |= member_wrong(nccl, "system_nccl", "true or false", path, d);
 	else
 		j->verify.system_nccl = nccl->boolean;
-	if (rc)
+	if (rc) {
+		diag_hint(d, "this file is written by `ptbuild build` for its finishing step "
+			     "(ptbuild __finish); run the build again rather than edit it");
 		return -1;
+	}
 	j->epoch = (long long)epoch;
 	j->threads = threads >= 1 && threads <= 4096 ? (unsigned)threads : 1;
 	j->verify.torch_abi = abi == 0 ? CXX_ABI_OLD : abi == 1 ? CXX_ABI_CXX11 : CXX_ABI_UNKNOWN;
