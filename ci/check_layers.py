@@ -34,7 +34,7 @@ THIRD_PARTY = {
     "cjson/": {"util/json_read.c"},
     "archive": {"sources/unpack.c", "wheels/wheel.c"},
     "openssl/": {"util/hash.c"},
-    "zlib.h": {"sources/patch_parse.c"},
+    "zlib.h": {"sources/patch_parse.c", "wheels/zip_write.c"},
 }
 
 GETENV = re.compile(r"(?<![.\w])getenv\s*\(")

@@ -32,7 +32,7 @@ extern const char *const build_outcome_names[];
 
 enum build_phase {
 	PHASE_START, PHASE_VENV, PHASE_DEPS, PHASE_REQUIRES, PHASE_VENV_DONE, PHASE_COPY, PHASE_SWAP,
-	PHASE_BUILD, PHASE_COLLECT, PHASE_END,
+	PHASE_BUILD, PHASE_COLLECT, PHASE_FINISHED, PHASE_END,
 	PHASE_ENV_SEAL, PHASE_ENV_LINKED, /* the environment store (envstore.h) */
 };
 
@@ -89,6 +89,8 @@ struct build_item {
 	char *failure;                /* owned: what failed, for messages */
 	bool remote_hit;              /* cached: entered from the remote cache in this run */
 	bool remote_refused;          /* the remote's entry was bad: publish over it */
+	char *finish_args;            /* owned: the finisher's arguments (JSON) while it runs */
+	char *finish_result;          /* owned: where it writes what failed */
 };
 
 struct build;

@@ -128,8 +128,11 @@ static enum sched_step fail(struct build_item *it, const char *fmt, ...)
 	return STEP_FAILED;
 }
 
+static void finish_files_drop(struct build_item *it);
+
 void build_item_cleanup(struct build_item *it)
 {
+	finish_files_drop(it);
 	staged_dir_abort(&it->out);
 	staged_dir_abort(&it->env_stage); /* a store entry half made: never seen by anyone */
 	if (it->env_locked) {
@@ -449,108 +452,105 @@ static char **pip_argv(const char *venv, const char *const *head, const char *co
 	return argv;
 }
 
-/* Logs every record of `d` (findings, errors) into the build's log; the number of errors. */
-static size_t log_diags(struct build_item *it, const struct diags *d)
+/* What a phase returns besides the scheduler's answers: it moved on without a child, and the
+ * next phase runs at once. */
+enum { STEP_NEXT = STEP_FAILED + 1 };
+
+/* The finisher's files: removed, forgotten. */
+static void finish_files_drop(struct build_item *it)
 {
+	if (it->finish_args)
+		unlink(it->finish_args);
+	if (it->finish_result)
+		unlink(it->finish_result);
+	free(it->finish_args);
+	free(it->finish_result);
+	it->finish_args = it->finish_result = NULL;
+}
+
+static void log_finish_line(void *ctx, const char *line)
+{
+	log_line(ctx, "%s", line);
+}
+
+/* The finisher failed (exit `status`): what it said (its result file), or how it died, as
+ * the item's failure; false when no finisher ran. */
+static bool finish_take_failure(struct build_item *it, int status)
+{
+	if (!it->finish_result)
+		return false;
 	struct buf text = BUF_INIT;
-	diags_render(d, &text, false);
-	const char *cur = text.data;
-	char *line;
-	while ((line = next_line(&cur))) {
-		log_line(it, "%s", line);
-		free(line);
+	if (read_file(it->finish_result, &text) == 0 && text.len) {
+		buf_rtrim(&text);
+		fail(it, "%s", text.data);
+	} else if (status > 128) {
+		fail(it, "finishing the wheels (ptbuild __finish) was killed by signal %d; nothing "
+			 "entered the cache", status - 128);
+	} else {
+		fail(it, "finishing the wheels (ptbuild __finish) exited with status %d; its "
+			 "output is in the log", status);
 	}
 	buf_release(&text);
-	return d->nerrors;
+	return true;
 }
 
 /*
  * The wheels the build wrote into the staged entry, stamped (version, Requires-Dist torch),
- * repacked deterministically and verified, in place. A finding fails the build: nothing
- * that would fail at run time enters the cache.
+ * repacked deterministically (deflating with the job's share of threads) and verified, in
+ * place (wheels/finish.h finish_dir). A finding fails the build: nothing that would fail at
+ * run time enters the cache. This runs in a child, `ptbuild __finish ARGS.json` (the running
+ * binary, /proc/self/exe), so the scheduler keeps starting jobs and drawing status lines
+ * while a big wheel is deflated; the child's output goes to the job's log and its failure,
+ * if any, to a result file build_step reads. A process that is not ptbuild (a test calling
+ * ptbuild_run() in-process) finishes in-process instead: STEP_NEXT then.
  */
-static bool finish_wheels(struct build *b, struct build_item *it)
+static int phase_finish(struct build *b, struct build_item *it, int share,
+			struct sched_spawn *sp)
 {
 	const struct variant *v = it->v;
-	char **names = NULL;
-	size_t n = 0;
-	if (list_dir(it->out.tmp, ".whl", &names, &n) < 0)
-		return fail(it, "cannot read the build outputs in \"%s\"", it->out.tmp), false;
 	char *tmp = path_join(b->work_dir, "tmp");
 	char *torch = buildenv_torch_version(it);
 	char *asked = buildenv_asked_version(v);
-	struct buf req = BUF_INIT;
-	if (torch)
-		buf_addf(&req, "torch==%s", torch);
-	const char *requires[] = { req.data };
-	struct verify_expect x;
 	char *tool = NULL;
-	buildenv_verify_expect(it, &x, &tool);
-	x.tmp_dir = tmp;
-	x.torch_version = torch;
-	bool ok = true;
-	for (size_t i = 0; i < n && ok; i++) {
-		struct diags d;
-		diags_init(&d);
-		char *in = path_join(it->out.tmp, names[i]);
-		char *version = NULL;
-		char *base = NULL;
-		struct wheel_name wn;
-		if (wheel_name_parse(names[i], &wn) == 0) {
-			version = finish_version(names[i], wn.version, asked, v->local_version, &d);
-			wheel_name_release(&wn);
+	struct finish_job j = { .dir = it->out.tmp, .tmp_dir = tmp, .asked = asked,
+				.local_version = v->local_version, .torch = torch,
+				.epoch = it->epoch, .threads = share > 0 ? (unsigned)share : 1 };
+	buildenv_verify_expect(it, &j.verify, &tool);
+	char *self = self_exe();
+	const char *base = self ? path_base(self) : "";
+	int r = STEP_NEXT;
+	if (!strcmp(base, "ptbuild")) {
+		finish_files_drop(it);
+		it->finish_args = item_path(b->work_dir, "tmp", v, ".finish.json");
+		it->finish_result = item_path(b->work_dir, "tmp", v, ".finish.result");
+		struct buf args = BUF_INIT;
+		finish_job_write(&j, it->finish_result, &args);
+		unlink(it->finish_result);
+		if (make_parents(it->finish_args) < 0 ||
+		    write_file_atomic(it->finish_args, args.data, args.len) < 0) {
+			r = fail(it, "cannot write \"%s\": %s", it->finish_args, strerror(errno));
 		} else {
-			diag_error(&d, NULL, "%s is not a wheel file name", names[i]);
+			char **argv = xcalloc(4, sizeof(char *));
+			argv[0] = xstrdup(self);
+			argv[1] = xstrdup("__finish");
+			argv[2] = xstrdup(it->finish_args);
+			r = spawn_argv(it, argv, NULL, sp);
+			sp->envp = NULL; /* the driver's own environment, as in-process */
 		}
-		struct finish_opts fo = { .version = version, .requires = requires,
-					  .nrequires = torch ? 1 : 0, .epoch = it->epoch,
-					  .tmp_dir = tmp };
-		struct finish_result fr = { 0 };
-		bool verified = false;
-		if (!d.nerrors && wheel_finish(in, it->out.tmp, &fo, &fr, &d) == 0) {
-			verified = true;
-			if (strcmp(fr.file, names[i]))
-				unlink(in);
-			base = path_join(it->out.tmp, fr.file);
-			log_line(it, "# ptbuild: %s -> %s (version %s%s%s, SOURCE_DATE_EPOCH=%lld)",
-				 names[i], fr.file, version, torch ? ", requires " : "",
-				 torch ? req.data : "", it->epoch);
-			struct verify_stats st;
-			int findings = verify_wheel(base, &x, &st, &d);
-			log_line(it, "# ptbuild: verify %s: %zu members, %zu shared objects (%zu with "
-				     "CUDA code): %d finding%s", fr.file, st.members, st.shared_objects,
-				 st.cuda_objects, findings, findings == 1 ? "" : "s");
-		}
-		if (log_diags(it, &d)) {
-			const struct diag *first = NULL;
-			for (size_t k = 0; k < d.n && !first; k++)
-				if (d.v[k].level == DIAG_ERROR)
-					first = &d.v[k];
-			if (verified)
-				fail(it, "failed verification with %zu problem%s; the first: %s",
-				     d.nerrors, d.nerrors == 1 ? "" : "s", first->msg);
-			else /* stamping or repacking: not the wheel's fault */
-				fail(it, "cannot finish %s: %s", names[i], first->msg);
-			ok = false;
-		}
-		finish_result_release(&fr);
-		diags_release(&d);
-		free(base);
-		free(version);
-		free(in);
+		buf_release(&args);
+	} else {
+		char *failure = NULL;
+		if (finish_dir(&j, log_finish_line, it, &failure) < 0)
+			r = fail(it, "%s", failure);
+		free(failure);
 	}
-	free_names(names, n);
-	free(tmp);
+	free(self);
 	free(tool);
 	free(torch);
 	free(asked);
-	buf_release(&req);
-	return ok;
+	free(tmp);
+	return r;
 }
-
-/* What a phase returns besides the scheduler's answers: it moved on without a child, and the
- * next phase runs at once. */
-enum { STEP_NEXT = STEP_FAILED + 1 };
 
 /* The PATH of the job's environment, for finding a tool as its children would. */
 static const char *job_path(const struct build_item *it)
@@ -969,11 +969,18 @@ static int commit_outputs(struct build *b, struct build_item *it)
 	return rc;
 }
 
-static int phase_collect(struct build *b, struct build_item *it, const struct sched_job *jb)
+static int phase_collect(struct build *b, struct build_item *it, const struct sched_job *jb,
+			 struct sched_spawn *sp)
 {
-	set_phase(b, it, PHASE_END, "collect");
-	if (!finish_wheels(b, it))
-		return STEP_FAILED;
+	set_phase(b, it, PHASE_FINISHED, "collect");
+	return phase_finish(b, it, jb->share, sp);
+}
+
+/* The finisher exited 0: the rest of collect runs in the driver. */
+static int phase_finished(struct build *b, struct build_item *it, const struct sched_job *jb)
+{
+	it->phase = PHASE_END;
+	finish_files_drop(it);
 	struct diags d;
 	diags_init(&d);
 	build_record_release(&it->rec);
@@ -1011,7 +1018,8 @@ static int run_phase(struct build *b, struct build_item *it, struct sched_job *j
 	case PHASE_COLLECT:
 		if (!env_check_own(b, it))
 			return STEP_FAILED;
-		return phase_collect(b, it, jb);
+		return phase_collect(b, it, jb, sp);
+	case PHASE_FINISHED: return phase_finished(b, it, jb);
 	case PHASE_END: return STEP_DONE;
 	}
 	return STEP_FAILED;
@@ -1024,7 +1032,7 @@ enum sched_step build_step(void *ctx, size_t job, struct sched_spawn *sp)
 	struct build_item *it = &b->items[b->job_item[job]];
 	if (jb->state != JOB_RUNNING) {
 		/* failed or interrupted: nothing half-written stays */
-		if (!it->failure && jb->state == JOB_FAILED)
+		if (!it->failure && jb->state == JOB_FAILED && !finish_take_failure(it, jb->status))
 			fail(it, "%s exited with status %d", it->phase_name, jb->status);
 		if (jb->state == JOB_CANCELLED)
 			log_line(it, "ptbuild: interrupted");

@@ -70,6 +70,7 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan },
 	{ "report", cmd_report },
 	{ "verify", cmd_verify },
+	{ "__finish", cmd_finish }, /* hidden: the finishing step of a build (cmd_finish.c) */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -316,9 +317,11 @@ static int unknown_command(struct cli *cli, const char *name)
 {
 	diag_error(&cli->diags, NULL, "unknown command \"%s\"", name);
 	const char *names[NCOMMANDS];
+	size_t nnames = 0;
 	for (size_t k = 0; k < NCOMMANDS; k++)
-		names[k] = commands[k].name;
-	const char *near = closest_match(name, names, NCOMMANDS);
+		if (strncmp(commands[k].name, "__", 2)) /* hidden ones are never suggested */
+			names[nnames++] = commands[k].name;
+	const char *near = closest_match(name, names, nnames);
 	if (near)
 		diag_hint(&cli->diags, "did you mean \"%s\"?", near);
 	else

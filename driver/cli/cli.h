@@ -46,6 +46,8 @@ int cmd_collect(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);
 int cmd_cache(struct cli *cli, int argc, char **argv);
+/* Hidden: ptbuild re-executing itself ("__NAME"; not in --help). */
+int cmd_finish(struct cli *cli, int argc, char **argv);
 
 /*
  * Parses the options every command shares (-C, --cache-dir, --json, -v, -q, --color,

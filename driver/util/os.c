@@ -354,6 +354,16 @@ char *path_join(const char *dir, const char *name)
 	return buf_detach(&b);
 }
 
+char *self_exe(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	return xstrdup(exe);
+}
+
 char *self_dir(void)
 {
 	char exe[4096];

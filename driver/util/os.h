@@ -37,6 +37,8 @@ void free_names(char **names, size_t n);
 
 /* The directory of the running binary (/proc/self/exe); NULL if unknown. Caller frees. */
 char *self_dir(void);
+/* The running binary itself (/proc/self/exe); NULL if unknown. Caller frees. */
+char *self_exe(void);
 /* The first executable `name` in the colon-separated `path` list; NULL if none. Caller frees. */
 char *find_in_path(const char *name, const char *path);
 /* Takes an exclusive lock on `path` (created if missing) without waiting: the open file

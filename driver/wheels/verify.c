@@ -544,7 +544,7 @@ int verify_wheel(const char *path, const struct verify_expect *x, struct verify_
 	}
 	struct diags ud;
 	diags_init(&ud);
-	if (wheel_unpack(path, c.dir, &c.members, &ud) < 0) {
+	if (wheel_unpack_threads(path, c.dir, x->threads, &c.members, &ud) < 0) {
 		for (size_t i = 0; i < ud.n; i++)
 			finding(&c, NULL, "%s", ud.v[i].msg);
 		diags_release(&ud);

@@ -30,6 +30,7 @@ struct verify_expect {
 	bool system_nccl;         /* USE_SYSTEM_NCCL=1 */
 	enum cxx_abi torch_abi;   /* torch's C++ ABI; CXX_ABI_UNKNOWN: not checked */
 	const char *tmp_dir;      /* where the wheel is unpacked (a fresh subdirectory) */
+	unsigned threads;         /* members inflated at a time; 0: 1 */
 };
 
 struct verify_stats {

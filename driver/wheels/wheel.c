@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "util/fault.h"
@@ -19,6 +21,7 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "wheels/zip_times.h"
+#include "wheels/zip_write.h"
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
@@ -335,6 +338,201 @@ out:
 	return rc;
 }
 
+/* ---- unpacking in parallel ----------------------------------------------------------------- */
+
+struct unpack_share {
+	const char *path, *dir;
+	struct wheel_members *m;
+	const unsigned *owner;        /* per regular member: the thread that extracts it */
+	unsigned me;
+	size_t failed_at;             /* out: the member whose extraction failed, or SIZE_MAX */
+	struct diags d;               /* out */
+};
+
+/* One thread: its own reader over the zip, extracting the members it owns, skipping the
+ * rest (the seekable reader does not read a member's data unless asked). */
+static void *unpack_worker(void *arg)
+{
+	struct unpack_share *u = arg;
+	u->failed_at = SIZE_MAX;
+	struct archive *a = open_wheel(u->path, &u->d);
+	if (!a) {
+		u->failed_at = 0;
+		return NULL;
+	}
+	size_t k = 0;
+	for (;;) {
+		struct archive_entry *e;
+		int r = next_member(a, u->path, &e, &u->d);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < 0) {
+			u->failed_at = k;
+			break;
+		}
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		if (k >= u->m->n)
+			break;
+		if (u->owner[k] == u->me && extract_member(a, u->path, u->dir, &u->m->v[k], &u->d) < 0) {
+			u->failed_at = k;
+			break;
+		}
+		k++;
+	}
+	archive_read_free(a);
+	return NULL;
+}
+
+static int cmp_name_ptr(const void *pa, const void *pb)
+{
+	return strcmp(*(const char *const *)pa, *(const char *const *)pb);
+}
+
+int wheel_unpack_threads(const char *path, const char *dir, unsigned threads,
+			 struct wheel_members *out, struct diags *d)
+{
+	if (threads <= 1)
+		return wheel_unpack(path, dir, out, d);
+	memset(out, 0, sizeof(*out));
+	if (mkdir(dir, 0755) < 0)
+		return diag_error(d, NULL, "cannot create %s: %s", dir, strerror(errno));
+	/* the headers first, checked as wheel_unpack checks them; directories made */
+	struct archive *a = open_wheel(path, d);
+	uint64_t *sizes = NULL;
+	unsigned *owner = NULL;
+	int rc = -1;
+	if (!a)
+		goto out;
+	for (;;) {
+		struct archive_entry *e;
+		int r = next_member(a, path, &e, d);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < 0)
+			goto out;
+		const char *name = archive_entry_pathname(e);
+		if (!name || !member_path_ok(name)) {
+			bool is_dir = name && ends_with(name, "/") && name[1];
+			char *trimmed = is_dir ? xstrndup(name, strlen(name) - 1) : NULL;
+			bool fine = trimmed && member_path_ok(trimmed);
+			free(trimmed);
+			if (!fine) {
+				diag_error(d, NULL, "%s: the member \"%s\" would be written outside "
+						    "the wheel's directory", path, name ? name : "");
+				goto out;
+			}
+		}
+		mode_t type = archive_entry_filetype(e);
+		if (type == AE_IFDIR) {
+			char *sub = path_join(dir, name);
+			int mk = make_dirs(sub, 0755);
+			free(sub);
+			if (mk < 0) {
+				diag_error(d, NULL, "cannot create a directory in %s: %s", dir,
+					   strerror(errno));
+				goto out;
+			}
+			continue;
+		}
+		if (type != AE_IFREG) {
+			diag_error(d, NULL, "%s: the member \"%s\" is not a regular file (%s)", path,
+				   name, type == AE_IFLNK ? "a symbolic link" : "a special file");
+			goto out;
+		}
+		if (out->n == out->cap) {
+			out->cap = out->cap ? 2 * out->cap : 64;
+			out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
+			sizes = xrealloc(sizes, out->cap * sizeof(*sizes));
+		}
+		struct wheel_member *m = &out->v[out->n];
+		memset(m, 0, sizeof(*m));
+		m->name = xstrdup(name);
+		m->executable = (archive_entry_perm(e) & 0111) != 0;
+		sizes[out->n++] = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+	}
+	archive_read_free(a);
+	a = NULL;
+	/* a name twice: wheel_unpack finds it when the second cannot be created */
+	const char **names = xcalloc(out->n ? out->n : 1, sizeof(*names));
+	for (size_t i = 0; i < out->n; i++)
+		names[i] = out->v[i].name;
+	qsort(names, out->n, sizeof(*names), cmp_name_ptr);
+	for (size_t i = 1; i < out->n; i++) {
+		if (!strcmp(names[i - 1], names[i])) {
+			diag_error(d, NULL, "%s: the member \"%s\" appears twice", path, names[i]);
+			free(names);
+			goto out;
+		}
+	}
+	free(names);
+	/* the biggest members first, each to the thread with the fewest bytes so far */
+	if (threads > out->n)
+		threads = out->n ? (unsigned)out->n : 1;
+	size_t *order = xcalloc(out->n ? out->n : 1, sizeof(*order));
+	for (size_t i = 0; i < out->n; i++)
+		order[i] = i;
+	for (size_t i = 1; i < out->n; i++) { /* insertion sort by size, descending */
+		size_t v = order[i], j = i;
+		for (; j > 0 && sizes[order[j - 1]] < sizes[v]; j--)
+			order[j] = order[j - 1];
+		order[j] = v;
+	}
+	uint64_t *load = xcalloc(threads, sizeof(*load));
+	owner = xcalloc(out->n ? out->n : 1, sizeof(*owner));
+	for (size_t i = 0; i < out->n; i++) {
+		unsigned best = 0;
+		for (unsigned t = 1; t < threads; t++)
+			if (load[t] < load[best])
+				best = t;
+		owner[order[i]] = best;
+		load[best] += sizes[order[i]] + 4096;
+	}
+	free(order);
+	free(load);
+	struct unpack_share *u = xcalloc(threads, sizeof(*u));
+	pthread_t *tids = xcalloc(threads, sizeof(*tids));
+	bool *started = xcalloc(threads, sizeof(*started));
+	for (unsigned t = 0; t < threads; t++) {
+		u[t] = (struct unpack_share){ .path = path, .dir = dir, .m = out, .owner = owner,
+					      .me = t };
+		diags_init(&u[t].d);
+		started[t] = t > 0 && pthread_create(&tids[t], NULL, unpack_worker, &u[t]) == 0;
+	}
+	unpack_worker(&u[0]);
+	for (unsigned t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tids[t], NULL);
+		else
+			unpack_worker(&u[t]);
+	}
+	/* the error of the earliest member, as a sequential unpack would have stopped there */
+	unsigned worst = threads;
+	for (unsigned t = 0; t < threads; t++)
+		if (u[t].failed_at != SIZE_MAX && (worst == threads || u[t].failed_at < u[worst].failed_at))
+			worst = t;
+	if (worst < threads) {
+		for (size_t k = 0; k < u[worst].d.n; k++)
+			if (u[worst].d.v[k].level == DIAG_ERROR)
+				diag_error(d, NULL, "%s", u[worst].d.v[k].msg);
+	} else {
+		rc = 0;
+	}
+	for (unsigned t = 0; t < threads; t++)
+		diags_release(&u[t].d);
+	free(u);
+	free(tids);
+	free(started);
+out:
+	if (a)
+		archive_read_free(a);
+	free(sizes);
+	free(owner);
+	if (rc < 0)
+		wheel_members_release(out);
+	return rc;
+}
+
 /* ---- packing -------------------------------------------------------------------------------- */
 
 struct pack_file {
@@ -526,30 +724,47 @@ out:
 	return rc;
 }
 
-int wheel_pack(const char *dir, const char *path, long long epoch, struct diags *d)
+/* The files of `dir` in the order a wheel holds them, RECORD left out (regenerated), and
+ * the name RECORD has; -1 with an error. */
+static int pack_list(const char *dir, struct pack_list *l, struct buf *record_name,
+		     struct diags *d)
 {
-	if (epoch < WHEEL_EPOCH_MIN)
-		epoch = WHEEL_EPOCH_MIN;
 	char *dist_info = wheel_dist_info(dir, d);
 	if (!dist_info)
 		return -1;
-	struct pack_list l = { 0 };
-	int rc = walk(dir, NULL, &l, d);
-	struct buf record_name = BUF_INIT;
-	buf_addf(&record_name, "%s/RECORD", dist_info);
+	int rc = walk(dir, NULL, l, d);
+	buf_addf(record_name, "%s/RECORD", dist_info);
 	size_t keep = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		struct pack_file *f = &l.v[i];
-		if (!strcmp(f->name, record_name.data)) { /* regenerated below */
+	for (size_t i = 0; i < l->n; i++) {
+		struct pack_file *f = &l->v[i];
+		if (!strcmp(f->name, record_name->data)) { /* regenerated below */
 			free(f->name);
 			continue;
 		}
 		f->group = starts_with(f->name, dist_info) && f->name[strlen(dist_info)] == '/';
-		l.v[keep++] = *f;
+		l->v[keep++] = *f;
 	}
-	l.n = keep;
-	qsort(l.v, l.n, sizeof(*l.v), cmp_pack);
+	l->n = keep;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_pack);
+	free(dist_info);
+	return rc;
+}
 
+static void pack_list_release(struct pack_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int wheel_pack_libarchive(const char *dir, const char *path, long long epoch, struct diags *d)
+{
+	if (epoch < WHEEL_EPOCH_MIN)
+		epoch = WHEEL_EPOCH_MIN;
+	struct pack_list l = { 0 };
+	struct buf record_name = BUF_INIT;
+	int rc = pack_list(dir, &l, &record_name, d);
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
 	struct buf record = BUF_INIT;
@@ -594,14 +809,78 @@ out:
 		archive_write_free(a);
 	if (rc < 0)
 		unlink(tmp.data);
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i].name);
-	free(l.v);
+	pack_list_release(&l);
 	buf_release(&tmp);
 	buf_release(&record);
 	buf_release(&record_name);
-	free(dist_info);
 	return rc;
+}
+
+int wheel_pack_threads(const char *dir, const char *path, long long epoch, unsigned threads,
+		       struct diags *d)
+{
+	if (epoch < WHEEL_EPOCH_MIN)
+		epoch = WHEEL_EPOCH_MIN;
+	struct pack_list l = { 0 };
+	struct buf record_name = BUF_INIT;
+	int rc = pack_list(dir, &l, &record_name, d);
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp-%ld", path, (long)getpid());
+	struct buf record = BUF_INIT;
+	struct zip_file *files = xcalloc(l.n ? l.n : 1, sizeof(*files));
+	char **paths = xcalloc(l.n ? l.n : 1, sizeof(*paths));
+	struct zip_writer *w = NULL;
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	for (size_t i = 0; i < l.n; i++) {
+		paths[i] = path_join(dir, l.v[i].name);
+		files[i] = (struct zip_file){ .path = paths[i], .name = l.v[i].name,
+					      .executable = l.v[i].executable };
+	}
+	unlink(tmp.data); /* a temp name a killed run left */
+	if (!(w = zip_writer_open(tmp.data, epoch, d)))
+		goto out;
+	/* the first member alone, then the rest: a fault hook between them, as before */
+	size_t first = l.n ? 1 : 0;
+	if (zip_writer_add_files(w, files, first, 1, d) < 0)
+		goto out;
+	if (first)
+		fault_point("repack");
+	if (zip_writer_add_files(w, files + first, l.n - first, threads, d) < 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		record_line(&record, files[i].name, files[i].sha256, files[i].size);
+	record_line(&record, record_name.data, NULL, 0);
+	if (zip_writer_add_data(w, record_name.data, record.data, record.len, false, d) < 0)
+		goto out;
+	struct zip_writer *closing = w;
+	w = NULL;
+	if (zip_writer_close(closing, d) < 0)
+		goto out;
+	if (rename(tmp.data, path) < 0) {
+		diag_error(d, NULL, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	zip_writer_abort(w);
+	if (rc < 0)
+		unlink(tmp.data);
+	for (size_t i = 0; i < l.n; i++)
+		free(paths[i]);
+	free(paths);
+	free(files);
+	pack_list_release(&l);
+	buf_release(&tmp);
+	buf_release(&record);
+	buf_release(&record_name);
+	return rc;
+}
+
+int wheel_pack(const char *dir, const char *path, long long epoch, struct diags *d)
+{
+	return wheel_pack_threads(dir, path, epoch, 1, d);
 }
 
 /* ---- METADATA ------------------------------------------------------------------------------- */

@@ -70,6 +70,11 @@ void wheel_members_release(struct wheel_members *m);
  * duplicate, a symlink or anything else but files and directories.
  */
 int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, struct diags *d);
+/* wheel_unpack with up to `threads` readers inflating members at once (the biggest members
+ * spread first); the same files, members and digests. Every header is checked before any
+ * data is read; an error in the data is the earliest member's, as wheel_unpack's. */
+int wheel_unpack_threads(const char *path, const char *dir, unsigned threads,
+			 struct wheel_members *out, struct diags *d);
 /* The text of the wheel's <name>-<version>.dist-info/METADATA (its core metadata, what
  * PEP 658 serves beside the wheel) into `out`, read from the zip's central directory
  * without unpacking anything else. -1 with an error when it has none. */
@@ -83,6 +88,13 @@ int wheel_read_metadata(const char *path, struct buf *out, struct diags *d);
  * `path` and renamed. `dir` must hold exactly one top-level *.dist-info directory.
  */
 int wheel_pack(const char *dir, const char *path, long long epoch, struct diags *d);
+/* wheel_pack deflating up to `threads` members at a time (wheels/zip_write.h); the bytes are
+ * the same for every thread count. */
+int wheel_pack_threads(const char *dir, const char *path, long long epoch, unsigned threads,
+		       struct diags *d);
+/* The same wheel written through libarchive's zip writer, as wheel_pack did before
+ * zip_write existed: the reference the tests hold zip_write's bytes against. */
+int wheel_pack_libarchive(const char *dir, const char *path, long long epoch, struct diags *d);
 
 /* The one top-level "*.dist-info" directory of an unpacked wheel; caller frees. NULL with
  * an error when there is none or several. */
