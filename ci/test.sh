@@ -54,12 +54,15 @@ build/test/tests/bench_patch 200
 bash tests/bench/bench_build.sh build/test/ptbuild "$PWD"
 bash tests/bench/bench_shards.sh build/test/ptbuild "$PWD"
 bash tests/bench/bench_mirror.sh build/test/ptbuild "$PWD"
+bash tests/bench/bench_nolock.sh build/test/ptbuild "$PWD"
 
 echo "== tests (-Werror build)"
 ctest --test-dir build/test --output-on-failure -j"$jobs"
 
 echo "== end to end: torch_scatter 2.1.2 from its sdist against torch from PyPI"
 ci/e2e-prepare.sh build/e2e
+echo "== benchmark: torch 2.1.2's closure in a venv: pip against the environment store"
+bash tests/bench/bench_envs.sh build/test/ptbuild "$PWD" build/e2e/files
 echo "== benchmark: repacking and verifying PyPI's torch 2.1.2 wheel (640 MiB)"
 build/test/tests/bench_wheel build/e2e/files/torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl build
 bash tests/e2e/scatter.sh build/test/ptbuild "$PWD" build/e2e "$PWD/build/e2e-wheelhouse"
