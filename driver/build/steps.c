@@ -373,6 +373,23 @@ static bool env_check_own(struct build *b, struct build_item *it)
 	return false;
 }
 
+/* staged_dir_begin for `final`; its error, if any, is the job's failure. */
+static int stage_begin(struct build_item *it, struct staged_dir *sd, const char *final,
+		       const char *what)
+{
+	struct diags d;
+	diags_init(&d);
+	int rc = staged_dir_begin(sd, final, what, &d);
+	if (rc < 0) {
+		struct buf msg = BUF_INIT;
+		diags_render(&d, &msg, false);
+		fail(it, "%s", msg.data);
+		buf_release(&msg);
+	}
+	diags_release(&d);
+	return rc;
+}
+
 /* Paths, log, output staging dir, environment and venv inputs; then the venv or the copy. */
 static bool step_start(struct build *b, struct build_item *it, int share)
 {
@@ -404,17 +421,8 @@ static bool step_start(struct build *b, struct build_item *it, int share)
 		return true;
 	}
 	make_parents(out_dir);
-	struct diags d;
-	diags_init(&d);
-	int rc = staged_dir_begin(&it->out, out_dir, "build outputs", &d);
+	int rc = stage_begin(it, &it->out, out_dir, "build outputs");
 	free(out_dir);
-	if (rc < 0) {
-		struct buf msg = BUF_INIT;
-		diags_render(&d, &msg, false);
-		fail(it, "%s", msg.data);
-		buf_release(&msg);
-	}
-	diags_release(&d);
 	if (rc < 0)
 		return false;
 	key_split(v->key_input, it->flags_key, it->source_key);
@@ -652,17 +660,8 @@ static int phase_venv(struct build *b, struct build_item *it, struct sched_spawn
 		return STEP_NEXT;
 	}
 	char *entry = envstore_entry(cache, make, NULL);
-	struct diags d;
-	diags_init(&d);
-	int rc = staged_dir_begin(&it->env_stage, entry, "environment", &d);
+	int rc = stage_begin(it, &it->env_stage, entry, "environment");
 	free(entry);
-	if (rc < 0) {
-		struct buf msg = BUF_INIT;
-		diags_render(&d, &msg, false);
-		fail(it, "%s", msg.data);
-		buf_release(&msg);
-	}
-	diags_release(&d);
 	if (rc < 0)
 		return STEP_FAILED;
 	free(it->env_made_at);

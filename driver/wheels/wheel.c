@@ -274,6 +274,37 @@ out:
 	return rc;
 }
 
+/* A member's header as an unpack checks it: a path inside the wheel's directory, and a
+ * directory (made under `dir`: 0) or a regular file (1); anything else -1 with an error. */
+static int member_header(struct archive_entry *e, const char *path, const char *dir,
+			 struct diags *d)
+{
+	const char *name = archive_entry_pathname(e);
+	if (!name || !member_path_ok(name)) {
+		bool is_dir = name && ends_with(name, "/") && name[1];
+		char *trimmed = is_dir ? xstrndup(name, strlen(name) - 1) : NULL;
+		bool fine = trimmed && member_path_ok(trimmed);
+		free(trimmed);
+		if (!fine)
+			return diag_error(d, NULL, "%s: the member \"%s\" would be written outside "
+						   "the wheel's directory", path, name ? name : "");
+	}
+	mode_t type = archive_entry_filetype(e);
+	if (type == AE_IFDIR) {
+		char *sub = path_join(dir, name);
+		int mk = make_dirs(sub, 0755);
+		free(sub);
+		if (mk < 0)
+			return diag_error(d, NULL, "cannot create a directory in %s: %s", dir,
+					  strerror(errno));
+		return 0;
+	}
+	if (type != AE_IFREG)
+		return diag_error(d, NULL, "%s: the member \"%s\" is not a regular file (%s)", path,
+				  name, type == AE_IFLNK ? "a symbolic link" : "a special file");
+	return 1;
+}
+
 int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, struct diags *d)
 {
 	memset(out, 0, sizeof(*out));
@@ -291,34 +322,11 @@ int wheel_unpack(const char *path, const char *dir, struct wheel_members *out, s
 		if (r < 0)
 			goto out;
 		const char *name = archive_entry_pathname(e);
-		if (!name || !member_path_ok(name)) {
-			bool is_dir = name && ends_with(name, "/") && name[1];
-			char *trimmed = is_dir ? xstrndup(name, strlen(name) - 1) : NULL;
-			bool fine = trimmed && member_path_ok(trimmed);
-			free(trimmed);
-			if (!fine) {
-				diag_error(d, NULL, "%s: the member \"%s\" would be written outside "
-						    "the wheel's directory", path, name ? name : "");
-				goto out;
-			}
-		}
-		mode_t type = archive_entry_filetype(e);
-		if (type == AE_IFDIR) {
-			char *sub = path_join(dir, name);
-			int mk = make_dirs(sub, 0755);
-			free(sub);
-			if (mk < 0) {
-				diag_error(d, NULL, "cannot create a directory in %s: %s", dir,
-					   strerror(errno));
-				goto out;
-			}
-			continue;
-		}
-		if (type != AE_IFREG) {
-			diag_error(d, NULL, "%s: the member \"%s\" is not a regular file (%s)", path,
-				   name, type == AE_IFLNK ? "a symbolic link" : "a special file");
+		int kind = member_header(e, path, dir, d);
+		if (kind < 0)
 			goto out;
-		}
+		if (kind == 0)
+			continue; /* a directory, made */
 		if (out->n == out->cap) {
 			out->cap = out->cap ? 2 * out->cap : 64;
 			out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
@@ -412,34 +420,11 @@ int wheel_unpack_threads(const char *path, const char *dir, unsigned threads,
 		if (r < 0)
 			goto out;
 		const char *name = archive_entry_pathname(e);
-		if (!name || !member_path_ok(name)) {
-			bool is_dir = name && ends_with(name, "/") && name[1];
-			char *trimmed = is_dir ? xstrndup(name, strlen(name) - 1) : NULL;
-			bool fine = trimmed && member_path_ok(trimmed);
-			free(trimmed);
-			if (!fine) {
-				diag_error(d, NULL, "%s: the member \"%s\" would be written outside "
-						    "the wheel's directory", path, name ? name : "");
-				goto out;
-			}
-		}
-		mode_t type = archive_entry_filetype(e);
-		if (type == AE_IFDIR) {
-			char *sub = path_join(dir, name);
-			int mk = make_dirs(sub, 0755);
-			free(sub);
-			if (mk < 0) {
-				diag_error(d, NULL, "cannot create a directory in %s: %s", dir,
-					   strerror(errno));
-				goto out;
-			}
-			continue;
-		}
-		if (type != AE_IFREG) {
-			diag_error(d, NULL, "%s: the member \"%s\" is not a regular file (%s)", path,
-				   name, type == AE_IFLNK ? "a symbolic link" : "a special file");
+		int kind = member_header(e, path, dir, d);
+		if (kind < 0)
 			goto out;
-		}
+		if (kind == 0)
+			continue; /* a directory, made */
 		if (out->n == out->cap) {
 			out->cap = out->cap ? 2 * out->cap : 64;
 			out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
