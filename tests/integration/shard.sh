@@ -74,7 +74,9 @@ import json, sys
 inc = json.loads(sys.argv[1])["include"]
 s = [e["expected_seconds"] for e in inc]
 print(f"shard expected seconds: {s} (one machine, recorded: {sum(s)})")
-assert max(s) <= 1.2 * min(s), s
+# within 20%, or within the field's resolution (whole seconds): with SHARD_SCALE 0.5 a
+# shard expects about 4 s, so rounding alone can make 4 and 5
+assert max(s) - min(s) <= max(1, 0.2 * min(s)), s
 PY
 for k in 1 2; do
 	expect 0 "plan --shard $k/2 --json" -- ptin "$ra" "$work/cache-a" plan --shard $k/2 --json
