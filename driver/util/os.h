@@ -118,4 +118,8 @@ double monotonic_seconds(void);
 /* Peak resident set size of this process in KiB. */
 long peak_rss_kib(void);
 
+/* Writes all `len` bytes of `data` to `fd`, retrying on EINTR and short writes. 0, or -1 with
+ * errno. */
+int write_all(int fd, const void *data, size_t len);
+
 #endif

@@ -146,21 +146,6 @@ static bool member_path_ok(const char *name)
 	return true;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int extract_member(struct archive *a, const char *wheel, const char *dir,
 			  struct wheel_member *m, struct diags *d)
 {

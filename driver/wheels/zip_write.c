@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "util/buf.h"
+#include "util/os.h"
 #include "util/xalloc.h"
 #include "wheels/zip_times.h"
 
@@ -68,26 +69,11 @@ static void put64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static int write_full(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int out_flush(struct zip_writer *w)
 {
 	if (w->error)
 		return -1;
-	if (w->buflen && write_full(w->fd, w->buf, w->buflen) < 0) {
+	if (w->buflen && write_all(w->fd, w->buf, w->buflen) < 0) {
 		w->error = errno ? errno : EIO;
 		return -1;
 	}
@@ -103,7 +89,7 @@ static int out_add(struct zip_writer *w, const void *data, size_t len)
 	if (w->buflen + len > OUT_BUF && out_flush(w) < 0)
 		return -1;
 	if (len >= OUT_BUF) {
-		if (write_full(w->fd, data, len) < 0) {
+		if (write_all(w->fd, data, len) < 0) {
 			w->error = errno ? errno : EIO;
 			return -1;
 		}
@@ -206,14 +192,14 @@ static int blob_add(struct blob *b, const void *data, size_t len, const char *sp
 	b->total += len;
 	if (b->fd < 0 && b->len + len > SPILL) {
 		b->fd = spill_fd(spill_dir);
-		if (b->fd < 0 || write_full(b->fd, b->mem, b->len) < 0)
+		if (b->fd < 0 || write_all(b->fd, b->mem, b->len) < 0)
 			return -1;
 		free(b->mem);
 		b->mem = NULL;
 		b->len = b->cap = 0;
 	}
 	if (b->fd >= 0)
-		return write_full(b->fd, data, len);
+		return write_all(b->fd, data, len);
 	if (b->len + len > b->cap) {
 		b->cap = b->cap ? b->cap : 1 << 12;
 		while (b->len + len > b->cap)
@@ -356,7 +342,7 @@ static int copy_blob(struct zip_writer *w, struct blob *b)
 		}
 		off += n;
 		w->written += (uint64_t)n;
-		if (write_full(w->fd, chunk, (size_t)n) < 0) {
+		if (write_all(w->fd, chunk, (size_t)n) < 0) {
 			w->error = errno ? errno : EIO;
 			rc = -1;
 			break;
